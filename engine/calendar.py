@@ -1,0 +1,409 @@
+"""The PRC national working-day calendar: statutory holidays, make-up working days (调休), date arithmetic.
+
+This module owns everything about which days are working days:
+
+* :class:`YearData` — one year's official arrangement (days off and make-up working days) and its source;
+* :class:`HolidayCalendar` — an immutable set of known years answering ``is_working_day``,
+  ``add_working_days`` and ``working_days_between``;
+* :func:`builtin_calendar` — the years shipped in the ``chinesecalendar`` package (imported lazily);
+* :func:`year_data_from_mapping` — parsing and validating a year supplied by a policy pack or a
+  ``--calendar`` file.
+
+A working day is a Monday–Friday that is not a statutory holiday, or a Saturday/Sunday that is a
+make-up working day.  The calendar never guesses: any query that needs a day of a year it has no
+official data for raises :class:`~engine.errors.CalendarError` (code ``calendar-year-unknown``)
+instead of silently falling back to "weekends only".
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from engine.errors import CalendarError, Location, SkillcertError
+
+__all__ = [
+    "YearData",
+    "HolidayCalendar",
+    "builtin_calendar",
+    "year_data_from_mapping",
+]
+
+_INVALID = "calendar-data-invalid"
+_WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TOP_KEYS = ("year", "holidays", "workdays", "note")
+_RANGE_KEYS = ("from", "to", "name")
+
+_Fail = Callable[[str, str], SkillcertError]  # (entry path, message) -> error to raise
+
+
+@dataclass(frozen=True)
+class YearData:
+    """One year's official holiday arrangement.
+
+    ``holidays`` are the statutory days off (weekend days inside a holiday block may be listed too);
+    ``workdays`` are the make-up working days (调休) that fall on a Saturday or Sunday.  Every date must
+    lie in ``year`` and the two sets must not overlap; otherwise ``SkillcertError`` with code
+    ``calendar-data-invalid`` is raised.  ``source`` says where the data came from.
+    """
+
+    year: int
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+    source: str
+
+    def __post_init__(self) -> None:
+        where = Location(file=self.source)
+        if not 1 <= self.year <= 9999:
+            raise SkillcertError(f"年份 {self.year} 超出范围", code=_INVALID, location=where)
+        for name, days in (("holidays", self.holidays), ("workdays", self.workdays)):
+            for d in sorted(days):
+                if d.year != self.year:
+                    raise SkillcertError(f"{name}: 日期 {d.isoformat()} 不在 {self.year} 年内",
+                                         code=_INVALID, location=where)
+        for d in sorted(self.workdays):
+            if d.weekday() < 5:
+                raise SkillcertError(
+                    f"workdays: {d.isoformat()} 是{_WEEKDAY_NAMES[d.weekday()]},调休上班日应是星期六或星期日",
+                    code=_INVALID, location=where)
+        both = self.holidays & self.workdays
+        if both:
+            raise SkillcertError(f"{min(both).isoformat()} 同时出现在 holidays 和 workdays 中",
+                                 code=_INVALID, location=where)
+
+
+class _YearTable:
+    """Precomputed lookup for one year: a working-day flag per day and running counts.
+
+    ``cum[i]`` is the number of working days among the year's first ``i`` days, so the working days up to
+    and including day index ``i`` number ``cum[i + 1]`` and ``cum[-1]`` is the year's total.
+    """
+
+    __slots__ = ("data", "start", "flags", "cum", "total")
+
+    def __init__(self, data: YearData) -> None:
+        self.data = data
+        first = date(data.year, 1, 1)
+        self.start = first.toordinal()
+        ndays = date(data.year, 12, 31).toordinal() - self.start + 1
+        flags: list[bool] = []
+        cum = [0]
+        running = 0
+        day = first
+        one = timedelta(days=1)
+        for _ in range(ndays):
+            if day in data.workdays:
+                working = True
+            elif day in data.holidays:
+                working = False
+            else:
+                working = day.weekday() < 5
+            flags.append(working)
+            running += working
+            cum.append(running)
+            day += one
+        self.flags: tuple[bool, ...] = tuple(flags)
+        self.cum: tuple[int, ...] = tuple(cum)
+        self.total = running
+
+
+def _format_years(years: Iterable[int]) -> str:
+    """``2004–2026、2030`` — consecutive years collapsed into ranges."""
+    ordered = sorted(years)
+    if not ordered:
+        return "无"
+    parts: list[str] = []
+    lo = prev = ordered[0]
+    for y in ordered[1:]:
+        if y != prev + 1:
+            parts.append(str(lo) if lo == prev else f"{lo}–{prev}")
+            lo = y
+        prev = y
+    parts.append(str(lo) if lo == prev else f"{lo}–{prev}")
+    return "、".join(parts)
+
+
+class HolidayCalendar:
+    """Working days on the PRC national calendar. Immutable.
+
+    Built from a mapping ``year -> YearData``; only those years are known.  Every query that needs a day
+    of an unknown year raises :class:`CalendarError`.
+    """
+
+    __slots__ = ("_tables", "_known", "_known_text")
+
+    _tables: dict[int, _YearTable]
+    _known: frozenset[int]
+    _known_text: str
+
+    def __init__(self, years: Mapping[int, YearData]) -> None:
+        tables: dict[int, _YearTable] = {}
+        for key, data in years.items():
+            if key != data.year:
+                raise SkillcertError(f"年份键 {key} 与数据中的 year {data.year} 不一致",
+                                     code=_INVALID, location=Location(file=data.source))
+            tables[key] = _YearTable(data)
+        self._init(tables)
+
+    def _init(self, tables: dict[int, _YearTable]) -> None:
+        self._tables = tables
+        self._known = frozenset(tables)
+        self._known_text = _format_years(tables)
+
+    @property
+    def known_years(self) -> frozenset[int]:
+        """The years for which official data is known."""
+        return self._known
+
+    def year_data(self, year: int) -> YearData:
+        """The data (and its ``source``) behind ``year``; raises :class:`CalendarError` if unknown."""
+        return self._table(year, "").data
+
+    def with_years(self, extra: Iterable[YearData]) -> HolidayCalendar:
+        """A new calendar with ``extra`` years added; an extra year replaces this calendar's data for it."""
+        tables = dict(self._tables)
+        for data in extra:
+            tables[data.year] = _YearTable(data)
+        new = HolidayCalendar.__new__(HolidayCalendar)
+        new._init(tables)
+        return new
+
+    # -- queries ---------------------------------------------------------------------------------------
+
+    def is_working_day(self, d: date) -> bool:
+        """True for a Monday–Friday that is not a statutory holiday, or a make-up working Saturday/Sunday."""
+        t = self._tables.get(d.year)
+        if t is None:
+            raise self._unknown(d.year, "")
+        return t.flags[d.toordinal() - t.start]
+
+    def is_holiday(self, d: date) -> bool:
+        """True if ``d`` is a statutory day off listed in the year's data (ordinary weekends are not)."""
+        t = self._tables.get(d.year)
+        if t is None:
+            raise self._unknown(d.year, "")
+        return d in t.data.holidays
+
+    def add_working_days(self, d: date, n: int) -> date:
+        """Count working days from ``d``.
+
+        ``n > 0``: the n-th working day after ``d`` (``d`` itself is not counted, working or not);
+        ``n < 0``: the |n|-th working day before ``d``; ``n == 0``: ``d`` itself, unchanged.
+        Raises :class:`CalendarError` if ``d``'s year or any year the count passes through is unknown.
+        """
+        t = self._tables.get(d.year)
+        if t is None:
+            raise self._unknown(d.year, "")
+        if n == 0:
+            return d
+        idx = d.toordinal() - t.start
+        # r: the 1-based rank, within year y, of the working day we want.
+        r = t.cum[idx + 1] + n if n > 0 else t.cum[idx] + n + 1
+        y = d.year
+        if r > t.total or r < 1:
+            context = f"{d.isoformat()} {'之后' if n > 0 else '之前'}第 {abs(n)} 个工作日"
+            while r > t.total:
+                r -= t.total
+                y += 1
+                t = self._table(y, context)
+            while r < 1:
+                y -= 1
+                t = self._table(y, context)
+                r += t.total
+        j = bisect_left(t.cum, r)
+        return date.fromordinal(t.start + j - 1)
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Signed working-day distance from ``start`` to ``end``, the exact inverse of :meth:`add_working_days`.
+
+        * ``end >= start``: the number of working days ``x`` with ``start < x <= end``;
+        * ``end < start``: minus the number of working days ``x`` with ``end <= x < start``.
+
+        Hence ``working_days_between(a, add_working_days(a, n)) == n`` for every ``n``, and
+        ``add_working_days(a, working_days_between(a, b)) == b`` whenever ``b`` is a working day.  For a
+        non-working ``b`` that walk stops at the nearest working day on ``a``'s side of ``b`` (the last
+        working day <= ``b`` if ``b > a``, the first working day >= ``b`` if ``b < a``), or at ``a`` itself
+        when the distance is 0.  Note the result is not antisymmetric when exactly one end is a
+        non-working day: from Saturday back to the Friday before is -1, from that Friday to Saturday is 0.
+        Every year from ``start`` to ``end`` must be known.
+        """
+        ts = self._tables.get(start.year)
+        if ts is None:
+            raise self._unknown(start.year, "")
+        te = self._tables.get(end.year)
+        if te is None:
+            raise self._unknown(end.year, "")
+        i_s = start.toordinal() - ts.start
+        i_e = end.toordinal() - te.start
+        if end >= start:
+            span = self._span(start.year, end.year, start, end)
+            return te.cum[i_e + 1] - ts.cum[i_s + 1] + span
+        span = self._span(end.year, start.year, start, end)
+        return te.cum[i_e] - ts.cum[i_s] - span
+
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    def _span(self, y0: int, y1: int, start: date, end: date) -> int:
+        """Total working days of the years ``y0 <= y < y1``."""
+        if y0 == y1:
+            return 0
+        context = f"{start.isoformat()} 至 {end.isoformat()} 之间的工作日数"
+        return sum(self._table(y, context).total for y in range(y0, y1))
+
+    def _table(self, year: int, context: str) -> _YearTable:
+        t = self._tables.get(year)
+        if t is None:
+            raise self._unknown(year, context)
+        return t
+
+    def _unknown(self, year: int, context: str) -> CalendarError:
+        message = (f"{year} 年的法定节假日安排未知(已知年份:{self._known_text});"
+                   "可在政策包或 --calendar 文件中补充该年数据")
+        if context:
+            message += f"(计算 {context}时需要该年数据)"
+        return CalendarError(message)
+
+    def __repr__(self) -> str:
+        return f"HolidayCalendar(known_years={self._known_text})"
+
+
+@functools.cache
+def builtin_calendar() -> HolidayCalendar:
+    """The official arrangements shipped in the ``chinesecalendar`` package (2004 onwards), cached.
+
+    The package is imported here, not at module import, so that starting the CLI stays fast.
+    """
+    try:
+        package = importlib.import_module("chinese_calendar")
+        constants = importlib.import_module("chinese_calendar.constants")
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise CalendarError("未安装 chinesecalendar 包,无法取得内置的法定节假日数据;"
+                            "请安装它,或用 --calendar 文件提供节假日数据") from exc
+    version = str(getattr(package, "__version__", "?"))
+    source = f"chinesecalendar {version}"
+    holidays: dict[int, set[date]] = {}
+    workdays: dict[int, set[date]] = {}
+    raw_holidays: Mapping[date, object] = constants.holidays
+    raw_workdays: Mapping[date, object] = constants.workdays
+    for d in raw_holidays:
+        holidays.setdefault(d.year, set()).add(d)
+    for d in raw_workdays:
+        workdays.setdefault(d.year, set()).add(d)
+    years = {
+        y: YearData(y, frozenset(holidays.get(y, ())), frozenset(workdays.get(y, ())), source)
+        for y in range(min(holidays), max(holidays) + 1)
+    }
+    return HolidayCalendar(years)
+
+
+# -- parsing a year from a policy pack or a --calendar file ------------------------------------------------
+
+
+def year_data_from_mapping(data: Mapping[str, Any], source: str) -> YearData:
+    """Parse and validate one year of holiday data.
+
+    Accepted shape (as loaded from YAML/JSON)::
+
+        {"year": 2027,
+         "holidays": ["2027-01-01", {"from": "2027-02-06", "to": "2027-02-12", "name": "春节"}, ...],
+         "workdays": ["2027-02-14", ...],          # optional: make-up working Saturdays/Sundays
+         "note": "国办发明电〔2026〕…"}               # optional, free text
+
+    Dates may be ``datetime.date`` objects or ``YYYY-MM-DD`` strings.  Every date must lie in ``year``,
+    every workday must be a Saturday or Sunday, and no day may be both a holiday and a workday.  Any
+    problem raises ``SkillcertError`` (code ``calendar-data-invalid``) whose message names the entry,
+    e.g. ``holidays[2]``; ``source`` (e.g. ``"policies/x/holidays.yaml:3"``) becomes its location.
+    """
+
+    def fail(path: str, message: str) -> SkillcertError:
+        text = f"{path}: {message}" if path else message
+        return SkillcertError(text, code=_INVALID, location=Location(file=source, path=path))
+
+    if not isinstance(data, Mapping):
+        raise fail("", f"节假日数据应是一个映射(含 year、holidays、workdays),实际是 {type(data).__name__}")
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise fail(str(key), f"未知字段 {key!r};可用字段:{'、'.join(_TOP_KEYS)}")
+    if "year" not in data:
+        raise fail("year", "缺少年份")
+    year = data["year"]
+    if isinstance(year, bool) or not isinstance(year, int) or not 1 <= year <= 9999:
+        raise fail("year", f"年份应是整数,实际是 {year!r}")
+    if "holidays" not in data:
+        raise fail("holidays", f"缺少 {year} 年的法定节假日列表")
+    note = data.get("note")
+    if note is not None and not isinstance(note, str):
+        raise fail("note", f"note 应是文字,实际是 {note!r}")
+
+    holidays: dict[date, str] = {}  # day -> entry path that listed it first
+    for path, day in _entries(data["holidays"], "holidays", year, fail, allow_ranges=True):
+        holidays.setdefault(day, path)
+    if not holidays:
+        raise fail("holidays", f"{year} 年的法定节假日列表为空")
+
+    workdays: dict[date, str] = {}
+    for path, day in _entries(data.get("workdays", []), "workdays", year, fail, allow_ranges=False):
+        if day.weekday() < 5:
+            raise fail(path, f"{day.isoformat()} 是{_WEEKDAY_NAMES[day.weekday()]},"
+                             "调休上班日应是星期六或星期日")
+        if day in holidays:
+            raise fail(path, f"{day.isoformat()} 同时出现在 {holidays[day]} 中;同一天不能既放假又调休上班")
+        workdays.setdefault(day, path)
+
+    return YearData(year, frozenset(holidays), frozenset(workdays), source)
+
+
+def _entries(raw: object, name: str, year: int, fail: _Fail,
+             *, allow_ranges: bool) -> Iterator[tuple[str, date]]:
+    """Yield ``(entry path, day)`` for every day listed (ranges expanded), checking each lies in ``year``."""
+    if raw is None:
+        return
+    if isinstance(raw, (str, bytes)) or not isinstance(raw, (list, tuple)):
+        raise fail(name, f"应是日期列表,实际是 {raw!r}")
+    for i, entry in enumerate(raw):
+        path = f"{name}[{i}]"
+        if isinstance(entry, Mapping):
+            if not allow_ranges:
+                raise fail(path, f"调休上班日应逐日列出,不接受区间 {dict(entry)!r}")
+            for key in entry:
+                if key not in _RANGE_KEYS:
+                    raise fail(path, f"区间中的未知字段 {key!r};可用字段:{'、'.join(_RANGE_KEYS)}")
+            if "from" not in entry or "to" not in entry:
+                raise fail(path, f"区间需要 from 和 to 两个日期:{dict(entry)!r}")
+            label = entry.get("name")
+            if label is not None and not isinstance(label, str):
+                raise fail(path, f"区间的 name 应是文字,实际是 {label!r}")
+            first = _parse_date(entry["from"], f"{path}.from", fail)
+            last = _parse_date(entry["to"], f"{path}.to", fail)
+            if first > last:
+                raise fail(path, f"区间的 from {first.isoformat()} 晚于 to {last.isoformat()}")
+            for day in (first, last):
+                if day.year != year:
+                    raise fail(path, f"日期 {day.isoformat()} 不在 {year} 年内")
+            for ordinal in range(first.toordinal(), last.toordinal() + 1):
+                yield path, date.fromordinal(ordinal)
+        else:
+            day = _parse_date(entry, path, fail)
+            if day.year != year:
+                raise fail(path, f"日期 {day.isoformat()} 不在 {year} 年内")
+            yield path, day
+
+
+def _parse_date(value: object, path: str, fail: _Fail) -> date:
+    if isinstance(value, datetime):
+        raise fail(path, f"应是日期而不是带时间的时刻:{value.isoformat()}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise fail(path, f"无法解析日期 {value!r}(应为 YYYY-MM-DD)")
