@@ -38,7 +38,7 @@ __all__ = [
 _INVALID = "calendar-data-invalid"
 _WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TOP_KEYS = ("year", "holidays", "workdays", "note")
+_TOP_KEYS = ("year", "holidays", "workdays", "source", "note")
 _RANGE_KEYS = ("from", "to", "name")
 
 _Fail = Callable[[str, str], SkillcertError]  # (entry path, message) -> error to raise
@@ -221,7 +221,7 @@ class HolidayCalendar:
         return date.fromordinal(t.start + j - 1)
 
     def working_days_between(self, start: date, end: date) -> int:
-        """Signed working-day distance from ``start`` to ``end``, the exact inverse of :meth:`add_working_days`.
+        """Signed working-day distance from ``start`` to ``end``; the exact inverse of ``add_working_days``.
 
         * ``end >= start``: the number of working days ``x`` with ``start < x <= end``;
         * ``end < start``: minus the number of working days ``x`` with ``end <= x < start``.

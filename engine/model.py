@@ -1,0 +1,241 @@
+"""The compiled form of a pack: plain, immutable-by-convention dataclasses the evaluator walks.
+
+The compiler (:mod:`engine.compile`) builds these from a schema-valid YAML document; nothing here
+parses or checks. Every element keeps its :class:`~engine.errors.Location` so that runtime errors and
+coverage reports can point back into the pack.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .errors import Location
+from .expr import CompiledExpr
+from .types import VType
+
+__all__ = [
+    "InputDef", "Parameter", "Derived", "Deadline", "ScoreLine", "ScoreNode", "Scorecard", "ChecklistItem",
+    "Checklist", "Outcome", "Condition", "Band", "Rule", "Decision", "Pack", "SourceDoc",
+]
+
+
+@dataclass
+class InputDef:
+    name: str
+    label: str
+    type: VType
+    spec: dict[str, Any]            # the YAML spec, for facts validation (min, max, fields, labels …)
+    required: bool
+    default: Any
+    source: str
+    description: str
+    location: Location
+
+
+@dataclass
+class Parameter:
+    name: str
+    label: str
+    value: Any
+    unit: str
+    source: str
+    location: Location
+
+
+@dataclass
+class Derived:
+    name: str
+    label: str
+    expr: CompiledExpr
+    values: dict[str, str]
+    source: str
+    location: Location
+
+
+@dataclass
+class Deadline:
+    name: str
+    label: str
+    date: CompiledExpr | None
+    start: CompiledExpr | None
+    unit: str | None                # days / working_days / months / years
+    amount: CompiledExpr | None
+    when: CompiledExpr | None
+    source: str
+    location: Location
+
+
+@dataclass
+class ScoreLine:
+    label: str
+    per: Decimal | None
+    count: CompiledExpr | None
+    points: Decimal | None
+    when: CompiledExpr | None
+    source: str
+    location: Location
+
+
+@dataclass
+class ScoreNode:
+    id: str
+    label: str
+    max: Decimal
+    bonus: bool
+    source: str
+    children: list[ScoreNode]
+    lines: list[ScoreLine]          # deductions, or awards when bonus
+    location: Location
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    def leaves(self) -> list[ScoreNode]:
+        if self.is_leaf:
+            return [self]
+        return [leaf for c in self.children for leaf in c.leaves()]
+
+
+@dataclass
+class Scorecard:
+    name: str
+    label: str
+    max: Decimal
+    when: CompiledExpr | None
+    source: str
+    categories: list[ScoreNode]
+    location: Location
+
+
+@dataclass
+class ChecklistItem:
+    id: str
+    label: str
+    required_when: CompiledExpr | None
+    source: str
+    location: Location
+
+
+@dataclass
+class Checklist:
+    name: str
+    label: str
+    source: str
+    provided: CompiledExpr | None
+    outcome: str | None
+    when: CompiledExpr | None
+    items: list[ChecklistItem]
+    location: Location
+
+
+@dataclass
+class Outcome:
+    code: str
+    label: str
+    description: str
+    source: str
+    rank: int
+    location: Location
+
+
+@dataclass
+class Condition:
+    """A node of a condition tree: ``check`` leaf, or ``all`` / ``any`` / ``not``."""
+
+    op: str                          # check | all | any | not
+    id: str
+    check: CompiledExpr | None
+    children: list[Condition]
+    message: str
+    source: str
+    location: Location
+
+
+@dataclass
+class Band:
+    min: Decimal | None
+    below: Decimal | None
+    outcome: str
+    message: str
+    location: Location
+
+
+@dataclass
+class Rule:
+    id: str
+    kind: str                        # trigger | conditions | bands | each
+    source: str
+    description: str
+    when: CompiledExpr | None
+    outcome: str | None
+    message: str
+    require: Condition | None = None
+    score: CompiledExpr | None = None
+    bands: list[Band] = field(default_factory=list)
+    over: CompiledExpr | None = None
+    as_name: str = ""
+    where: CompiledExpr | None = None
+    element_name: str = ""
+    location: Location = field(default_factory=Location)
+
+
+@dataclass
+class SourceDoc:
+    id: str
+    title: str
+    number: str
+    date: str
+    seed: str
+
+
+@dataclass
+class Decision:
+    pack_id: str
+    name: str
+    title: str
+    description: str
+    source: str
+    valid_from: dt.date
+    valid_until: dt.date | None
+    inputs: dict[str, InputDef]
+    parameters: dict[str, Parameter]
+    derived: dict[str, Derived]
+    scorecards: dict[str, Scorecard]
+    primary_score: str | None
+    deadlines: dict[str, Deadline]
+    checklists: dict[str, Checklist]
+    outcomes: dict[str, Outcome]
+    default_outcome: str | None
+    rules: list[Rule]
+    report: list[str]
+    location: Location
+    # filled by the compiler's last stage
+    order: list[str] = field(default_factory=list)        # evaluation order of computed names
+    pack: Pack | None = None
+    facts_model: Any = None                               # built lazily by engine.facts
+
+    @property
+    def id(self) -> str:
+        return f"{self.pack_id}/{self.name}"
+
+
+@dataclass
+class Pack:
+    id: str
+    title: str
+    jurisdiction: str
+    issuer: str
+    version: str
+    sources: dict[str, SourceDoc]
+    valid_from: dt.date
+    valid_until: dt.date | None
+    notes: str
+    decisions: dict[str, Decision]
+    files: list[str]
+    digest: str
+    calendar: Any = None             # HolidayCalendar with any years the pack adds
+    directory: str = ""
