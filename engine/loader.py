@@ -70,6 +70,18 @@ class SourceMap:
         return Location(self.file, 1, 1, format_path(tuple(path)))
 
 
+    def sub(self, *prefixes: PathT) -> SourceMap:
+        """A map of the values under ``prefix`` with paths relative to it; later prefixes win."""
+        out = SourceMap(self.file)
+        for prefix in prefixes:
+            n = len(prefix)
+            for table, target in ((self.values, out.values), (self.keys, out.keys)):
+                for path, pos in table.items():
+                    if path[:n] == prefix:
+                        target[path[n:]] = pos
+        return out
+
+
 @dataclass
 class Document:
     data: Any

@@ -1,0 +1,58 @@
+"""skillcert: a declarative rules engine for the regulation of vocational-skill certification institutions.
+
+The public API is small::
+
+    import engine
+    library = engine.load()                         # the bundled packs (or engine.load("path/to/policies"))
+    result = library.evaluate("chongqing/renewal", facts, as_of=datetime.date(2025, 5, 25))
+    result.outcome, result.score, result.deadlines, result.to_json()
+
+Everything here is the same code path as the ``skillcert`` command line.
+"""
+
+from __future__ import annotations
+
+from .compile import check_pack, compile_pack
+from .errors import (
+    CalendarError,
+    EvaluationError,
+    FactsError,
+    Location,
+    OutOfPeriodError,
+    PackError,
+    Problem,
+    SkillcertError,
+    UsageError,
+)
+from .library import DecisionInfo, Library, load
+from .result import DecisionResult, Reason
+
+__all__ = [
+    "load",
+    "Library",
+    "DecisionInfo",
+    "DecisionResult",
+    "Reason",
+    "compile_pack",
+    "check_pack",
+    "validate",
+    "SkillcertError",
+    "PackError",
+    "FactsError",
+    "EvaluationError",
+    "CalendarError",
+    "OutOfPeriodError",
+    "UsageError",
+    "Problem",
+    "Location",
+]
+
+__version__ = "0.1.0"
+
+
+def validate(*paths: str) -> list[Problem]:
+    """Every problem of the packs (with their tests and examples) under ``paths``; empty when clean."""
+    from .validate import validate_paths
+
+    problems, _ = validate_paths(list(paths) or ["policies"])
+    return problems

@@ -1,0 +1,493 @@
+"""Evaluation: a compiled decision + checked facts + an as-of date → a :class:`DecisionResult`. No I/O.
+
+Names are computed on demand and remembered (derived values, deadlines, scorecards, the outcome), so
+each expression runs at most once per evaluation and only if something needs it. The compiler has
+already proven there are no cycles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from . import plugins
+from .calendar import HolidayCalendar
+from .errors import CalendarError, EvaluationError, OutOfPeriodError
+from .expr import CompiledExpr, FunctionSpec, make_evaluator
+from .functions import add_days, add_months, add_years
+from .model import Condition, Decision, Rule, Scorecard, ScoreNode
+from .result import DecisionResult, ItemScore, Reason, format_decimal
+
+__all__ = ["evaluate_checked", "check_period"]
+
+_MISSING = object()
+
+
+class _Unavailable:
+    """A value that could not be computed (e.g. a deadline in an unknown calendar year)."""
+
+    def __init__(self, error: EvaluationError) -> None:
+        self.error = error
+
+
+class Context:
+    """One evaluation: facts, memoised computed names, the calendar and the evaluator."""
+
+    def __init__(self, decision: Decision, facts: dict[str, Any], as_of: dt.date, calendar: HolidayCalendar,
+                 functions: dict[str, FunctionSpec], explain: bool) -> None:
+        self.decision = decision
+        self.facts = facts
+        self.as_of = as_of
+        self.calendar = calendar
+        self.values: dict[str, Any] = {"as_of": as_of}
+        self.locals: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
+        self.explain = explain
+        self.trace: list[dict[str, Any]] = []
+        self.evaluator = make_evaluator(self, functions)
+        self.in_progress: set[str] = set()
+        self._outcome: tuple[str, list[Reason]] | None = None
+
+    # ---- names
+    def lookup(self, name: str) -> Any:
+        for frame in reversed(self.locals):
+            if name in frame:
+                return frame[name]
+        value = self.values.get(name, _MISSING)
+        if value is _MISSING:
+            value = self._compute(name)
+            self.values[name] = value
+        if isinstance(value, _Unavailable):
+            raise value.error
+        return value
+
+    def lookup_safe(self, name: str) -> Any:
+        try:
+            return self.lookup(name)
+        except EvaluationError:
+            return None
+
+    def _compute(self, name: str) -> Any:
+        d = self.decision
+        if name in self.facts:
+            return self.facts[name]
+        if name in d.parameters:
+            return d.parameters[name].value
+        if name in self.in_progress:  # the compiler rejects cycles; this guards plugins and hand-built packs
+            raise EvaluationError(f"循环依赖:{name}", code="cycle")
+        self.in_progress.add(name)
+        try:
+            if name in d.derived:
+                value = self.run(d.derived[name].expr)
+                if self.explain:
+                    dv = d.derived[name]
+                    self.trace.append({"name": name, "label": dv.label, "expr": dv.expr.text, "value": value})
+                return value
+            if name in d.deadlines:
+                return self._deadline(name)
+            if name in d.scorecards:
+                card = self.scorecard(name)
+                return None if card is None else card.score
+            if name == "outcome":
+                return self.outcome()[0]
+        finally:
+            self.in_progress.discard(name)
+        raise EvaluationError(f"未知的名字 '{name}'", code="unknown-name")
+
+    def run(self, expr: CompiledExpr) -> Any:
+        return expr.evaluate(self)
+
+    def test(self, expr: CompiledExpr | None) -> bool:
+        if expr is None:
+            return True
+        value = self.run(expr)
+        if value is None:
+            return False
+        return bool(value)
+
+    # ---- deadlines
+    def _deadline(self, name: str) -> Any:
+        dl = self.decision.deadlines[name]
+        try:
+            if not self.test(dl.when):
+                return None
+            if dl.date is not None:
+                value = self.run(dl.date)
+            else:
+                assert dl.start is not None
+                start = self.run(dl.start)
+                if start is None:
+                    return None
+                amount = int(self.run(dl.amount)) if dl.amount is not None else 0
+                value = _shift(self, start, dl.unit, amount)
+        except CalendarError as exc:
+            self.warnings.append(f"期限 {dl.label}({name})无法计算:{exc.message}")
+            return _Unavailable(exc)
+        if self.explain:
+            how = dl.date.text if dl.date is not None else (
+                f"{dl.start.text if dl.start else ''} {_UNIT_TEXT.get(dl.unit or '', '')} "
+                f"{dl.amount.text if dl.amount else ''}").strip()
+            self.trace.append({"name": name, "label": dl.label, "expr": how, "value": value})
+        return value
+
+    # ---- scorecards
+    def scorecard(self, name: str) -> ItemScore | None:
+        key = "#card:" + name
+        if key in self.values:
+            cached: ItemScore | None = self.values[key]
+            return cached
+        card = self.decision.scorecards[name]
+        result = self._score_card(card) if self.test(card.when) else None
+        self.values[key] = result
+        return result
+
+    def _score_card(self, card: Scorecard) -> ItemScore:
+        categories = [self._score_node(n) for n in card.categories]
+        total = sum((c.score for c in categories), Decimal(0))
+        return ItemScore(card.name, card.label, card.max, total, card.source, items=categories)
+
+    def _score_node(self, node: ScoreNode) -> ItemScore:
+        if node.children:
+            items = [self._score_node(ch) for ch in node.children]
+            return ItemScore(node.id, node.label, node.max, sum((i.score for i in items), Decimal(0)), node.source,
+                             node.bonus, items=items)
+        lines = []
+        total = Decimal(0)
+        for line in node.lines:
+            if not self.test(line.when):
+                continue
+            if line.per is not None:
+                assert line.count is not None
+                count = self.run(line.count) or 0
+                if count <= 0:
+                    continue
+                points = line.per * count
+                lines.append({"label": line.label, "count": count, "per": line.per, "points": points})
+            else:
+                assert line.points is not None
+                points = line.points
+                lines.append({"label": line.label, "points": points})
+            total += points
+        if node.bonus:
+            score = min(node.max, total)
+        else:
+            score = max(Decimal(0), node.max - total)  # 扣完为止: never below zero, never into another item
+        return ItemScore(node.id, node.label, node.max, score, node.source, node.bonus, lines=lines)
+
+    # ---- rules and the outcome
+    def outcome(self) -> tuple[str, list[Reason]]:
+        if self._outcome is None:
+            self._outcome = _decide(self)
+        return self._outcome
+
+    def message(self, template: str) -> str:
+        return _render_template(self, template)
+
+
+_UNIT_TEXT = {"days": "+ 自然日", "working_days": "+ 工作日", "months": "+ 月", "years": "+ 年"}
+
+
+def _shift(ctx: Context, start: dt.date, unit: str | None, amount: int) -> dt.date:
+    if unit is None:
+        return start
+    if unit == "days":
+        return add_days(start, amount)
+    if unit == "working_days":
+        return ctx.calendar.add_working_days(start, amount)
+    if unit == "months":
+        return add_months(start, amount)
+    if unit == "years":
+        return add_years(start, amount)
+    raise EvaluationError(f"未知的期限单位 {unit}")
+
+
+def _decide(ctx: Context) -> tuple[str, list[Reason]]:
+    d = ctx.decision
+    reasons: list[Reason] = []
+    for rule in d.rules:
+        try:
+            if not ctx.test(rule.when):
+                continue
+            reasons.extend(_apply(ctx, rule))
+        except EvaluationError as exc:
+            raise EvaluationError(f"规则 {rule.id}({rule.source}):{exc.message}", code=exc.code,
+                                  location=rule.location) from None
+    for cl in d.checklists.values():
+        if cl.outcome is None:
+            continue
+        for item in _checklist_rows(ctx, cl.name):
+            if item["required"] and item["provided"] is False:
+                reasons.append(Reason(f"{cl.name}.{item['id']}", cl.outcome, f"缺少{cl.label}:{item['label']}",
+                                      item["source"]))
+    if not reasons:
+        if d.default_outcome is None:
+            raise EvaluationError(f"{d.id}:没有任何规则得出结论,且政策包未设 default_outcome", code="no-outcome")
+        return d.default_outcome, []
+    rank = {code: o.rank for code, o in d.outcomes.items()}
+    reasons.sort(key=lambda r: rank.get(r.outcome or "", 10**6))  # stable: declaration order within a rank
+    best = rank[reasons[0].outcome or ""]
+    top = {r.outcome for r in reasons if rank.get(r.outcome or "") == best}
+    if len(top) > 1:
+        raise EvaluationError(
+            "同一优先级的结论同时成立:" + "、".join(sorted(str(t) for t in top))
+            + "(政策包的规则应互斥)", code="outcome-conflict")
+    return str(reasons[0].outcome), reasons
+
+
+def _apply(ctx: Context, rule: Rule) -> list[Reason]:
+    if rule.kind == "trigger":
+        return [Reason(rule.id, rule.outcome, ctx.message(rule.message), rule.source)]
+    if rule.kind == "bands":
+        assert rule.score is not None
+        score = ctx.run(rule.score)
+        if score is None:
+            return []
+        for band in rule.bands:
+            if (band.min is None or score >= band.min) and (band.below is None or score < band.below):
+                text = ctx.message(band.message) if band.message else _band_text(score, band.min, band.below)
+                return [Reason(rule.id, band.outcome, text, rule.source)]
+        raise EvaluationError(f"分数 {format_decimal(Decimal(score))} 不在任何分数段内", code="band-uncovered")
+    if rule.kind == "conditions":
+        assert rule.require is not None
+        failures = _failures(ctx, rule.require)
+        if not failures:
+            return []
+        return [Reason(_part_id(rule.id, cond, i), rule.outcome, msg, cond.source or rule.source)
+                for i, (cond, msg) in enumerate(failures)]
+    if rule.kind == "each":
+        assert rule.over is not None and rule.require is not None
+        out = []
+        elements = ctx.run(rule.over) or []
+        for index, element in enumerate(elements):
+            ctx.locals.append({rule.as_name: element})
+            try:
+                if rule.where is not None and not ctx.test(rule.where):
+                    continue
+                failures = _failures(ctx, rule.require)
+                name = ctx.message(rule.element_name)
+                for cond, msg in failures:
+                    rid = f"{rule.id}[{index}]" + (f".{cond.id}" if cond.id else "")
+                    out.append(Reason(rid, rule.outcome, f"{name}:{msg}", cond.source or rule.source, element=name))
+            finally:
+                ctx.locals.pop()
+        return out
+    raise EvaluationError(f"未知的规则类型 {rule.kind}")
+
+
+def _part_id(rule_id: str, cond: Condition, index: int) -> str:
+    return f"{rule_id}.{cond.id}" if cond.id else rule_id
+
+
+def _band_text(score: Any, lo: Decimal | None, hi: Decimal | None) -> str:
+    s = format_decimal(Decimal(score))
+    if lo is not None and hi is not None:
+        return f"得分 {s},在 {format_decimal(lo)} 分(含)至 {format_decimal(hi)} 分(不含)之间"
+    if lo is not None:
+        return f"得分 {s},不低于 {format_decimal(lo)} 分"
+    if hi is not None:
+        return f"得分 {s},低于 {format_decimal(hi)} 分"
+    return f"得分 {s}"
+
+
+def _failures(ctx: Context, cond: Condition) -> list[tuple[Condition, str]]:
+    """The failing parts of a condition tree (empty when it holds)."""
+    if cond.op == "check":
+        assert cond.check is not None
+        return [] if ctx.test(cond.check) else [(cond, ctx.message(cond.message))]
+    if cond.op == "all":
+        out: list[tuple[Condition, str]] = []
+        for ch in cond.children:
+            out.extend(_failures(ctx, ch))
+        if out and cond.message:
+            return [(cond, ctx.message(cond.message) + ":" + ";".join(m for _, m in out))]
+        return out
+    if cond.op == "any":
+        collected: list[tuple[Condition, str]] = []
+        for ch in cond.children:
+            f = _failures(ctx, ch)
+            if not f:
+                return []
+            collected.extend(f)
+        if cond.message:
+            return [(cond, ctx.message(cond.message))]
+        return [(cond, "以下条件均不满足:" + ";".join(m for _, m in collected))]
+    if cond.op == "not":
+        inner = _failures(ctx, cond.children[0])
+        return [(cond, ctx.message(cond.message))] if not inner else []
+    raise EvaluationError(f"未知的条件 {cond.op}")
+
+
+def _render_template(ctx: Context, template: str) -> str:
+    import re
+
+    def value_of(ref: str) -> str:
+        parts = ref.split(".")
+        value = ctx.lookup(parts[0])
+        t = _type_of_name(ctx, parts[0])
+        for p in parts[1:]:
+            value = value.get(p) if isinstance(value, dict) else None
+            t = t.field(p) if t is not None and t.kind == "record" else None
+        return _display(value, t)
+
+    return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}", lambda m: value_of(m.group(1)),
+                  template)
+
+
+def _type_of_name(ctx: Context, name: str) -> Any:
+    d = ctx.decision
+    if name in d.inputs:
+        return d.inputs[name].type
+    if name in d.derived:
+        return d.derived[name].expr.type
+    for rule in d.rules:
+        if rule.kind == "each" and rule.as_name == name and rule.over is not None:
+            return rule.over.type.item
+    return None
+
+
+def _display(value: Any, t: Any = None) -> str:
+    if value is None:
+        return "(空)"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        item_t = t.item if t is not None and t.kind == "list" else None
+        return "、".join(_display(v, item_t) for v in value) if value else "(无)"
+    if t is not None and t.kind == "enum":
+        label = t.label_of(value)
+        if label:
+            return str(label)
+    return str(value)
+
+
+def _checklist_rows(ctx: Context, name: str) -> list[dict[str, Any]]:
+    key = "#checklist:" + name
+    if key in ctx.values:
+        rows: list[dict[str, Any]] = ctx.values[key]
+        return rows
+    cl = ctx.decision.checklists[name]
+    applies = ctx.test(cl.when)
+    provided = ctx.run(cl.provided) if cl.provided is not None and applies else None
+    rows = []
+    for item in cl.items:
+        required = ctx.test(item.required_when)
+        row: dict[str, Any] = {"id": item.id, "label": item.label, "required": required, "source": item.source}
+        if provided is not None:
+            row["provided"] = item.id in provided
+        else:
+            row["provided"] = None
+        rows.append(row)
+    ctx.values[key] = rows
+    return rows
+
+
+def check_period(decision: Decision, as_of: dt.date, allow: bool) -> list[str]:
+    """Refuse an as-of date outside the decision's period of validity, or warn when allowed."""
+    start, end = decision.valid_from, decision.valid_until
+    inside = as_of >= start and (end is None or as_of <= end)
+    if inside:
+        return []
+    period = f"{start} 至 {end}" if end else f"{start} 起"
+    message = f"评估日 {as_of} 不在 {decision.id} 的有效期({period})内"
+    if not allow:
+        raise OutOfPeriodError(message + ";如确需按此规则评估,请加 --allow-out-of-period")
+    return [message + ",按调用方要求仍然评估,结论仅供参考"]
+
+
+def evaluate_checked(decision: Decision, facts: dict[str, Any], as_of: dt.date, *,
+                     calendar: HolidayCalendar | None = None, allow_out_of_period: bool = False,
+                     explain: bool = False, functions: dict[str, FunctionSpec] | None = None) -> DecisionResult:
+    """Evaluate facts that :func:`engine.facts.validate_facts` has already checked."""
+    warnings = check_period(decision, as_of, allow_out_of_period)
+    pack = decision.pack
+    assert pack is not None
+    cal = calendar or pack.calendar
+    fns = functions if functions is not None else plugins.functions(plugins.plugin_manager())
+    ctx = Context(decision, facts, as_of, cal, fns, explain)
+    ctx.warnings.extend(warnings)
+    try:
+        return _assemble(ctx)
+    except EvaluationError:
+        raise
+    except RecursionError:
+        raise EvaluationError("计算嵌套过深", code="evaluation-error") from None
+
+
+def _assemble(ctx: Context) -> DecisionResult:
+    d = ctx.decision
+    outcome, reasons = ctx.outcome()
+    deadlines: dict[str, dt.date | None] = {}
+    for name in d.deadlines:
+        deadlines[name] = _safe(ctx, name)
+    primary = ctx.scorecard(d.primary_score) if d.primary_score else None
+    for name in d.scorecards:
+        ctx.scorecard(name)
+    scores: dict[str, Decimal | None] = {}
+    card_detail = None
+    if d.primary_score:
+        card = d.scorecards[d.primary_score]
+        for node in card.categories:
+            scores[node.id] = None
+        if primary is not None:
+            for item in primary.items:
+                scores[item.id] = item.score
+            card_detail = {"id": card.name, "label": card.label, "max": card.max, "total": primary.score,
+                           "categories": primary.items}
+    checklists = {}
+    for name, cl in d.checklists.items():
+        checklists[name] = {"label": cl.label, "source": cl.source, "items": _checklist_rows(ctx, name)}
+    reported = {}
+    for name in d.report:
+        try:
+            reported[name] = ctx.lookup(name)
+        except EvaluationError as exc:
+            ctx.warnings.append(f"{name} 无法计算:{exc.message}")
+            reported[name] = None
+    labels: dict[str, Any] = {
+        "outcome": d.outcomes[outcome].label,
+        "deadlines": {n: dl.label for n, dl in d.deadlines.items()},
+        "reported": {n: (d.derived[n].label if n in d.derived else d.inputs[n].label if n in d.inputs else n)
+                     for n in d.report},
+        "codes": {n: _codes(d, n) for n in d.report},
+    }
+    explain = None
+    if ctx.explain:
+        for name in d.derived:
+            ctx.lookup_safe(name)
+        explain = sorted(ctx.trace, key=lambda t: _order_index(d, t["name"]))
+    return DecisionResult(
+        decision=d.id, title=d.title, pack_version=d.pack.version if d.pack else "",
+        pack_digest=d.pack.digest if d.pack else "", as_of=ctx.as_of, outcome=outcome,
+        outcome_label=d.outcomes[outcome].label, score=primary.score if primary is not None else None,
+        scores=scores, deadlines=deadlines, reasons=reasons, warnings=list(dict.fromkeys(ctx.warnings)),
+        scorecard=card_detail, checklists=checklists, reported=reported, explain=explain, labels=labels,
+        period=(d.valid_from, d.valid_until),
+    )
+
+
+def _codes(d: Decision, name: str) -> dict[str, str]:
+    if name in d.derived:
+        return dict(d.derived[name].values)
+    if name in d.inputs and d.inputs[name].type.kind == "enum":
+        return dict(d.inputs[name].type.labels)
+    return {}
+
+
+def _order_index(d: Decision, name: str) -> int:
+    try:
+        return d.order.index(name)
+    except ValueError:
+        return len(d.order)
+
+
+def _safe(ctx: Context, name: str) -> Any:
+    try:
+        return ctx.lookup(name)
+    except CalendarError:
+        return None
+

@@ -1,0 +1,39 @@
+"""The engine's own functions, holiday calendar and output formats, registered as a plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from . import hookimpl
+
+if TYPE_CHECKING:
+    from ..calendar import YearData
+    from ..expr import FunctionSpec
+    from ..formats import OutputFormat
+
+
+@hookimpl
+def skillcert_expr_functions() -> Iterable[FunctionSpec]:
+    from ..functions import BUILTIN_FUNCTIONS
+
+    return BUILTIN_FUNCTIONS
+
+
+@hookimpl
+def skillcert_calendar_years() -> Iterable[YearData]:
+    from ..calendar import builtin_calendar
+
+    cal = builtin_calendar()
+    return [cal.year_data(y) for y in sorted(cal.known_years)]
+
+
+@hookimpl
+def skillcert_output_formats() -> Iterable[OutputFormat]:
+    from ..formats import OutputFormat
+    from ..report import render_json, render_text
+
+    return [
+        OutputFormat("text", "中文报告 (a readable Chinese report)", render_text),
+        OutputFormat("json", "JSON 结果 (the contract's JSON object)", render_json),
+    ]

@@ -1,0 +1,140 @@
+"""Rendering results for people (a Chinese text report) and for programs (JSON)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from .result import DecisionResult, ItemScore, format_decimal
+
+__all__ = ["render_text", "render_json"]
+
+
+def render_json(result: DecisionResult, explain: bool = False) -> str:
+    return result.to_json() + "\n"
+
+
+def _v(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "、".join(_v(v) for v in value) if value else "(无)"
+    return str(value)
+
+
+def render_text(result: DecisionResult, explain: bool = False) -> str:
+    lines: list[str] = []
+    add = lines.append
+    add(f"{result.title}({result.decision})")
+    period = ""
+    if result.period:
+        start, end = result.period
+        period = f"   有效期 {start} 至 {end}" if end else f"   自 {start} 起施行"
+    add(f"评估日 {result.as_of}   政策包版本 {result.pack_version}{period}")
+    add("")
+    add(f"结论:{result.outcome_label}〔{result.outcome}〕")
+    if result.score is not None and result.scorecard is not None:
+        add(f"得分:{_v(result.score)} / {_v(result.scorecard['max'])}")
+    add("")
+
+    deciding = result.deciding_reasons
+    others = [r for r in result.reasons if r.outcome != result.outcome]
+    if deciding:
+        add("依据:")
+        for r in deciding:
+            add(f"  · {r.message}〔{r.source};{r.rule}〕")
+    else:
+        add("依据:没有规则作出结论,按政策包的默认结论处理。")
+    if others:
+        add("")
+        add("其他发现(被优先级更高的结论覆盖):")
+        for r in others:
+            add(f"  · [{r.outcome}] {r.message}〔{r.source};{r.rule}〕")
+
+    if result.scorecard is not None:
+        add("")
+        card = result.scorecard
+        add(f"评分明细({card['label']},满分 {_v(card['max'])}):")
+        for cat in card["categories"]:
+            _score_lines(cat, 1, lines)
+        add(f"  合计 {_v(card['total'])} 分")
+
+    if result.deadlines:
+        add("")
+        add("期限:")
+        labels = result.labels.get("deadlines", {})
+        for name, value in result.deadlines.items():
+            add(f"  · {labels.get(name, name)}:{_v(value)}〔{name}〕")
+
+    for name, cl in result.checklists.items():
+        add("")
+        add(f"{cl['label']}〔{cl['source']}〕:")
+        for item in cl["items"]:
+            if item["provided"] is None:
+                mark = "需要" if item["required"] else "不需要"
+            elif item["required"]:
+                mark = "已交" if item["provided"] else "缺少"
+            else:
+                mark = "不需要"
+            add(f"  [{mark}] {item['label']}")
+
+    if result.reported:
+        add("")
+        add("其他事项:")
+        for name, value in result.reported.items():
+            label = result.labels.get("reported", {}).get(name, name)
+            add(f"  · {label}:{_display_reported(result, name, value)}")
+
+    if result.warnings:
+        add("")
+        add("警告:")
+        for w in result.warnings:
+            add(f"  ! {w}")
+
+    if explain and result.explain:
+        add("")
+        add("计算过程:")
+        for step in result.explain:
+            add(f"  {step['label']}〔{step['name']}〕= {_v(step['value'])}    ← {step['expr']}")
+
+    add("")
+    add(f"政策包摘要 {result.pack_digest}")
+    return "\n".join(lines) + "\n"
+
+
+def _display_reported(result: DecisionResult, name: str, value: Any) -> str:
+    codes = result.labels.get("codes", {}).get(name, {})
+    if isinstance(value, str) and value in codes:
+        return f"{codes[value]}"
+    if isinstance(value, list) and codes:
+        return "、".join(str(codes.get(v, v)) for v in value) if value else "(无)"
+    return _v(value)
+
+
+def _score_lines(item: ItemScore, depth: int, lines: list[str]) -> None:
+    pad = "  " * depth
+    lost = item.max - item.score
+    if item.bonus and not item.items:
+        mark = f"+{_v(item.score)}" if item.score else "未得分"
+        lines.append(f"{pad}{item.label}  {_v(item.score)} / {_v(item.max)}  ({mark})")
+    elif not item.items and lost == 0:
+        lines.append(f"{pad}{item.label}  {_v(item.score)} / {_v(item.max)}")
+    else:
+        lines.append(f"{pad}{item.label}  {_v(item.score)} / {_v(item.max)}")
+    for line in item.lines:
+        sign = "+" if item.bonus else "−"
+        count = f" × {_v(line['count'])}" if "count" in line else ""
+        lines.append(f"{pad}    {sign}{_v(line['points'])}  {line['label']}{count}")
+    if not item.items and not item.bonus and item.lines:
+        deducted = sum((ln["points"] for ln in item.lines), Decimal(0))
+        if deducted > item.max:
+            lines.append(f"{pad}    (扣分 {_v(deducted)} 超过本项满分,扣完为止)")
+    for child in item.items:
+        _score_lines(child, depth + 1, lines)

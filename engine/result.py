@@ -1,0 +1,197 @@
+"""The decision result and its JSON form (the contract in ``shared/CONTRACT.md``).
+
+Scores are :class:`~decimal.Decimal` and are written to JSON as exact number tokens (``94.6``, ``80``),
+never through binary floats. Dates are ISO ``YYYY-MM-DD``. Key order is fixed, so the same input and
+pack always give byte-identical output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["Reason", "ItemScore", "DecisionResult", "format_decimal", "to_json", "jsonable"]
+
+
+def format_decimal(d: Decimal) -> str:
+    """Exact, without exponent or trailing zeros: 94.60 → '94.6', 80.00 → '80', 0E-2 → '0'."""
+    if d == 0:
+        return "0"
+    text = format(d.normalize(), "f")
+    return text
+
+
+@dataclass
+class Reason:
+    rule: str
+    outcome: str | None
+    message: str
+    source: str
+    element: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, "outcome": self.outcome, "message": self.message,
+                               "source": self.source}
+        if self.element is not None:
+            out["element"] = self.element
+        return out
+
+
+@dataclass
+class ItemScore:
+    """One node of a scorecard in the result: its score and, for leaves, each deduction or award."""
+
+    id: str
+    label: str
+    max: Decimal
+    score: Decimal
+    source: str
+    bonus: bool = False
+    lines: list[dict[str, Any]] = field(default_factory=list)     # {label, points, count?}
+    items: list[ItemScore] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "label": self.label, "max": self.max, "score": self.score,
+                               "source": self.source}
+        if self.bonus:
+            out["bonus"] = True
+        if self.lines:
+            out["lines"] = self.lines
+        if self.items:
+            out["items"] = [i.as_dict() for i in self.items]
+        return out
+
+    def walk(self) -> list[ItemScore]:
+        return [self] + [n for i in self.items for n in i.walk()]
+
+
+@dataclass
+class DecisionResult:
+    decision: str
+    title: str
+    pack_version: str
+    pack_digest: str
+    as_of: dt.date
+    outcome: str
+    outcome_label: str
+    score: Decimal | None
+    scores: dict[str, Decimal | None]
+    deadlines: dict[str, dt.date | None]
+    reasons: list[Reason]
+    warnings: list[str]
+    scorecard: dict[str, Any] | None = None           # {id, label, max, total, categories: [ItemScore…]}
+    checklists: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reported: dict[str, Any] = field(default_factory=dict)   # the decision's `report` values
+    explain: list[dict[str, Any]] | None = None
+    # labels for the text report (not part of the JSON contract)
+    labels: dict[str, Any] = field(default_factory=dict, repr=False)
+    period: tuple[dt.date, dt.date | None] | None = None
+
+    @property
+    def deciding_reasons(self) -> list[Reason]:
+        return [r for r in self.reasons if r.outcome == self.outcome]
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "decision": self.decision,
+            "title": self.title,
+            "pack_version": self.pack_version,
+            "pack_digest": self.pack_digest,
+            "as_of": self.as_of,
+            "outcome": self.outcome,
+            "outcome_label": self.outcome_label,
+            "score": self.score,
+            "scores": self.scores,
+            "deadlines": self.deadlines,
+            "reasons": [r.as_dict() for r in self.reasons],
+            "warnings": self.warnings,
+        }
+        for key, value in self.reported.items():
+            out[key] = value
+        if self.checklists:
+            out["checklists"] = self.checklists
+        if self.scorecard is not None:
+            card = dict(self.scorecard)
+            card["categories"] = [c.as_dict() for c in card["categories"]]
+            out["scorecard"] = card
+        if self.explain is not None:
+            out["explain"] = self.explain
+        return out
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return to_json(self.as_dict(), indent)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values, with decimals as exact strings (for callers that need json.dumps)."""
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, ItemScore):
+        return jsonable(value.as_dict())
+    return value
+
+
+def to_json(value: Any, indent: int | None = 2) -> str:
+    """JSON text in which decimals are number tokens written exactly."""
+    parts: list[str] = []
+    _write(value, parts, indent, 0)
+    return "".join(parts)
+
+
+def _write(value: Any, out: list[str], indent: int | None, level: int) -> None:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, Decimal):
+        out.append(format_decimal(value))
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, float):  # never produced by the engine; kept for third-party plugins
+        out.append(json.dumps(value))
+    elif isinstance(value, dt.date):
+        out.append(json.dumps(value.isoformat()))
+    elif isinstance(value, ItemScore):
+        _write(value.as_dict(), out, indent, level)
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        out.append("{")
+        first = True
+        for k, v in value.items():
+            if not first:
+                out.append(",")
+            first = False
+            _newline(out, indent, level + 1)
+            out.append(json.dumps(str(k), ensure_ascii=False))
+            out.append(": " if indent is not None else ":")
+            _write(v, out, indent, level + 1)
+        _newline(out, indent, level)
+        out.append("}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        out.append("[")
+        for i, v in enumerate(value):
+            if i:
+                out.append(",")
+            _newline(out, indent, level + 1)
+            _write(v, out, indent, level + 1)
+        _newline(out, indent, level)
+        out.append("]")
+    else:
+        out.append(json.dumps(str(value), ensure_ascii=False))
+
+
+def _newline(out: list[str], indent: int | None, level: int) -> None:
+    if indent is not None:
+        out.append("\n" + " " * (indent * level))

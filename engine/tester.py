@@ -1,0 +1,336 @@
+"""Running a pack's own YAML test cases, and measuring what they cover.
+
+A test file names one decision and lists cases (facts, as-of date, what the result must contain, or the
+error code expected). :func:`run_paths` runs every file under the given paths and reports, per decision,
+the rules, scorecard items and outcomes that no case exercises. pytest collects the same cases through
+the project's ``conftest.py``, so ``pytest`` alone runs everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .compile import PACK_FILE
+from .errors import Location, Problem, SkillcertError, UsageError
+from .library import Library, load
+from .loader import Document, load_file
+from .model import Decision
+from .result import DecisionResult, ItemScore, format_decimal, jsonable
+from .schema import TESTS_SCHEMA, check_document
+
+__all__ = ["Case", "CaseOutcome", "PackTestReport", "load_cases", "run_case", "run_paths", "find_test_files",
+           "check_case_file"]
+
+
+@dataclass
+class Case:
+    file: str
+    index: int
+    id: str
+    note: str
+    decision: str
+    as_of: dt.date | None
+    facts: dict[str, Any]
+    want: dict[str, Any] | None
+    want_error: str | None
+    allow_out_of_period: bool
+    location: Location
+    doc: Document
+
+    @property
+    def name(self) -> str:
+        return self.id or f"case{self.index + 1}"
+
+
+@dataclass
+class CaseOutcome:
+    case: Case
+    failures: list[str]
+    result: DecisionResult | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclass
+class Coverage:
+    decision: Decision
+    rules_fired: set[str] = field(default_factory=set)
+    items_scored: set[str] = field(default_factory=set)
+    outcomes: set[str] = field(default_factory=set)
+    cases: int = 0
+
+    def add(self, result: DecisionResult) -> None:
+        self.cases += 1
+        self.outcomes.add(result.outcome)
+        for r in result.reasons:
+            self.rules_fired.add(_rule_id(r.rule))
+        if result.scorecard is not None:
+            for cat in result.scorecard["categories"]:
+                for node in cat.walk():
+                    if node.lines:
+                        self.items_scored.add(node.id)
+
+    def missing(self) -> dict[str, list[str]]:
+        d = self.decision
+        rules = [r.id for r in d.rules]
+        rules += [f"{cl.name}" for cl in d.checklists.values() if cl.outcome]
+        leaves = [leaf.id for card in d.scorecards.values() for c in card.categories for leaf in c.leaves()]
+        return {
+            "rules": [r for r in rules if r not in self.rules_fired],
+            "items": [i for i in leaves if i not in self.items_scored],
+            "outcomes": [o for o in d.outcomes if o not in self.outcomes],
+        }
+
+
+def _rule_id(reason_rule: str) -> str:
+    for sep in ("[", "."):
+        reason_rule = reason_rule.split(sep, 1)[0]
+    return reason_rule
+
+
+@dataclass
+class PackTestReport:
+    outcomes: list[CaseOutcome] = field(default_factory=list)
+    coverage: dict[str, Coverage] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(o.passed for o in self.outcomes)
+
+    def render(self, verbose: bool = True) -> str:
+        lines: list[str] = []
+        for p in self.problems:
+            lines.append(str(p))
+        for o in self.outcomes:
+            c = o.case
+            if o.passed:
+                if verbose:
+                    lines.append(f"通过  {c.decision} {c.name}: {c.note}")
+            else:
+                lines.append(f"失败  {c.decision} {c.name}: {c.note}  ({c.location})")
+                for f in o.failures:
+                    lines.append(f"        {f}")
+        for decision_id, cov in sorted(self.coverage.items()):
+            missing = cov.missing()
+            lines.append("")
+            lines.append(f"覆盖 {decision_id}:{cov.cases} 个用例")
+            names = {"rules": "未触发的规则", "items": "未扣分/加分的评分项", "outcomes": "未出现的结论"}
+            for key, label in names.items():
+                if missing[key]:
+                    lines.append(f"  {label}:{'、'.join(missing[key])}")
+            if not any(missing.values()):
+                lines.append("  规则、评分项和结论全部覆盖")
+        passed = sum(1 for o in self.outcomes if o.passed)
+        failed = len(self.outcomes) - passed
+        lines.append("")
+        lines.append(f"{passed} passed, {failed} failed" + (f"; {len(self.problems)} 个文件问题" if self.problems else ""))
+        return "\n".join(lines) + "\n"
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base[k], v) if k in base else v
+        return out
+    return over
+
+
+def load_cases(path: str | Path) -> tuple[list[Case], list[Problem]]:
+    """The cases of one test file, or the problems that keep it from running."""
+    doc = load_file(path)
+    problems = check_document(doc, TESTS_SCHEMA)
+    if problems:
+        return [], problems
+    data = doc.data
+    base = data.get("base", {})
+    cases = []
+    for i, raw in enumerate(data["cases"]):
+        cases.append(Case(
+            file=str(path), index=i, id=raw.get("id", ""), note=raw["note"], decision=data["decision"],
+            as_of=raw.get("as_of", base.get("as_of")),
+            facts=_merge(base.get("facts", {}), raw.get("facts", {})),
+            want=raw.get("want"), want_error=raw.get("want_error"),
+            allow_out_of_period=raw.get("allow_out_of_period", False),
+            location=doc.source.locate(("cases", i)), doc=doc,
+        ))
+    ids = [c.id for c in cases if c.id]
+    for c in cases:
+        if c.id and ids.count(c.id) > 1:
+            problems.append(Problem("duplicate-id", f"用例 id '{c.id}' 重复", c.location))
+    return cases, problems
+
+
+def run_case(case: Case, library: Library) -> CaseOutcome:
+    source = case.doc.source.sub(("base", "facts"), ("cases", case.index, "facts"))
+    try:
+        result = library.evaluate(case.decision, case.facts, as_of=case.as_of or dt.date.today(),
+                                  allow_out_of_period=case.allow_out_of_period, source=source)
+    except SkillcertError as exc:
+        if case.want_error is not None:
+            if exc.code == case.want_error:
+                return CaseOutcome(case, [])
+            return CaseOutcome(case, [f"期望错误 {case.want_error},实际错误 {exc.code}:{exc.message}"])
+        detail = "; ".join(str(p) for p in exc.problems[:3])
+        return CaseOutcome(case, [f"意外错误 {exc.code}:{exc.message}" + (f"({detail})" if detail else "")])
+    if case.want_error is not None:
+        return CaseOutcome(case, [f"期望错误 {case.want_error},实际得出结论 {result.outcome}"], result)
+    return CaseOutcome(case, compare(result, case.want or {}), result)
+
+
+def _num(v: Any) -> Decimal | None:
+    return None if v is None else Decimal(v) if not isinstance(v, Decimal) else v
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, Decimal):
+        return format_decimal(v)
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return repr(jsonable(v))
+
+
+def compare(result: DecisionResult, want: dict[str, Any]) -> list[str]:
+    """What differs between a result and a case's expectations (empty when it matches)."""
+    fails: list[str] = []
+    if "outcome" in want and result.outcome != want["outcome"]:
+        fails.append(f"outcome:期望 {want['outcome']},实际 {result.outcome}({_reason_summary(result)})")
+    if "score" in want and _num(want["score"]) != result.score:
+        fails.append(f"score:期望 {_show(want['score'])},实际 {_show(result.score)}")
+    for key, value in want.get("scores", {}).items():
+        if key not in result.scores:
+            fails.append(f"scores.{key}:结果中没有这个分项(有:{'、'.join(result.scores)})")
+        elif _num(value) != result.scores[key]:
+            fails.append(f"scores.{key}:期望 {_show(value)},实际 {_show(result.scores[key])}")
+    if want.get("items"):
+        nodes = _item_index(result)
+        for key, value in want["items"].items():
+            if key not in nodes:
+                fails.append(f"items.{key}:评分表中没有这一项")
+            elif _num(value) != nodes[key].score:
+                fails.append(f"items.{key}:期望 {_show(value)},实际 {_show(nodes[key].score)}")
+    for key, value in want.get("deadlines", {}).items():
+        if key not in result.deadlines:
+            fails.append(f"deadlines.{key}:结果中没有这个期限")
+            continue
+        expected = dt.date.fromisoformat(value) if isinstance(value, str) else value
+        if result.deadlines[key] != expected:
+            fails.append(f"deadlines.{key}:期望 {_show(expected)},实际 {_show(result.deadlines[key])}")
+    fired = [r.rule for r in result.reasons]
+    if "reasons" in want and sorted(set(want["reasons"])) != sorted(set(fired)):
+        fails.append(f"reasons:期望 {sorted(set(want['reasons']))},实际 {sorted(set(fired))}")
+    for rule in want.get("reasons_include", []):
+        if rule not in fired and rule not in {_rule_id(f) for f in fired}:
+            fails.append(f"reasons_include:没有 {rule}(实际 {fired})")
+    for text in want.get("warnings_include", []):
+        if not any(text in w for w in result.warnings):
+            fails.append(f"warnings_include:没有包含「{text}」的警告(实际 {result.warnings})")
+    actual = result.as_dict()
+    for key, value in want.get("values", {}).items():
+        if key not in actual:
+            fails.append(f"values.{key}:结果中没有这个字段")
+        elif jsonable(actual[key]) != jsonable(value):
+            fails.append(f"values.{key}:期望 {_show(value)},实际 {_show(actual[key])}")
+    return fails
+
+
+def _reason_summary(result: DecisionResult) -> str:
+    return ";".join(f"{r.rule}: {r.message}" for r in result.reasons[:3]) or "无规则触发"
+
+
+def _item_index(result: DecisionResult) -> dict[str, ItemScore]:
+    out: dict[str, ItemScore] = {}
+    if result.scorecard is not None:
+        for cat in result.scorecard["categories"]:
+            for node in cat.walk():
+                out[node.id] = node
+    return out
+
+
+def find_test_files(path: Path) -> list[Path]:
+    """Test files under a path: a test file itself, a pack folder, or a folder of packs."""
+    if path.is_file():
+        return [path]
+    if (path / PACK_FILE).is_file():
+        return sorted(path.glob("tests/*.yaml")) + sorted(path.glob("tests/*.yml"))
+    return sorted(path.glob("*/tests/*.yaml")) + sorted(path.glob("*/tests/*.yml"))
+
+
+def _policies_root(path: Path) -> Path | None:
+    """The folder of packs that a test file or pack folder belongs to."""
+    p = path.resolve()
+    for candidate in [p] + list(p.parents):
+        if (candidate / PACK_FILE).is_file():
+            return candidate.parent
+    return None
+
+
+def check_case_file(path: Path, library: Library) -> list[Problem]:
+    """Schema problems, unknown decisions and bad facts of one test file (for ``skillcert validate``)."""
+    try:
+        cases, problems = load_cases(path)
+    except SkillcertError as exc:
+        return [Problem(exc.code, exc.message, exc.location or Location(str(path)))]
+    for case in cases:
+        try:
+            decision = library.decision(case.decision)
+        except SkillcertError as exc:
+            problems.append(Problem("unknown-decision", exc.message, case.doc.source.locate(("decision",))))
+            break
+        from .facts import validate_facts
+
+        if case.want_error == "facts-invalid":
+            continue
+        source = case.doc.source.sub(("base", "facts"), ("cases", case.index, "facts"))
+        try:
+            validate_facts(decision, case.facts, source)
+        except SkillcertError as exc:
+            problems.extend(exc.problems or [Problem(exc.code, exc.message, case.location)])
+    return problems
+
+
+def run_paths(paths: list[str], *, policies: str | None = None) -> PackTestReport:
+    report = PackTestReport()
+    libraries: dict[Path, Library] = {}
+    files: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise UsageError(f"路径不存在:{raw}")
+        files.extend(find_test_files(p))
+    if not files:
+        raise UsageError("没有找到测试文件(政策包目录下的 tests/*.yaml)")
+    for f in files:
+        root = Path(policies) if policies else _policies_root(f)
+        if root is None:
+            report.problems.append(Problem("no-pack", "找不到这个测试文件所属的政策包(上级目录中没有 pack.yaml)",
+                                           Location(str(f))))
+            continue
+        if root not in libraries:
+            libraries[root] = load(root)
+        library = libraries[root]
+        try:
+            cases, problems = load_cases(f)
+        except SkillcertError as exc:
+            report.problems.append(Problem(exc.code, exc.message, exc.location or Location(str(f))))
+            continue
+        report.problems.extend(problems)
+        for case in cases:
+            try:
+                decision = library.decision(case.decision)
+            except SkillcertError as exc:
+                report.problems.append(Problem(exc.code, str(exc), case.location))
+                break
+            outcome = run_case(case, library)
+            report.outcomes.append(outcome)
+            cov = report.coverage.setdefault(decision.id, Coverage(decision))
+            if outcome.result is not None:
+                cov.add(outcome.result)
+    return report

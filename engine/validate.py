@@ -1,0 +1,91 @@
+"""``skillcert validate``: packs, their test files and their example facts, all problems in one run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .compile import PACK_FILE, check_pack
+from .errors import Location, Problem, SkillcertError, UsageError
+from .library import Library
+
+__all__ = ["validate_paths", "pack_dirs"]
+
+
+def pack_dirs(path: Path) -> list[Path]:
+    """Pack folders under a path: the folder of a pack.yaml, a pack folder, or a folder of packs."""
+    if path.is_file():
+        return [path.parent] if path.name == PACK_FILE else []
+    if (path / PACK_FILE).is_file():
+        return [path]
+    return sorted(p.parent for p in path.glob(f"*/{PACK_FILE}"))
+
+
+def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
+    """All problems under the given paths (sorted by file and line) and the number of files checked."""
+    from .tester import check_case_file, find_test_files
+
+    problems: list[Problem] = []
+    checked = 0
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise UsageError(f"路径不存在:{raw}")
+        if path.is_file() and path.name != PACK_FILE:
+            # a single test file: check it against the packs it belongs to
+            root = _root_of(path)
+            if root is None:
+                raise UsageError(f"{raw} 既不是 pack.yaml,也不在某个政策包的 tests/ 目录中")
+            problems.extend(check_case_file(path, Library(root)))
+            checked += 1
+            continue
+        dirs = pack_dirs(path)
+        if not dirs:
+            raise UsageError(f"{raw} 下没有政策包(<地区>/pack.yaml)")
+        for folder in dirs:
+            shown = _display(folder / PACK_FILE)
+            pack, found = check_pack(folder, display=shown)
+            problems.extend(found)
+            checked += 1
+            if pack is None or found:
+                continue
+            library = Library(folder.parent)
+            for test_file in find_test_files(folder):
+                problems.extend(check_case_file(test_file, library))
+                checked += 1
+            for example in sorted(folder.glob("examples/*.yaml")) + sorted(folder.glob("examples/*.json")):
+                problems.extend(_check_example(example, pack.id, library))
+                checked += 1
+    return sorted(problems, key=Problem.sort_key), checked
+
+
+def _check_example(path: Path, region: str, library: Library) -> list[Problem]:
+    """Example facts are named <decision>[-anything].yaml; they must be valid facts of that decision."""
+    from .facts import validate_facts
+    from .loader import load_file
+
+    pack = library.pack(region)
+    stem = path.stem
+    matches = [d for d in pack.decisions if stem == d or stem.startswith(d + "-")]
+    if not matches:
+        return [Problem("example-name", f"示例文件名应以决定名开头({'、'.join(pack.decisions)})",
+                        Location(_display(path), 1, 1))]
+    try:
+        doc = load_file(path, _display(path))
+        validate_facts(pack.decisions[max(matches, key=len)], doc.data, doc.source)
+    except SkillcertError as exc:
+        return exc.problems or [Problem(exc.code, exc.message, exc.location or Location(_display(path)))]
+    return []
+
+
+def _root_of(path: Path) -> Path | None:
+    for candidate in path.resolve().parents:
+        if (candidate / PACK_FILE).is_file():
+            return candidate.parent
+    return None
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
