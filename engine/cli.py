@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -81,6 +82,12 @@ def run(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Tex
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug: say so in one line; SKILLCERT_DEBUG=1 shows the traceback
+        if os.environ.get("SKILLCERT_DEBUG"):
+            raise
+        print(f"skillcert: internal-error: 内部错误({type(exc).__name__}: {exc})。这是 skillcert 的缺陷,"
+              "请附上命令和输入报告;设置 SKILLCERT_DEBUG=1 可显示详细堆栈。", file=err)
+        return EXIT_ERROR
 
 
 def _print_error(exc: SkillcertError, err: TextIO) -> None:

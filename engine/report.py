@@ -32,50 +32,54 @@ def _v(value: Any) -> str:
 def render_text(result: DecisionResult, explain: bool = False) -> str:
     lines: list[str] = []
     add = lines.append
-    add(f"{result.title}({result.decision})")
+    add(f"{result.title}（{result.decision}）")
     period = ""
     if result.period:
         start, end = result.period
         period = f"   有效期 {start} 至 {end}" if end else f"   自 {start} 起施行"
     add(f"评估日 {result.as_of}   政策包版本 {result.pack_version}{period}")
     add("")
-    add(f"结论:{result.outcome_label}〔{result.outcome}〕")
+    add(f"结论：{result.outcome_label}〔{result.outcome}〕")
     if result.score is not None and result.scorecard is not None:
-        add(f"得分:{_v(result.score)} / {_v(result.scorecard['max'])}")
+        add(f"得分：{_v(result.score)} / {_v(result.scorecard['max'])}")
     add("")
 
     deciding = result.deciding_reasons
     others = [r for r in result.reasons if r.outcome != result.outcome]
     if deciding:
-        add("依据:")
+        add("依据：")
         for r in deciding:
-            add(f"  · {r.message}〔{r.source};{r.rule}〕")
+            add(f"  · {r.message}〔{r.source}；{r.rule}〕")
     else:
-        add("依据:没有规则作出结论,按政策包的默认结论处理。")
+        add("依据：没有规则作出结论，按政策包的默认结论处理。")
     if others:
         add("")
-        add("其他发现(被优先级更高的结论覆盖):")
+        add("其他发现（被优先级更高的结论覆盖）：")
         for r in others:
-            add(f"  · [{r.outcome}] {r.message}〔{r.source};{r.rule}〕")
+            add(f"  · [{r.outcome}] {r.message}〔{r.source}；{r.rule}〕")
 
     if result.scorecard is not None:
         add("")
         card = result.scorecard
-        add(f"评分明细({card['label']},满分 {_v(card['max'])}):")
+        scope = "" if explain else "；只列出扣分和加分的项目，--explain 显示全部"
+        add(f"评分明细（{card['label']}，满分 {_v(card['max'])}{scope}）：")
         for cat in card["categories"]:
-            _score_lines(cat, 1, lines)
+            if explain:
+                _score_lines(cat, 1, lines)
+            else:
+                _score_summary(cat, lines)
         add(f"  合计 {_v(card['total'])} 分")
 
     if result.deadlines:
         add("")
-        add("期限:")
+        add("期限：")
         labels = result.labels.get("deadlines", {})
         for name, value in result.deadlines.items():
-            add(f"  · {labels.get(name, name)}:{_v(value)}〔{name}〕")
+            add(f"  · {labels.get(name, name)}：{_v(value)}〔{name}〕")
 
     for name, cl in result.checklists.items():
         add("")
-        add(f"{cl['label']}〔{cl['source']}〕:")
+        add(f"{cl['label']}〔{cl['source']}〕：")
         for item in cl["items"]:
             if item["provided"] is None:
                 mark = "需要" if item["required"] else "不需要"
@@ -87,20 +91,20 @@ def render_text(result: DecisionResult, explain: bool = False) -> str:
 
     if result.reported:
         add("")
-        add("其他事项:")
+        add("其他事项：")
         for name, value in result.reported.items():
             label = result.labels.get("reported", {}).get(name, name)
-            add(f"  · {label}:{_display_reported(result, name, value)}")
+            add(f"  · {label}：{_display_reported(result, name, value)}")
 
     if result.warnings:
         add("")
-        add("警告:")
+        add("警告：")
         for w in result.warnings:
             add(f"  ! {w}")
 
     if explain and result.explain:
         add("")
-        add("计算过程:")
+        add("计算过程：")
         for step in result.explain:
             add(f"  {step['label']}〔{step['name']}〕= {_v(step['value'])}    ← {step['expr']}")
 
@@ -116,6 +120,30 @@ def _display_reported(result: DecisionResult, name: str, value: Any) -> str:
     if isinstance(value, list) and codes:
         return "、".join(str(codes.get(v, v)) for v in value) if value else "(无)"
     return _v(value)
+
+
+def _score_summary(category: ItemScore, lines: list[str]) -> None:
+    """A category's subtotal, then only the items that lost (or, for bonus items, earned) points."""
+    lines.append(f"  {category.label}  {_v(category.score)} / {_v(category.max)}")
+
+    def visit(node: ItemScore, trail: list[str]) -> None:
+        if node.items:
+            for child in node.items:
+                visit(child, trail + [node.label])
+            return
+        if not node.lines:
+            return
+        path = " › ".join(trail[1:] + [node.label])
+        lines.append(f"    {path}  {_v(node.score)} / {_v(node.max)}")
+        sign = "+" if node.bonus else "−"
+        for line in node.lines:
+            count = f" × {_v(line['count'])}" if "count" in line else ""
+            lines.append(f"        {sign}{_v(line['points'])}  {line['label']}{count}")
+        deducted = sum((ln["points"] for ln in node.lines), Decimal(0))
+        if not node.bonus and deducted > node.max:
+            lines.append(f"        （扣分 {_v(deducted)} 超过本项满分 {_v(node.max)}，扣完为止）")
+
+    visit(category, [])
 
 
 def _score_lines(item: ItemScore, depth: int, lines: list[str]) -> None:
@@ -135,6 +163,6 @@ def _score_lines(item: ItemScore, depth: int, lines: list[str]) -> None:
     if not item.items and not item.bonus and item.lines:
         deducted = sum((ln["points"] for ln in item.lines), Decimal(0))
         if deducted > item.max:
-            lines.append(f"{pad}    (扣分 {_v(deducted)} 超过本项满分,扣完为止)")
+            lines.append(f"{pad}    （扣分 {_v(deducted)} 超过本项满分，扣完为止）")
     for child in item.items:
         _score_lines(child, depth + 1, lines)
