@@ -12,7 +12,8 @@ Everything here is the same code path as the ``skillcert`` command line.
 
 from __future__ import annotations
 
-from .compile import check_pack, compile_pack
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     CalendarError,
     EvaluationError,
@@ -24,8 +25,30 @@ from .errors import (
     SkillcertError,
     UsageError,
 )
-from .library import DecisionInfo, Library, load
-from .result import DecisionResult, Reason
+
+if TYPE_CHECKING:
+    from .compile import check_pack, compile_pack
+    from .library import DecisionInfo, Library, load
+    from .result import DecisionResult, Reason
+
+# The heavier parts (pydantic, jsonschema, the compiler) load on first use, so that `skillcert --help`
+# and `import engine` stay fast.
+_LAZY = {
+    "load": "library", "Library": "library", "DecisionInfo": "library", "DecisionResult": "result",
+    "Reason": "result", "compile_pack": "compile", "check_pack": "compile",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")
+
 
 __all__ = [
     "load",

@@ -72,6 +72,7 @@ class Compilation:
     pack: Pack | None = None
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     stopped: bool = False
+    use_cache: bool = False
 
     def loc(self, path: PathT, *, key: bool = False) -> Location:
         assert self.doc is not None
@@ -107,7 +108,7 @@ def stage_load(c: Compilation) -> None:
 
 def stage_schema(c: Compilation) -> None:
     assert c.doc is not None
-    found = check_document(c.doc, PACK_SCHEMA)
+    found = check_document(c.doc, PACK_SCHEMA, use_cache=c.use_cache)
     c.problems.extend(found)
     if found:
         c.stopped = True
@@ -809,11 +810,14 @@ STAGES: list[tuple[str, Stage]] = [
 
 
 def check_pack(directory: str | Path, *, pm: pluggy.PluginManager | None = None,
-               display: str | None = None) -> tuple[Pack | None, list[Problem]]:
-    """Run every stage; return the pack (None if it could not be built) and all problems, sorted."""
+               display: str | None = None, use_cache: bool = False) -> tuple[Pack | None, list[Problem]]:
+    """Run every stage; return the pack (None if it could not be built) and all problems, sorted.
+
+    ``use_cache`` lets the schema stage skip a pack text it has already seen pass (see engine.schema).
+    """
     directory = Path(directory)
     shown = display or str(directory / PACK_FILE)
-    c = Compilation(directory, shown, pm or plugins.plugin_manager())
+    c = Compilation(directory, shown, pm or plugins.plugin_manager(), use_cache=use_cache)
     for _name, stage in STAGES:
         stage(c)
         if c.stopped:
@@ -823,9 +827,9 @@ def check_pack(directory: str | Path, *, pm: pluggy.PluginManager | None = None,
 
 
 def compile_pack(directory: str | Path, *, pm: pluggy.PluginManager | None = None,
-                 display: str | None = None) -> Pack:
+                 display: str | None = None, use_cache: bool = False) -> Pack:
     """A checked pack, or :class:`PackError` listing every problem."""
-    pack, problems = check_pack(directory, pm=pm, display=display)
+    pack, problems = check_pack(directory, pm=pm, display=display, use_cache=use_cache)
     if problems or pack is None:
         n = len(problems)
         raise PackError(f"政策包 {display or directory} 有 {n} 个问题", problems=problems)

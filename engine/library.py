@@ -62,8 +62,13 @@ class Library:
                 hint = did_you_mean(region, available)
                 raise UsageError(f"没有地区 '{region}' 的政策包(可用:{'、'.join(available) or '无'})"
                                  + (f";{hint}" if hint else ""))
-            self._packs[region] = compile_pack(folder, pm=self.pm, display=_display(folder / PACK_FILE))
+            self._packs[region] = compile_pack(folder, pm=self.pm, display=_display(folder / PACK_FILE),
+                                               use_cache=True)
         return self._packs[region]
+
+    def add(self, pack: Pack) -> None:
+        """Use an already compiled pack (e.g. one ``skillcert validate`` just checked) instead of compiling."""
+        self._packs[pack.id] = pack
 
     def decision(self, decision_id: str) -> Decision:
         region, sep, name = decision_id.partition("/")

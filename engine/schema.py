@@ -7,8 +7,11 @@ with jsonschema's path mapped to the YAML line through the loader's :class:`~eng
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import os
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from .errors import Problem
@@ -43,8 +46,46 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def check_document(doc: Document, schema_name: str) -> list[Problem]:
-    """All schema problems of a loaded document, located and sorted."""
+def _cache_dir() -> Path | None:
+    if os.environ.get("SKILLCERT_NO_CACHE"):
+        return None
+    base = os.environ.get("SKILLCERT_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "skillcert" / "schema-ok"
+
+
+def _cache_key(doc: Document, schema_name: str) -> str:
+    h = hashlib.sha256()
+    h.update((schemas_dir() / schema_name).read_bytes())
+    h.update(b"\0")
+    h.update(doc.text.encode("utf-8"))
+    return h.hexdigest()
+
+
+def check_document(doc: Document, schema_name: str, *, use_cache: bool = False) -> list[Problem]:
+    """All schema problems of a loaded document, located and sorted.
+
+    With ``use_cache`` a document whose exact text (with this exact schema) passed before is not checked
+    again: the marker is an empty file named by the hash of both under ``~/.cache/skillcert`` (or
+    ``$SKILLCERT_CACHE_DIR``; ``SKILLCERT_NO_CACHE=1`` turns it off). ``skillcert validate`` never uses it.
+    """
+    marker = None
+    if use_cache:
+        folder = _cache_dir()
+        if folder is not None:
+            marker = folder / _cache_key(doc, schema_name)
+            if marker.exists():
+                return []
+    problems = _check(doc, schema_name)
+    if marker is not None and not problems:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass  # a read-only home only costs speed
+    return problems
+
+
+def _check(doc: Document, schema_name: str) -> list[Problem]:
     from jsonschema.exceptions import best_match
 
     validator = _validator(schema_name)

@@ -49,6 +49,7 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
             if pack is None or found:
                 continue
             library = Library(folder.parent)
+            library.add(pack)
             for test_file in find_test_files(folder):
                 problems.extend(check_case_file(test_file, library))
                 checked += 1
