@@ -177,7 +177,7 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     library = _library(args)
-    rows = [("决定", "名称", "版本", "有效期")]
+    rows: list[tuple[str, ...]] = [("决定", "名称", "版本", "有效期")]
     for info in library.decisions():
         period = f"{info.valid_from} 至 {info.valid_until}" if info.valid_until else f"{info.valid_from} 起"
         rows.append((info.id, info.title, info.version, period))

@@ -198,7 +198,7 @@ def _model_decision(c: Compilation, name: str, d: dict[str, Any]) -> Decision:
         outcomes[code] = Outcome(code, o["label"], o.get("description", ""), o.get("source", ""), -1,
                                  c.loc(base + ("outcomes", code), key=True))
     valid_from = d.get("valid_from", c.pack.valid_from)
-    valid_until = d["valid_until"] if "valid_until" in d else c.pack.valid_until
+    valid_until = d.get("valid_until", c.pack.valid_until)
     return Decision(
         pack_id=c.pack.id, name=name, title=d["title"], description=d.get("description", ""),
         source=d.get("source", ""), valid_from=valid_from, valid_until=valid_until, inputs=inputs,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -283,9 +284,7 @@ class _Checker:
                     self.soft("type-mismatch", f"{describe(left)} 不可能在 {describe(right)} 中", node)
                 self._check_enum_literals(left, rn)
                 self._check_enum_literals(item, ln)
-            elif right.kind in ("text",) and left.kind in ("text", "enum"):
-                return
-            elif right.kind == "mapping":
+            elif right.kind in ("text",) and left.kind in ("text", "enum") or right.kind == "mapping":
                 return
             else:
                 self.soft("type-mismatch", f"`in` 的右边应是列表或文字,实际是 {describe(right)}", node)
@@ -311,9 +310,10 @@ class _Checker:
         elif isinstance(other, ast.List):
             literals = [e for e in other.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
         for lit in literals:
-            if lit.value not in t.values:
-                self.soft("unknown-value", f"'{lit.value}' 不是可选值之一({'、'.join(t.values)})", lit,
-                          did_you_mean(lit.value, t.values))
+            code = str(lit.value)
+            if code not in t.values:
+                self.soft("unknown-value", f"'{code}' 不是可选值之一({'、'.join(t.values)})", lit,
+                          did_you_mean(code, t.values))
 
     def _IfExp(self, node: ast.IfExp, depth: int) -> VType:
         self._expect_bool(self.check(node.test, depth), node.test, "if 的条件")
@@ -402,9 +402,10 @@ def _source_decimals(text: str, tree: ast.AST) -> None:
         if isinstance(node, ast.Constant) and isinstance(node.value, float):
             segment = ast.get_source_segment(text, node) or repr(node.value)
             try:
-                node.value = Decimal(segment.replace("_", ""))
+                exact = Decimal(segment.replace("_", ""))
             except InvalidOperation:
-                node.value = Decimal(repr(node.value))
+                exact = Decimal(repr(node.value))
+            node.value = exact  # type: ignore[assignment]  # ast allows any constant at run time
         elif isinstance(node, ast.Constant) and isinstance(node.value, complex):
             raise _Refused("expr-not-allowed", "不支持复数", node)
 
@@ -541,6 +542,7 @@ class _Evaluator(simpleeval.SimpleEval):  # type: ignore[misc]
         return [self._eval(e) for e in node.elts]
 
     def _eval_call(self, node: ast.Call) -> Any:
+        assert isinstance(node.func, ast.Name)  # the checker allows calls by name only
         func = self.functions[node.func.id]
         return func(*(self._eval(a) for a in node.args))
 
@@ -550,8 +552,7 @@ def make_evaluator(ctx: EvalContext, functions: Mapping[str, FunctionSpec]) -> _
     bound: dict[str, Callable[..., Any]] = {}
     for name, spec in functions.items():
         if spec.needs_context:
-            f = spec.func
-            bound[name] = (lambda f: lambda *args: f(ctx, *args))(f)
+            bound[name] = functools.partial(spec.func, ctx)
         else:
             bound[name] = spec.func
     return _Evaluator(ctx, bound)

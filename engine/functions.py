@@ -200,9 +200,8 @@ def _same(i: int) -> Any:
 
 def _item_of(i: int) -> Any:
     def f(args: list[VType]) -> VType:
-        if len(args) > i and args[i].kind == "list" and args[i].item is not None:
-            return args[i].item.with_nullable(True)
-        return ANY
+        item = args[i].item if len(args) > i and args[i].kind == "list" else None
+        return item.with_nullable(True) if item is not None else ANY
     return f
 
 

@@ -27,7 +27,7 @@ __all__ = ["hookspec", "skillcert_expr_functions", "skillcert_calendar_years", "
 
 
 @hookspec
-def skillcert_expr_functions() -> Iterable[FunctionSpec]:
+def skillcert_expr_functions() -> Iterable[FunctionSpec]:  # type: ignore[empty-body]
     """Functions that pack expressions may call.
 
     Called once per plugin manager; every plugin's results are used. A later-registered plugin's
@@ -38,7 +38,7 @@ def skillcert_expr_functions() -> Iterable[FunctionSpec]:
 
 
 @hookspec
-def skillcert_calendar_years() -> Iterable[YearData]:
+def skillcert_calendar_years() -> Iterable[YearData]:  # type: ignore[empty-body]
     """Official holiday data per year for working-day arithmetic.
 
     Every plugin's years are combined; a later-registered plugin overrides the same year of an earlier
@@ -51,7 +51,7 @@ def skillcert_calendar_years() -> Iterable[YearData]:
 
 
 @hookspec
-def skillcert_output_formats() -> Iterable[OutputFormat]:
+def skillcert_output_formats() -> Iterable[OutputFormat]:  # type: ignore[empty-body]
     """Renderers for ``skillcert evaluate --format NAME``: each turns a result into text.
 
     Every plugin's formats are offered; a later-registered plugin's format replaces one of the same name.

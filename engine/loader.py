@@ -94,7 +94,7 @@ _Base: Any = getattr(yaml, "CSafeLoader", None) if getattr(yaml, "__with_libyaml
 _Base = _Base or yaml.SafeLoader
 
 
-class _Loader(_Base):  # type: ignore[misc,valid-type]
+class _Loader(_Base):  # type: ignore[misc]
     """A safe loader with YAML 1.2-style booleans. Aliases are refused while converting (see _convert)."""
 
 

@@ -77,7 +77,7 @@ def render_text(result: DecisionResult, explain: bool = False) -> str:
         for name, value in result.deadlines.items():
             add(f"  · {labels.get(name, name)}：{_v(value)}〔{name}〕")
 
-    for name, cl in result.checklists.items():
+    for cl in result.checklists.values():
         add("")
         add(f"{cl['label']}〔{cl['source']}〕：")
         for item in cl["items"]:

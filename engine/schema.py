@@ -123,9 +123,10 @@ def _problem(error: Any, doc: Document) -> Problem:
     if kind == "type":
         return Problem("wrong-type", f"{where}应为 {error.validator_value},实际是 {_show(error.instance)}", loc)
     if kind == "enum":
-        allowed = "、".join(str(v) for v in error.validator_value)
-        hint = did_you_mean(str(error.instance), [str(v) for v in error.validator_value])
-        return Problem("bad-value", f"{where}的值 {_show(error.instance)} 不在可选值中({allowed})", loc, hint)
+        choices = [str(v) for v in error.validator_value]
+        hint = did_you_mean(str(error.instance), choices)
+        return Problem("bad-value", f"{where}的值 {_show(error.instance)} 不在可选值中({'、'.join(choices)})", loc,
+                       hint)
     if kind == "pattern":
         if error.validator_value == "^[a-z][a-z0-9_]*$":
             return Problem("bad-id", f"标识符 {_show(error.instance)} 应由小写英文字母、数字和下划线组成,字母开头",
