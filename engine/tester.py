@@ -286,6 +286,7 @@ def check_case_file(path: Path, library: Library) -> list[Problem]:
             break
         from .facts import validate_facts
 
+        problems.extend(_check_expectations(case, decision))
         if case.want_error == "facts-invalid":
             continue
         source = case.doc.source.sub(("base", "facts"), ("cases", case.index, "facts"))
@@ -294,6 +295,43 @@ def check_case_file(path: Path, library: Library) -> list[Problem]:
         except SkillcertError as exc:
             problems.extend(exc.problems or [Problem(exc.code, exc.message, case.location)])
     return problems
+
+
+def _check_expectations(case: Case, d: Decision) -> list[Problem]:
+    """Names in ``want`` that the decision does not have (a typo there would make a case fail forever)."""
+    want = case.want or {}
+    base: tuple[Any, ...] = ("cases", case.index, "want")
+    out: list[Problem] = []
+
+    def unknown(key: str, name: str, known: list[str], what: str) -> None:
+        from .expr import did_you_mean
+
+        out.append(Problem("unknown-name", f"want.{key} 中的 '{name}' 不是{what}", case.doc.source.locate(
+            base + (key,)), did_you_mean(name, known)))
+
+    if "outcome" in want and want["outcome"] not in d.outcomes:
+        unknown("outcome", want["outcome"], list(d.outcomes), "已声明的结论")
+    for name in want.get("deadlines", {}):
+        if name not in d.deadlines:
+            unknown("deadlines", name, list(d.deadlines), "已声明的期限")
+    categories = [n.id for n in d.scorecards[d.primary_score].categories] if d.primary_score else []
+    for name in want.get("scores", {}):
+        if name not in categories:
+            unknown("scores", name, categories, "主评分表的类别")
+    nodes = [n.id for card in d.scorecards.values() for c in card.categories for n in _all_nodes(c)]
+    for name in want.get("items", {}):
+        if name not in nodes:
+            unknown("items", name, nodes, "评分项")
+    rule_ids = [r.id for r in d.rules] + [cl.name for cl in d.checklists.values() if cl.outcome]
+    for key in ("reasons", "reasons_include"):
+        for name in want.get(key, []):
+            if _rule_id(name) not in rule_ids:
+                unknown(key, name, rule_ids, "规则")
+    return out
+
+
+def _all_nodes(node: Any) -> list[Any]:
+    return [node] + [n for c in node.children for n in _all_nodes(c)]
 
 
 def run_paths(paths: list[str], *, policies: str | None = None) -> PackTestReport:
