@@ -272,6 +272,8 @@ class _Scope:
     def expr(self, source: Any, path: PathT, want: VType | None = None, what: str = "") -> CompiledExpr | None:
         problems: list[ExprProblem] = []
         compiled = compile_expr(source, self, self.c.functions, problems)
+        if compiled is not None:
+            problems.extend(_literal_numbers(compiled))
         for p in problems:
             self.c.problems.add(p.code, p.message, self._expr_location(path, p.offset), p.hint)
         if compiled is not None and want is not None and not _fits(compiled.type, want):
@@ -295,6 +297,22 @@ class _Scope:
         elif start < len(line) and line[start] in "|>":
             return loc
         return Location(loc.file, loc.line, start + offset + 1, loc.path)
+
+
+ALLOWED_LITERALS = (0, 1)
+
+
+def _literal_numbers(expr: CompiledExpr) -> list[ExprProblem]:
+    """Numbers from the notice belong in ``parameters``, named once; only 0 and 1 may stand in expressions."""
+    import ast
+
+    out = []
+    for node in ast.walk(expr.tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, Decimal)) \
+                and not isinstance(node.value, bool) and node.value not in ALLOWED_LITERALS:
+            out.append(ExprProblem("literal-number", f"数字 {node.value} 直接写在表达式中",
+                                   "通知中的数字请在 parameters 中命名,并在此引用其名字", node.col_offset))
+    return out
 
 
 def _fits(t: VType, want: VType) -> bool:
@@ -464,6 +482,9 @@ def _constant_number(scope: _Scope, value: Any, path: PathT) -> Decimal | None:
         scope.c.add("band-bound", "分数段的界限应是数值或参数名", path)
         return None
     if isinstance(value, (int, Decimal)):
+        if value not in ALLOWED_LITERALS:
+            scope.c.add("literal-number", f"分数段界限 {value} 直接写成了数字", path,
+                        "通知中的数字请在 parameters 中命名,并在此引用其名字")
         return Decimal(value)
     if isinstance(value, str) and value in scope.decision.parameters:
         v = scope.decision.parameters[value].value

@@ -232,6 +232,16 @@ def compare(result: DecisionResult, want: dict[str, Any]) -> list[str]:
     for text in want.get("warnings_include", []):
         if not any(text in w for w in result.warnings):
             fails.append(f"warnings_include:没有包含「{text}」的警告(实际 {result.warnings})")
+    for name, expected in want.get("checklists", {}).items():
+        rows = result.checklists.get(name, {}).get("items")
+        if rows is None:
+            fails.append(f"checklists.{name}:结果中没有这个清单")
+            continue
+        got = {"required": sorted(r["id"] for r in rows if r["required"]),
+               "missing": sorted(r["id"] for r in rows if r["required"] and r["provided"] is False)}
+        for key in ("required", "missing"):
+            if key in expected and sorted(expected[key]) != got[key]:
+                fails.append(f"checklists.{name}.{key}:期望 {sorted(expected[key])},实际 {got[key]}")
     actual = result.as_dict()
     for key, value in want.get("values", {}).items():
         if key not in actual:
@@ -323,6 +333,15 @@ def _check_expectations(case: Case, d: Decision) -> list[Problem]:
         if name not in nodes:
             unknown("items", name, nodes, "评分项")
     rule_ids = [r.id for r in d.rules] + [cl.name for cl in d.checklists.values() if cl.outcome]
+    for name in want.get("checklists", {}):
+        if name not in d.checklists:
+            unknown("checklists", name, list(d.checklists), "已声明的清单")
+            continue
+        item_ids = [i.id for i in d.checklists[name].items]
+        for key in ("required", "missing"):
+            for item in want["checklists"][name].get(key, []):
+                if item not in item_ids:
+                    unknown("checklists", item, item_ids, f"清单 {name} 的条目")
     for key in ("reasons", "reasons_include"):
         for name in want.get(key, []):
             if _rule_id(name) not in rule_ids:
