@@ -82,7 +82,10 @@ class Context:
                 value = self.run(d.derived[name].expr)
                 if self.explain:
                     dv = d.derived[name]
-                    self.trace.append({"name": name, "label": dv.label, "expr": dv.expr.text, "value": value})
+                    step = {"name": name, "label": dv.label, "expr": dv.expr.text, "value": value}
+                    if isinstance(value, str) and value in dv.values:
+                        step["value_label"] = dv.values[value]
+                    self.trace.append(step)
                 return value
             if name in d.deadlines:
                 return self._deadline(name)
@@ -112,6 +115,7 @@ class Context:
         try:
             if not self.test(dl.when):
                 return None
+            amount = 0
             if dl.date is not None:
                 value = self.run(dl.date)
             else:
@@ -125,9 +129,15 @@ class Context:
             self.warnings.append(f"期限 {dl.label}({name})无法计算:{exc.message}")
             return _Unavailable(exc)
         if self.explain:
-            how = dl.date.text if dl.date is not None else (
-                f"{dl.start.text if dl.start else ''} {_UNIT_TEXT.get(dl.unit or '', '')} "
-                f"{dl.amount.text if dl.amount else ''}").strip()
+            if dl.date is not None:
+                how = dl.date.text
+            else:
+                assert dl.start is not None
+                how = dl.start.text
+                if dl.unit and dl.amount is not None:
+                    how += f" {'+' if amount >= 0 else '−'} {abs(amount)} {_UNIT_TEXT[dl.unit]}"
+                    if dl.amount.names:
+                        how += f"(天数 ← {dl.amount.text})"
             self.trace.append({"name": name, "label": dl.label, "expr": how, "value": value})
         return value
 
@@ -185,7 +195,7 @@ class Context:
         return _render_template(self, template)
 
 
-_UNIT_TEXT = {"days": "+ 自然日", "working_days": "+ 工作日", "months": "+ 月", "years": "+ 年"}
+_UNIT_TEXT = {"days": "个自然日", "working_days": "个工作日", "months": "个月", "years": "年"}
 
 
 def _shift(ctx: Context, start: dt.date, unit: str | None, amount: int) -> dt.date:

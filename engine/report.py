@@ -106,7 +106,8 @@ def render_text(result: DecisionResult, explain: bool = False) -> str:
         add("")
         add("计算过程：")
         for step in result.explain:
-            add(f"  {step['label']}〔{step['name']}〕= {_v(step['value'])}    ← {step['expr']}")
+            shown = _v(step["value"]) + (f"({step['value_label']})" if "value_label" in step else "")
+            add(f"  {step['label']}〔{step['name']}〕= {shown}    ← {step['expr']}")
 
     add("")
     add(f"政策包摘要 {result.pack_digest}")
