@@ -75,7 +75,7 @@ __version__ = "0.1.0"
 
 def validate(*paths: str) -> list[Problem]:
     """Every problem of the packs (with their tests and examples) under ``paths``; empty when clean."""
-    from .validate import validate_paths
+    from .validation import validate_paths
 
     problems, _ = validate_paths(list(paths) or ["policies"])
     return problems

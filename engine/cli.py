@@ -9,6 +9,7 @@ Heavy modules (pydantic, jsonschema) are imported only by the commands that need
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
@@ -68,7 +69,8 @@ def run(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Tex
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
-        args = _parser().parse_args(argv)
+        with contextlib.redirect_stdout(out):  # --help and usage text go to the caller's stream
+            args = _parser().parse_args(argv)
         handler = {"validate": _validate, "evaluate": _evaluate, "test": _test, "list": _list,
                    "functions": _functions}[args.command]
         return handler(args, out, err)
@@ -124,7 +126,7 @@ def _library(args: argparse.Namespace, calendar_files: list[str] | None = None) 
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .validate import validate_paths
+    from .validation import validate_paths
 
     paths = args.paths or [args.policies or "policies"]
     problems, checked = validate_paths(paths)
@@ -178,11 +180,19 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     library = _library(args)
     rows: list[tuple[str, ...]] = [("决定", "名称", "版本", "有效期")]
-    for info in library.decisions():
-        period = f"{info.valid_from} 至 {info.valid_until}" if info.valid_until else f"{info.valid_from} 起"
-        rows.append((info.id, info.title, info.version, period))
+    broken = 0
+    for region in library.regions():
+        try:
+            infos = library.decisions(region)
+        except SkillcertError as exc:  # list the others; say which pack could not be read
+            broken += 1
+            _print_error(exc, err)
+            continue
+        for info in infos:
+            period = f"{info.valid_from} 至 {info.valid_until}" if info.valid_until else f"{info.valid_from} 起"
+            rows.append((info.id, info.title, info.version, period))
     _table(rows, out)
-    return EXIT_OK
+    return EXIT_ERROR if broken else EXIT_OK
 
 
 def _functions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -362,7 +362,8 @@ def _compile_decision_exprs(c: Compilation, d: Decision, raw: dict[str, Any], ba
             name=name, label=spec["label"], max=Decimal(spec["max"]),
             when=scope.expr(spec["when"], p + ("when",), BOOL, "when") if "when" in spec else None,
             source=spec["source"],
-            categories=[_score_node(scope, n, p + ("categories", i), False, spec["source"])
+            # the scorecard's own source (e.g. 附件3) is too coarse to stand for an item's clause
+            categories=[_score_node(scope, n, p + ("categories", i), False, "")
                         for i, n in enumerate(spec["categories"])],
             location=c.loc(p, key=True),
         )
@@ -575,7 +576,8 @@ def _check_names(c: Compilation, d: Decision, raw: dict[str, Any], base: PathT) 
               did_you_mean(d.primary_score, d.scorecards))
     if d.primary_score is None and len(d.scorecards) == 1:
         d.primary_score = next(iter(d.scorecards))
-    if d.valid_until is not None and d.valid_until < d.valid_from:
+    declares_period = "valid_from" in raw or "valid_until" in raw
+    if declares_period and d.valid_until is not None and d.valid_until < d.valid_from:
         c.add("bad-period", f"有效期截止日 {d.valid_until} 早于施行日期 {d.valid_from}", base + ("valid_until",))
 
 
@@ -747,7 +749,10 @@ def stage_dependencies(c: Compilation) -> None:
         graph = _dependency_graph(d)
         cycle = _find_cycle(graph)
         if cycle:
-            where = d.derived[cycle[0]].location if cycle[0] in d.derived else d.location
+            first = cycle[0]
+            where = (d.derived[first].location if first in d.derived
+                     else d.deadlines[first].location if first in d.deadlines
+                     else d.scorecards[first].location if first in d.scorecards else d.location)
             c.problems.add("cycle", "循环依赖:" + " → ".join(cycle), where, "派生值、期限或评分不能直接或间接依赖自身")
         d.order = list(d.derived) + list(d.deadlines)
 

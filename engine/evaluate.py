@@ -221,8 +221,8 @@ def _decide(ctx: Context) -> tuple[str, list[Reason]]:
                 continue
             reasons.extend(_apply(ctx, rule))
         except EvaluationError as exc:
-            raise EvaluationError(f"规则 {rule.id}({rule.source}):{exc.message}", code=exc.code,
-                                  location=rule.location) from None
+            raise type(exc)(f"规则 {rule.id}({rule.source}):{exc.message}", code=exc.code,
+                            location=rule.location) from None
     for cl in d.checklists.values():
         if cl.outcome is None:
             continue

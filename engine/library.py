@@ -81,9 +81,10 @@ class Library:
                              + (f";{hint}" if hint else ""))
         return pack.decisions[name]
 
-    def decisions(self) -> list[DecisionInfo]:
+    def decisions(self, *regions: str) -> list[DecisionInfo]:
+        """The decisions of the given regions (default: every pack in the folder)."""
         out = []
-        for region in self.regions():
+        for region in regions or tuple(self.regions()):
             pack = self.pack(region)
             for d in pack.decisions.values():
                 out.append(DecisionInfo(d.id, d.title, pack.title, pack.version, d.valid_from, d.valid_until))

@@ -116,6 +116,7 @@ class _LoadError(Exception):
         self.mark = mark
 
 
+_DEFAULT_COLLECTION_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -164,6 +165,8 @@ def _convert(node: yaml.Node, path: PathT, smap: SourceMap, depth: int, seen: se
     smap.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node)
+    if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) and node.tag not in _DEFAULT_COLLECTION_TAGS:
+        raise _LoadError("yaml-tag", f"不支持的 YAML 标签 {node.tag}", node.start_mark)
     if isinstance(node, yaml.SequenceNode):
         return [_convert(child, path + (i,), smap, depth + 1, seen) for i, child in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):

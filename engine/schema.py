@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -86,31 +87,70 @@ def check_document(doc: Document, schema_name: str, *, use_cache: bool = False) 
 
 
 def _check(doc: Document, schema_name: str) -> list[Problem]:
-    from jsonschema.exceptions import best_match
-
     validator = _validator(schema_name)
     data = _jsonable(doc.data)
-    problems: list[Problem] = []
-    for error in validator.iter_errors(data):
-        if error.context:
-            deepest = best_match(error.context)
-            if deepest is not None and len(deepest.absolute_path) >= len(error.absolute_path):
-                error = deepest
-        problems.append(_problem(error, doc))
-    return problems
+    problems = [_problem(_pick(error), doc, validator.schema) for error in validator.iter_errors(data)]
+    return [p for p in problems if p is not None]
 
 
-def _problem(error: Any, doc: Document) -> Problem:
+_UNKNOWN_KEY = ("additionalProperties", "unevaluatedProperties")
+
+
+def _pick(error: Any) -> Any:
+    """The most useful error behind a oneOf/anyOf: in the branch the document came closest to (fewest
+    errors), the deepest and most specific one. The oneOf error itself is kept (it carries a hint naming the
+    valid forms) unless the branch's error lies deeper in the document or names an unknown key."""
+    if not error.context:
+        return error
+    branches: dict[Any, list[Any]] = {}
+    for sub in error.context:
+        key = sub.relative_schema_path[0] if sub.relative_schema_path else None
+        branches.setdefault(key, []).append(sub)
+    closest = min(branches.values(), key=lambda errs: (len(errs), -max(len(e.absolute_path) for e in errs)))
+    best = max((_pick(e) for e in closest), key=lambda e: (len(e.absolute_path), _specificity(e)))
+    if len(best.absolute_path) > len(error.absolute_path) or best.validator in _UNKNOWN_KEY:
+        return best
+    error.closest = closest
+    return error
+
+
+def _specificity(error: Any) -> int:
+    return {"additionalProperties": 4, "unevaluatedProperties": 4, "type": 3, "enum": 3, "pattern": 3,
+            "const": 2, "required": 1}.get(error.validator, 0)
+
+
+def _allowed_keys(schema: Any, root: dict[str, Any], depth: int = 0) -> set[str]:
+    """Property names a (sub)schema admits, following $ref, allOf/anyOf/oneOf and if/then."""
+    if not isinstance(schema, dict) or depth > 10:
+        return set()
+    keys = set(schema.get("properties", {}))
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        keys |= _allowed_keys(target, root, depth + 1)
+    for word in ("allOf", "anyOf", "oneOf"):
+        for sub in schema.get(word, []) or []:
+            keys |= _allowed_keys(sub, root, depth + 1)
+    for word in ("then", "else"):
+        keys |= _allowed_keys(schema.get(word), root, depth + 1)
+    return keys
+
+
+def _problem(error: Any, doc: Document, root: dict[str, Any]) -> Problem | None:
     path = list(error.absolute_path)
     kind = error.validator
     smap = doc.source
-    if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
-        for sub in ("allOf", "oneOf", "anyOf"):
-            for s in error.schema.get(sub, []) or []:
-                if isinstance(s, dict):
-                    allowed |= set(s.get("properties", {}))
-        unknown = [k for k in error.instance if k not in allowed] or [str(error.message)]
+    if kind in _UNKNOWN_KEY and isinstance(error.instance, dict):
+        allowed = _allowed_keys(error.schema, root)
+        named = re.findall(r"'([^']+)'", str(error.message).split("(")[-1])
+        unknown = [k for k in named if k in error.instance] or [k for k in error.instance if k not in allowed]
+        unknown = [k for k in unknown if k not in allowed]
+        if not unknown:
+            # 2020-12 drops the annotations of a key whose value failed, so unevaluatedProperties also names that
+            # (known) key: the failure inside it is reported on its own.
+            return None
         key = unknown[0]
         loc = smap.locate(path + [key], key=True)
         hint = did_you_mean(key, sorted(allowed)) or ("可用的键:" + "、".join(sorted(allowed)) if allowed else "")
@@ -135,7 +175,13 @@ def _problem(error: Any, doc: Document) -> Problem:
     if kind in ("minItems", "minProperties", "minLength"):
         return Problem("empty", f"{where}不能为空", loc)
     if kind in ("oneOf", "anyOf", "not"):
-        return Problem("schema", f"{where}的写法不对:{_short(error.message)}", loc, _one_of_hint(path))
+        detail = ""
+        closest = getattr(error, "closest", None) or []
+        missing = [e.message.split("'")[1] for e in closest if e.validator == "required" and "'" in e.message]
+        if missing and len(missing) == len(closest):
+            detail = ";最接近的写法缺少 " + "、".join(f"'{m}'" for m in missing)
+        hint = _one_of_hint(path)
+        return Problem("schema", f"{where or '这里'}的写法不符合任何一种允许的形式{detail}", loc, hint)
     return Problem("schema", _short(error.message), loc)
 
 
@@ -144,7 +190,7 @@ def _one_of_hint(path: list[Any]) -> str:
     hints = {
         "deduct": "每一行写 per + count,或 points + when",
         "award": "每一行写 per + count,或 points + when",
-        "deadlines": "写 date,或 from 加上 days / working_days / months / years 之一",
+        "deadlines": "写 date,或 from 加上 days / working_days / months / years 之一(最多一个)",
     }
     for key, hint in hints.items():
         if key in [p for p in path if isinstance(p, str)]:

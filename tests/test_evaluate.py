@@ -1,0 +1,373 @@
+"""engine.evaluate: rules, precedence, scorecards, deadlines and the period of validity, on mini/check."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from skillcert_testutil import AS_OF, MINI, PACKS, SMALL, mini_facts, pack_variant
+
+import engine
+from engine.calendar import YearData
+from engine.errors import EvaluationError, OutOfPeriodError
+from engine.library import Library
+from engine.result import DecisionResult
+
+D = dt.date
+BANK_OK = {"occupation": "焊工", "level": 4, "theory_sets": 5, "skill_sets": 5}
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return engine.load(PACKS)
+
+
+def evaluate(library: Library, as_of: dt.date = AS_OF, **facts: Any) -> DecisionResult:
+    return library.evaluate("mini/check", mini_facts(**facts), as_of=as_of)
+
+
+def items_of(result: DecisionResult) -> dict[str, Decimal]:
+    assert result.scorecard is not None
+    return {node.id: node.score for cat in result.scorecard["categories"] for node in cat.walk()}
+
+
+# ---- outcomes, precedence and reasons
+
+
+def test_clean_facts_fire_only_the_score_band(library: Library) -> None:
+    result = evaluate(library)
+    assert result.outcome == "pass"
+    assert result.outcome_label == "予以延续备案"
+    assert result.score == Decimal("98")
+    assert [r.rule for r in result.reasons] == ["score_band"]
+    assert result.reasons[0].message == "得分 98 分,达到 80 分"
+    assert result.reasons[0].source == "§三"
+    assert result.warnings == []
+
+
+def test_strongest_outcome_wins_and_reasons_are_sorted_strongest_first(library: Library) -> None:
+    result = evaluate(library, as_of=D(2025, 6, 10), applied_on="2025-06-05", materials=["letter"],
+                      banks=[{"occupation": "电工", "level": 3, "theory_sets": 1, "skill_sets": 3}])
+    assert result.outcome == "late"
+    assert [(r.rule, r.outcome) for r in result.reasons] == [
+        ("late_application", "late"),
+        ("bank_size[0].theory", "incomplete"),
+        ("materials.form", "incomplete"),
+        ("materials.bank_notes", "incomplete"),
+        ("score_band", "pass"),
+    ]
+    assert [r.rule for r in result.deciding_reasons] == ["late_application"]
+
+
+def test_first_outcome_in_precedence_beats_a_later_rule(library: Library) -> None:
+    result = evaluate(library, revoked=True, blacklisted=True)
+    assert result.outcome == "refuse"
+    assert [r.outcome for r in result.reasons] == ["refuse", "ineligible", "pass"]
+
+
+def test_equal_rank_outcomes_firing_together_is_an_outcome_conflict(tmp_path: Path) -> None:
+    folder = pack_variant(tmp_path, SMALL, "conflict", [("      - id: score_band\n", (
+        "      - id: also_rectify\n        kind: trigger\n        when: scored\n        outcome: rectify\n"
+        "        message: 同时整改\n        source: §三\n      - id: score_band\n"))])
+    library = engine.load(tmp_path)
+    facts = {"kind": "social_org", "registration_expires_on": "2025-06-30", "applied_on": "2025-05-20"}
+    with pytest.raises(EvaluationError) as info:
+        library.evaluate("conflict/renewal", facts, as_of=AS_OF)
+    assert info.value.code == "outcome-conflict"
+    assert "rectify" in info.value.message and "renew" in info.value.message
+    assert folder.is_dir()
+
+
+def test_default_outcome_when_no_rule_fires(library: Library) -> None:
+    result = evaluate(library, kind="school")
+    assert result.outcome == "pending"
+    assert result.outcome_label == "待审核"
+    assert result.reasons == []
+    assert result.score is None
+    assert result.scores == {"internal": None, "practice": None, "bonus": None}
+    assert result.scorecard is None
+
+
+def test_no_rule_and_no_default_outcome_is_an_error(tmp_path: Path) -> None:
+    pack_variant(tmp_path, SMALL, "nodefault")
+    library = engine.load(tmp_path)
+    facts = {"kind": "employer", "registration_expires_on": "2025-06-30", "applied_on": "2025-05-20"}
+    with pytest.raises(EvaluationError) as info:
+        library.evaluate("nodefault/renewal", facts, as_of=AS_OF)
+    assert info.value.code == "no-outcome"
+
+
+# ---- conditions, any, not, each
+
+
+def test_conditions_report_each_failing_leaf(library: Library) -> None:
+    result = evaluate(library, registered_in_city=False, blacklisted=True)
+    assert result.outcome == "ineligible"
+    failing = [(r.rule, r.message, r.source) for r in result.reasons if r.outcome == "ineligible"]
+    assert failing == [
+        ("basic.registered", "未在本市登记注册", "一(一)1"),
+        ("basic.clean", "已列入严重失信名单", "一(一)3"),
+    ]
+
+
+def test_any_fails_only_when_every_branch_fails_and_reports_its_message(library: Library) -> None:
+    assert evaluate(library, person_times=5, recognized_brand=True).outcome == "pass"
+    assert evaluate(library, person_times=100).outcome == "pass"
+    result = evaluate(library, person_times=5)
+    assert [(r.rule, r.message, r.source) for r in result.reasons if r.outcome == "ineligible"] == [
+        ("basic", "既未达到 100 人次,也不是社会认可的品牌", "一(一)")]
+
+
+def test_any_without_a_message_lists_every_failing_branch(tmp_path: Path) -> None:
+    pack_variant(tmp_path, MINI, "mini", [("              message: 既未达到 {min_person_times} 人次,也不是社会认可的品牌\n", "")])
+    result = engine.load(tmp_path).evaluate("mini/check", mini_facts(person_times=5), as_of=AS_OF)
+    [reason] = [r for r in result.reasons if r.outcome == "ineligible"]
+    assert "累计培训评价不足 100 人次" in reason.message
+    assert "非社会认可的品牌" in reason.message
+
+
+def test_each_names_every_failing_element(library: Library) -> None:
+    banks = [
+        {"occupation": "电工", "level": 3, "theory_sets": 1, "skill_sets": 2},
+        BANK_OK,
+        {"occupation": "钳工", "level": 5, "theory_sets": 3, "skill_sets": 0},
+    ]
+    result = evaluate(library, banks=banks)
+    assert result.outcome == "incomplete"
+    failing = [(r.rule, r.element, r.message) for r in result.reasons if r.outcome == "incomplete"]
+    assert failing == [
+        ("bank_size[0].theory", "电工 3级", "电工 3级:理论试题 1 套,不足 3 套"),
+        ("bank_size[0].skill", "电工 3级", "电工 3级:技能试题 2 套,不足 3 套"),
+        ("bank_size[2].skill", "钳工 5级", "钳工 5级:技能试题 0 套,不足 3 套"),
+    ]
+    assert result.as_dict()["reasons"][0]["element"] == "电工 3级"
+
+
+def test_each_over_an_empty_list_gives_no_reason(library: Library) -> None:
+    assert evaluate(library, banks=[]).reasons[0].rule == "score_band"
+    assert evaluate(library, banks=[BANK_OK]).outcome == "pass"
+
+
+def test_messages_show_enum_labels_lists_decimals_and_empty_values(library: Library) -> None:
+    result = evaluate(library, revoked=True, materials=["letter", "form"], fee=Decimal("12.50"))
+    assert result.reasons[0].message == "社会培训评价组织的备案已被撤销(已提交:letter、form;收费 12.5 元)"
+    result = evaluate(library, revoked=True)
+    assert result.reasons[0].message == "社会培训评价组织的备案已被撤销(已提交:(空);收费 (空) 元)"
+
+
+# ---- scorecards
+
+
+@pytest.mark.parametrize(
+    ("defects", "score", "outcome"),
+    [
+        (0, "98", "pass"),
+        (45, "80", "pass"),          # exactly at min → that band
+        (46, "79.6", "rectify"),
+        (95, "60", "rectify"),       # exactly at the lower band's min
+        (96, "59.6", "fail"),
+        (300, "10", "fail"),         # the item floors at 0; the other categories keep their points
+    ],
+)
+def test_band_edges(library: Library, defects: int, score: str, outcome: str) -> None:
+    result = evaluate(library, findings={"defects": defects})
+    assert result.score == Decimal(score)
+    assert result.outcome == outcome
+
+
+def test_exact_decimals_land_exactly_on_the_band_edge(library: Library) -> None:
+    # 100 − 2 (bonus not earned) − 0.4 × 3 − 0.4 × 42 = 80, exactly.
+    result = evaluate(library, findings={"posts_missing": 3, "defects": 42})
+    assert isinstance(result.score, Decimal)
+    assert result.score == Decimal("80")
+    assert result.outcome == "pass"
+    assert result.scores == {"internal": Decimal("8.8"), "practice": Decimal("71.2"), "bonus": Decimal("0")}
+    assert '"score": 80,' in result.to_json()
+
+
+def test_item_floors_at_zero_and_never_spills_into_another_item(library: Library) -> None:
+    result = evaluate(library, findings={"cameras_missing": 5, "duties_unfulfilled": 10, "no_records": True})
+    items = items_of(result)
+    assert items["cameras"] == 0
+    assert items["duties"] == 0
+    assert items["posts"] == 4
+    assert items["posts_duties"] == 4
+    assert result.scores["internal"] == Decimal("4")
+    assert result.score == Decimal("92")
+
+
+def test_deduction_lines_are_listed_on_the_item(library: Library) -> None:
+    result = evaluate(library, findings={"duties_unfulfilled": 1, "no_records": True})
+    assert result.scorecard is not None
+    duties = next(n for cat in result.scorecard["categories"] for n in cat.walk() if n.id == "duties")
+    assert duties.score == Decimal("1")
+    assert duties.lines == [
+        {"label": "一项未尽职责", "count": 1, "per": Decimal("0.5"), "points": Decimal("0.5")},
+        {"label": "无履职记录", "points": Decimal("0.5")},
+    ]
+
+
+def test_bonus_is_capped_at_its_max(library: Library) -> None:
+    result = evaluate(library, findings={"contributed": True, "papers": 3})  # 1.5 + 3 × 0.5 = 3 > 2
+    assert items_of(result)["standards"] == Decimal("2")
+    assert result.scores["bonus"] == Decimal("2")
+    assert result.score == Decimal("100")
+
+
+def test_bonus_below_its_max_counts_in_full(library: Library) -> None:
+    result = evaluate(library, findings={"papers": 1})
+    assert result.scores["bonus"] == Decimal("0.5")
+    assert result.score == Decimal("98.5")
+
+
+# ---- deadlines
+
+
+def test_deadlines_in_each_unit(library: Library) -> None:
+    result = evaluate(library, as_of=D(2025, 2, 5), expires_on="2025-03-31", applied_on="2025-01-31")
+    assert result.deadlines == {
+        "apply_by": D(2025, 3, 1),        # date: add_days(expires_on, -30)
+        "reply_due": D(2025, 2, 10),      # days: 10
+        "decision_due": D(2025, 3, 3),    # working_days: 20, across the 2025 Spring Festival and its 调休
+        "review_by": D(2025, 2, 28),      # months: 1, clamped to the end of February
+        "renewed_until": D(2030, 3, 31),  # years: 5, when outcome == 'pass'
+    }
+
+
+def test_years_from_29_february_land_on_28_february(library: Library) -> None:
+    result = evaluate(library, as_of=D(2024, 9, 2), expires_on="2024-02-29", applied_on="2024-01-10")
+    assert result.deadlines["renewed_until"] == D(2029, 2, 28)
+
+
+def test_deadline_with_a_when_on_the_outcome_is_empty_otherwise(library: Library) -> None:
+    result = evaluate(library, findings={"defects": 46})
+    assert result.outcome == "rectify"
+    assert result.deadlines["renewed_until"] is None
+
+
+def test_working_days_across_2024_national_day(library: Library) -> None:
+    result = evaluate(library, as_of=D(2024, 9, 30), expires_on="2024-12-31", applied_on="2024-09-27")
+    assert result.deadlines["decision_due"] == D(2024, 10, 30)  # not 10-25: 10-01..07 off, 09-29 and 10-12 worked
+
+
+def test_working_day_deadline_in_an_unknown_year_is_empty_with_a_warning(library: Library) -> None:
+    result = evaluate(library, as_of=D(2031, 5, 25), expires_on="2031-06-30", applied_on="2031-05-20")
+    assert result.deadlines["decision_due"] is None
+    assert result.deadlines["reply_due"] == D(2031, 5, 30)
+    assert result.outcome == "pass"
+    assert len(result.warnings) == 1
+    assert "decision_due" in result.warnings[0] and "2031" in result.warnings[0]
+
+
+def test_rule_that_needs_an_unknown_calendar_year_stops_with_calendar_year_unknown(library: Library) -> None:
+    with pytest.raises(EvaluationError) as info:
+        evaluate(library, as_of=D(2031, 5, 25), expires_on="2031-06-30", applied_on="2031-05-20",
+                 check_overdue=True)
+    assert info.value.code == "calendar-year-unknown"
+    assert "decision_overdue" in info.value.message and "2031" in info.value.message
+
+
+def test_pack_calendar_section_makes_the_year_known(tmp_path: Path) -> None:
+    pack_variant(tmp_path, MINI, "mini", append=(
+        "\ncalendar:\n"
+        "  - year: 2031\n"
+        "    holidays: [2031-01-01, {from: 2031-05-29, to: 2031-05-30, name: 测试假期}]\n"
+        "    workdays: []\n"
+        "    source: 测试数据\n"))
+    result = engine.load(tmp_path).evaluate("mini/check", mini_facts(expires_on="2031-06-30", applied_on="2031-05-20"),
+                                            as_of=D(2031, 5, 25))
+    assert result.deadlines["decision_due"] == D(2031, 6, 19)  # 4 weeks later, plus the two days off
+    assert result.warnings == []
+
+
+def test_extra_calendar_years_given_to_the_library_are_used() -> None:
+    year = YearData(2031, frozenset({D(2031, 1, 1), D(2031, 6, 2)}), frozenset(), "--calendar")
+    library = engine.load(PACKS, calendar_years=[year])
+    result = library.evaluate("mini/check", mini_facts(expires_on="2031-06-30", applied_on="2031-05-20"),
+                              as_of=D(2031, 5, 25))
+    assert result.deadlines["decision_due"] == D(2031, 6, 18)
+
+
+# ---- period of validity
+
+
+@pytest.mark.parametrize("as_of", [D(2024, 8, 31), D(2036, 1, 1)])
+def test_evaluation_outside_the_period_is_refused(library: Library, as_of: dt.date) -> None:
+    with pytest.raises(OutOfPeriodError) as info:
+        evaluate(library, as_of=as_of)
+    assert info.value.code == "out-of-period"
+    assert "2024-09-01" in info.value.message and "2035-12-31" in info.value.message
+
+
+@pytest.mark.parametrize("as_of", [D(2024, 9, 1), D(2035, 12, 31)])
+def test_first_and_last_day_of_the_period_are_inside(library: Library, as_of: dt.date) -> None:
+    assert evaluate(library, as_of=as_of).warnings == []
+
+
+def test_out_of_period_allowed_gives_a_warning(library: Library) -> None:
+    result = library.evaluate("mini/check", mini_facts(), as_of=D(2024, 8, 1), allow_out_of_period=True)
+    assert result.outcome == "pass"
+    assert len(result.warnings) == 1
+    assert "2024-08-01" in result.warnings[0] and "mini/check" in result.warnings[0]
+
+
+def test_decision_may_narrow_the_pack_period(tmp_path: Path) -> None:
+    pack_variant(tmp_path, MINI, "mini", [
+        ("    title: 测试用延续备案\n", "    title: 测试用延续备案\n    valid_from: 2025-01-01\n")])
+    library = engine.load(tmp_path)
+    with pytest.raises(OutOfPeriodError):
+        library.evaluate("mini/check", mini_facts(), as_of=D(2024, 12, 31))
+    assert library.evaluate("mini/check", mini_facts(), as_of=D(2025, 1, 1)).outcome == "pass"
+
+
+# ---- checklists and reported values
+
+
+def test_checklist_rows_show_what_was_provided(library: Library) -> None:
+    result = evaluate(library, materials=["letter", "form", "bank_notes"])
+    rows = result.checklists["materials"]["items"]
+    assert [(r["id"], r["required"], r["provided"]) for r in rows] == [
+        ("letter", True, True), ("form", True, True), ("bank_notes", True, True)]
+    assert result.outcome == "pass"
+
+
+def test_checklist_item_not_required_is_not_a_reason(library: Library) -> None:
+    result = evaluate(library, kind="school", materials=["letter", "form"])
+    rows = result.checklists["materials"]["items"]
+    assert [(r["id"], r["required"], r["provided"]) for r in rows] == [
+        ("letter", True, True), ("form", True, True), ("bank_notes", False, False)]
+    assert result.outcome == "pending"
+
+
+def test_checklist_without_provided_list_is_not_checked(library: Library) -> None:
+    result = evaluate(library)
+    assert [r["provided"] for r in result.checklists["materials"]["items"]] == [None, None, None]
+    assert result.outcome == "pass"
+
+
+def test_reported_values_are_in_the_result(library: Library) -> None:
+    result = evaluate(library)
+    assert result.reported == {"route": "scorecard", "late": False}
+    assert result.as_dict()["route"] == "scorecard"
+
+
+# ---- determinism
+
+
+def test_same_input_gives_byte_identical_json_twice(library: Library) -> None:
+    facts: dict[str, Any] = dict(findings={"posts_missing": 2, "defects": 3, "contributed": True},
+                                 banks=[BANK_OK], materials=["letter"])
+    first = evaluate(library, **facts).to_json()
+    second = evaluate(library, **facts).to_json()
+    third = engine.load(PACKS).evaluate("mini/check", mini_facts(**facts), as_of=AS_OF).to_json()
+    assert first.encode("utf-8") == second.encode("utf-8") == third.encode("utf-8")
+
+
+def test_facts_given_to_evaluate_are_not_modified(library: Library) -> None:
+    facts = mini_facts(findings={"defects": 3})
+    before = repr(facts)
+    library.evaluate("mini/check", facts, as_of=AS_OF)
+    assert repr(facts) == before

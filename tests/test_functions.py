@@ -1,0 +1,129 @@
+"""engine.functions: the built-in expression functions (dates, working days, lists, text, decimals)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from skillcert_testutil import ROOT, builtin_functions, compile_text, evaluate_text
+
+from engine.errors import CalendarError
+from engine.functions import BUILTIN_FUNCTIONS
+from engine.types import DATE, VType
+
+D = dt.date
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "expected"),
+    [
+        # calendar days, months and years
+        ("add_days(d, 30)", {"d": D(2025, 6, 1)}, D(2025, 7, 1)),
+        ("add_days(d, -30)", {"d": D(2025, 6, 30)}, D(2025, 5, 31)),
+        ("add_months(d, 1)", {"d": D(2024, 1, 31)}, D(2024, 2, 29)),
+        ("add_months(d, 1)", {"d": D(2023, 1, 31)}, D(2023, 2, 28)),
+        ("add_months(d, -1)", {"d": D(2024, 3, 31)}, D(2024, 2, 29)),
+        ("add_months(d, 6)", {"d": D(2025, 8, 31)}, D(2026, 2, 28)),
+        ("add_months(d, 1)", {"d": D(2024, 12, 15)}, D(2025, 1, 15)),
+        ("add_years(d, 1)", {"d": D(2024, 2, 29)}, D(2025, 2, 28)),
+        ("add_years(d, 4)", {"d": D(2024, 2, 29)}, D(2028, 2, 29)),
+        ("add_years(d, -3)", {"d": D(2025, 5, 20)}, D(2022, 5, 20)),
+        ("days_between(a, b)", {"a": D(2024, 1, 1), "b": D(2024, 3, 1)}, 60),
+        ("days_between(b, a)", {"a": D(2024, 1, 1), "b": D(2024, 3, 1)}, -60),
+        ("year(d)", {"d": D(2024, 10, 15)}, 2024),
+        ("month(d)", {"d": D(2024, 10, 15)}, 10),
+        ("day(d)", {"d": D(2024, 10, 15)}, 15),
+        # working days on the PRC calendar (2024 National Day: 10-01..07 off, 09-29 and 10-12 worked)
+        ("add_working_days(d, 20)", {"d": D(2024, 9, 27)}, D(2024, 10, 30)),
+        ("add_working_days(d, 1)", {"d": D(2024, 9, 30)}, D(2024, 10, 8)),
+        ("add_working_days(d, 1)", {"d": D(2024, 9, 28)}, D(2024, 9, 29)),
+        ("add_working_days(d, -1)", {"d": D(2024, 10, 8)}, D(2024, 9, 30)),
+        ("add_working_days(d, 0)", {"d": D(2024, 10, 3)}, D(2024, 10, 3)),
+        ("working_days_between(a, b)", {"a": D(2024, 9, 27), "b": D(2024, 10, 30)}, 20),
+        ("is_working_day(d)", {"d": D(2024, 10, 12)}, True),
+        ("is_working_day(d)", {"d": D(2024, 10, 2)}, False),
+        # lists
+        ("earliest(ds)", {"ds": [D(2024, 3, 1), D(2023, 1, 1)]}, D(2023, 1, 1)),
+        ("latest(ds)", {"ds": [D(2024, 3, 1), D(2023, 1, 1)]}, D(2024, 3, 1)),
+        ("max_gap_days(a, ds, b)", {"a": D(2024, 1, 1), "b": D(2024, 3, 31),
+                                    "ds": [D(2024, 3, 1), D(2023, 12, 1), D(2024, 1, 11)]}, 50),
+        ("max_gap_days(a, ds, b)", {"a": D(2024, 1, 1), "b": D(2024, 1, 31), "ds": []}, 30),
+        ("len(xs)", {"xs": ["a", "b", "c"]}, 3),
+        ("len(t)", {"t": "重庆市"}, 3),
+        ("count(xs, 'a')", {"xs": ["a", "b", "a"]}, 2),
+        ("sum(ns)", {"ns": [Decimal("0.1"), Decimal("0.2")]}, Decimal("0.3")),
+        ("intersect(xs, ys)", {"xs": ["a", "b", "b", "c"], "ys": ["c", "b"]}, ["b", "c"]),
+        ("difference(xs, ys)", {"xs": ["a", "b", "a", "c"], "ys": ["c"]}, ["a", "b"]),
+        ("unique(xs)", {"xs": ["c", "a", "c", "b"]}, ["c", "a", "b"]),
+        ("pluck(rs, 'level')", {"rs": [{"level": 3}, {"level": 4}]}, [3, 4]),
+        # text
+        ("length(t)", {"t": "a b"}, 3),
+        ("length_no_space(t)", {"t": "a b\u3000c\n d\t"}, 4),
+        ("contains_any(t, ['虚假', '伪造'])", {"t": "提交伪造材料"}, True),
+        ("contains_any(t, ['虚假'])", {"t": "材料齐全"}, False),
+        ("found_terms(t, ['c', 'x', 'a'])", {"t": "abcabc"}, ["c", "a"]),
+        # numbers
+        ("min(n, 3, 2.5)", {"n": 4}, Decimal("2.5")),
+        ("max(n, 3)", {"n": 4}, 4),
+        ("abs(n)", {"n": Decimal("-0.4")}, Decimal("0.4")),
+        ("round_half_up(n, 0)", {"n": Decimal("2.5")}, Decimal("3")),
+        ("round_half_up(n, 1)", {"n": Decimal("2.45")}, Decimal("2.5")),
+        ("round_half_up(n, 0)", {"n": Decimal("-2.5")}, Decimal("-3")),
+        ("ratio(a, b)", {"a": 1, "b": 4}, Decimal("0.25")),
+        ("ratio(a, b)", {"a": 1, "b": 0}, None),
+        ("percent(a, b, 2)", {"a": 1, "b": 3}, Decimal("33.33")),
+        ("percent(a, b, 1)", {"a": 1, "b": 0}, None),
+        ("coalesce(n, m, 5)", {"n": None, "m": 0}, 0),
+    ],
+)
+def test_builtin_function(text: str, values: dict[str, Any], expected: Any) -> None:
+    result = evaluate_text(text, **values)
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+def test_sum_of_decimals_is_exact() -> None:
+    result = evaluate_text("sum(ns)", ns=[Decimal("0.1")] * 10)
+    assert result == Decimal("1.0") and isinstance(result, Decimal)
+
+
+def test_empty_lists_give_none_for_earliest_and_latest() -> None:
+    assert evaluate_text("earliest(ds)", ds=[D(2024, 1, 1)][:0]) is None
+    assert evaluate_text("latest(ds)", ds=[D(2024, 1, 1)][:0]) is None
+
+
+def test_working_days_in_an_unknown_year_raise_calendar_error() -> None:
+    compiled, problems = compile_text("add_working_days(d, 20)", {"d": DATE})
+    assert not problems and compiled is not None
+    from skillcert_testutil import Ctx
+
+    with pytest.raises(CalendarError) as info:
+        compiled.evaluate(Ctx({"d": D(2031, 5, 20)}))
+    assert info.value.code == "calendar-year-unknown"
+    assert "2031" in info.value.message
+
+
+def test_function_results_are_typed_for_the_checker() -> None:
+    types = {"d": DATE, "ds": VType("list", item=DATE), "ts": VType("list", item=VType("text"))}
+    for text, kind in [("add_days(d, 1)", "date"), ("earliest(ds)", "date"), ("days_between(d, d)", "integer"),
+                       ("found_terms('x', ts)", "list"), ("ratio(1, 2)", "decimal"), ("contains_any('x', ts)", "bool")]:
+        compiled, problems = compile_text(text, types)
+        assert not problems, text
+        assert compiled is not None and compiled.type.kind == kind, text
+
+
+def test_builtin_function_names_are_unique() -> None:
+    names = [f.name for f in BUILTIN_FUNCTIONS]
+    assert len(names) == len(set(names))
+    assert all(f.doc for f in BUILTIN_FUNCTIONS)
+
+
+def test_every_function_the_pack_format_documents_exists() -> None:
+    doc = (ROOT / "docs" / "pack-format.md").read_text(encoding="utf-8")
+    table = doc[doc.index("| function | result |"):doc.index("### Derived values")]
+    documented = set(re.findall(r"`([a-z_]+)\(", table))
+    assert documented, "the function table was not found"
+    assert documented <= set(builtin_functions())

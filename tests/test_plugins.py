@@ -1,0 +1,171 @@
+"""engine.plugins and engine.hookspecs: extra functions, calendar years and output formats from plugins,
+registered directly or discovered through the ``skillcert`` entry-point group; built-ins use the same hooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import pytest
+import skillcert_testplugin
+from skillcert_testutil import MINI, PACKS, PLUGIN_PACKS, mini_facts, problem_codes, run_cli
+
+import engine
+from engine import hookspecs, plugins
+from engine.calendar import YearData
+from engine.expr import FunctionSpec
+from engine.formats import OutputFormat
+
+D = dt.date
+HOOKS = {"skillcert_expr_functions", "skillcert_calendar_years", "skillcert_output_formats"}
+
+
+@pytest.fixture()
+def pm() -> pluggy.PluginManager:
+    return plugins.new_plugin_manager(extra=[skillcert_testplugin], entry_points=False)
+
+
+def test_hookspecs_declare_the_three_hooks() -> None:
+    declared = {name for name in dir(hookspecs) if name.startswith("skillcert_")}
+    assert declared == HOOKS
+
+
+def test_builtins_are_registered_through_the_same_hooks() -> None:
+    pm = plugins.new_plugin_manager(entry_points=False)
+    builtin = pm.get_plugin("skillcert.builtin")
+    assert builtin is not None
+    assert {caller.name for caller in pm.get_hookcallers(builtin) or []} == HOOKS
+    assert "add_working_days" in plugins.functions(pm)
+    assert set(plugins.output_formats(pm)) == {"text", "json"}
+    assert 2024 in plugins.calendar(pm).known_years
+
+
+def test_test_plugin_implements_every_hook(pm: pluggy.PluginManager) -> None:
+    assert {caller.name for caller in pm.get_hookcallers(skillcert_testplugin) or []} == HOOKS
+
+
+def test_plugin_function_is_available_to_packs(pm: pluggy.PluginManager) -> None:
+    folder = PLUGIN_PACKS / "plugged"
+    assert problem_codes(folder, pm=plugins.new_plugin_manager(entry_points=False)) == ["unknown-function"]
+    assert problem_codes(folder, pm=pm) == []
+    library = engine.load(PLUGIN_PACKS, pm=pm)
+    result = library.evaluate("plugged/renewal", {"applied_on": "2031-05-20", "defects": 3}, as_of=D(2031, 5, 25))
+    assert result.reported == {"weighted_defects": 6}
+    assert result.outcome == "deny"
+    assert result.reasons[0].message == "加权不符合项 6 项,超过 4 项"
+
+
+def test_plugin_calendar_year_makes_a_working_day_deadline_computable(pm: pluggy.PluginManager) -> None:
+    assert 2031 in plugins.calendar(pm).known_years
+    library = engine.load(PLUGIN_PACKS, pm=pm)
+    result = library.evaluate("plugged/renewal", {"applied_on": "2031-05-20"}, as_of=D(2031, 5, 25))
+    # 2031-05-20 is a Tuesday: 20 working days are four weeks, one more for the plugin's holiday (05-30).
+    assert result.deadlines["decision_due"] == D(2031, 6, 18)
+    assert result.warnings == []
+    assert result.outcome == "renew"
+
+
+def test_plugin_calendar_year_is_used_by_other_packs_too(pm: pluggy.PluginManager) -> None:
+    result = engine.load(PACKS, pm=pm).evaluate(
+        "mini/check", mini_facts(expires_on="2031-06-30", applied_on="2031-05-20", check_overdue=True),
+        as_of=D(2031, 5, 25))
+    assert result.deadlines["decision_due"] == D(2031, 6, 18)
+    assert result.outcome == "pass"
+
+
+def test_plugin_output_format(pm: pluggy.PluginManager) -> None:
+    formats = plugins.output_formats(pm)
+    assert set(formats) == {"text", "json", "oneline"}
+    result = engine.load(PACKS, pm=pm).evaluate("mini/check", mini_facts(), as_of=D(2025, 5, 25))
+    assert formats["oneline"].render(result, False) == "mini/check pass 98\n"
+
+
+def test_plugin_output_format_on_the_command_line(pm: pluggy.PluginManager, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plugins, "plugin_manager", lambda: pm)
+    code, out, err = run_cli(["--policies", str(PACKS), "evaluate", "mini/check", str(MINI / "examples" / "check-org.yaml"),
+                              "--as-of", "2025-05-25", "--format", "oneline"])
+    assert code == 0, err
+    assert out == "mini/check pass 98.7\n"
+
+
+def test_later_plugin_overrides_a_builtin_of_the_same_name() -> None:
+    class Override:
+        @plugins.hookimpl
+        def skillcert_expr_functions(self) -> list[FunctionSpec]:
+            return [FunctionSpec("add_days", lambda d, n: d, ("date", "integer"), "date", "ignores n")]
+
+        @plugins.hookimpl
+        def skillcert_output_formats(self) -> list[OutputFormat]:
+            return [OutputFormat("json", "plain", lambda result, explain: "{}\n")]
+
+        @plugins.hookimpl
+        def skillcert_calendar_years(self) -> list[YearData]:
+            return [YearData(2024, frozenset({D(2024, 1, 1)}), frozenset(), "override")]
+
+    pm = plugins.new_plugin_manager(extra=[Override()], entry_points=False)
+    assert plugins.functions(pm)["add_days"].doc == "ignores n"
+    assert plugins.output_formats(pm)["json"].description == "plain"
+    calendar = plugins.calendar(pm)
+    assert calendar.year_data(2024).source == "override"
+    assert calendar.is_working_day(D(2024, 10, 1))  # the override knows no National Day
+    assert 2025 in calendar.known_years
+
+
+def test_plugin_managers_are_independent(pm: pluggy.PluginManager) -> None:
+    assert "double" in plugins.functions(pm)
+    assert "double" not in plugins.functions(plugins.new_plugin_manager(entry_points=False))
+
+
+def test_new_plugin_manager_loads_the_skillcert_entry_point_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    groups: list[Any] = []
+
+    def record(self: pluggy.PluginManager, group: str, name: str | None = None) -> int:
+        groups.append(group)
+        return 0
+
+    monkeypatch.setattr(pluggy.PluginManager, "load_setuptools_entrypoints", record)
+    plugins.new_plugin_manager(entry_points=True)
+    plugins.new_plugin_manager(entry_points=False)
+    assert groups == ["skillcert"]
+    assert plugins.ENTRY_POINT_GROUP == "skillcert"
+
+
+def test_plugin_is_discovered_from_an_installed_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fake installed package whose metadata declares `[skillcert] testplugin = skillcert_testplugin`.
+    dist = tmp_path / "skillcert_testplugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: skillcert-testplugin\nVersion: 1.0\n",
+                                   encoding="utf-8")
+    (dist / "entry_points.txt").write_text("[skillcert]\ntestplugin = skillcert_testplugin\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pm = plugins.new_plugin_manager(entry_points=True)
+    assert pm.get_plugin("testplugin") is skillcert_testplugin
+    assert "double" in plugins.functions(pm)
+    assert "oneline" in plugins.output_formats(pm)
+    assert 2031 in plugins.calendar(pm).known_years
+
+
+def test_entry_points_of_other_groups_are_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dist = tmp_path / "other-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: other\nVersion: 1.0\n", encoding="utf-8")
+    (dist / "entry_points.txt").write_text("[pytest11]\ntestplugin = skillcert_testplugin\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pm = plugins.new_plugin_manager(entry_points=True)
+    assert pm.get_plugin("testplugin") is None
+    assert "double" not in plugins.functions(pm)
+
+
+def test_functions_command_lists_plugin_functions(pm: pluggy.PluginManager, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plugins, "plugin_manager", lambda: pm)
+    code, out, _ = run_cli(["functions"])
+    assert code == 0
+    assert any(line.startswith("double ") for line in out.splitlines())
+
+
+def test_plugin_json_output_is_still_the_contract(pm: pluggy.PluginManager) -> None:
+    result = engine.load(PACKS, pm=pm).evaluate("mini/check", mini_facts(), as_of=D(2025, 5, 25))
+    assert json.loads(plugins.output_formats(pm)["json"].render(result, False))["score"] == 98
