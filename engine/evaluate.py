@@ -17,7 +17,7 @@ from .errors import CalendarError, EvaluationError, OutOfPeriodError
 from .expr import CompiledExpr, FunctionSpec, make_evaluator
 from .functions import add_days, add_months, add_years
 from .model import Condition, Decision, Rule, Scorecard, ScoreNode
-from .result import DecisionResult, ItemScore, Reason, format_decimal
+from .result import DecisionResult, ItemScore, Reason, display_value, format_decimal
 
 __all__ = ["evaluate_checked", "check_period"]
 
@@ -338,7 +338,7 @@ def _render_template(ctx: Context, template: str) -> str:
         for p in parts[1:]:
             value = value.get(p) if isinstance(value, dict) else None
             t = t.field(p) if t is not None and t.kind == "record" else None
-        return _display(value, t)
+        return display_value(value, t, empty="(空)")
 
     return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}", lambda m: value_of(m.group(1)),
                   template)
@@ -354,25 +354,6 @@ def _type_of_name(ctx: Context, name: str) -> Any:
         if rule.kind == "each" and rule.as_name == name and rule.over is not None:
             return rule.over.type.item
     return None
-
-
-def _display(value: Any, t: Any = None) -> str:
-    if value is None:
-        return "(空)"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, Decimal):
-        return format_decimal(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list):
-        item_t = t.item if t is not None and t.kind == "list" else None
-        return "、".join(_display(v, item_t) for v in value) if value else "(无)"
-    if t is not None and t.kind == "enum":
-        label = t.label_of(value)
-        if label:
-            return str(label)
-    return str(value)
 
 
 def _checklist_rows(ctx: Context, name: str) -> list[dict[str, Any]]:

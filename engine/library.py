@@ -20,7 +20,7 @@ from .errors import UsageError
 from .evaluate import evaluate_checked
 from .expr import did_you_mean
 from .facts import validate_facts
-from .loader import SourceMap
+from .loader import SourceMap, display_path
 from .model import Decision, Pack
 from .resources import policies_dir
 from .result import DecisionResult
@@ -62,7 +62,7 @@ class Library:
                 hint = did_you_mean(region, available)
                 raise UsageError(f"没有地区 '{region}' 的政策包(可用:{'、'.join(available) or '无'})"
                                  + (f";{hint}" if hint else ""))
-            self._packs[region] = compile_pack(folder, pm=self.pm, display=_display(folder / PACK_FILE),
+            self._packs[region] = compile_pack(folder, pm=self.pm, display=display_path(folder / PACK_FILE),
                                                use_cache=True)
         return self._packs[region]
 
@@ -108,13 +108,6 @@ class Library:
         return evaluate_checked(decision, checked, as_of or dt.date.today(),
                                 calendar=self.calendar_for(decision), allow_out_of_period=allow_out_of_period,
                                 explain=explain, functions=self._functions)
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def load(directory: str | Path | None = None, *, pm: pluggy.PluginManager | None = None,

@@ -28,7 +28,7 @@ import yaml
 
 from .errors import Location, SkillcertError
 
-__all__ = ["Document", "SourceMap", "load_file", "load_text", "format_path", "MAX_FILE_BYTES"]
+__all__ = ["Document", "SourceMap", "load_file", "load_text", "format_path", "display_path", "MAX_FILE_BYTES"]
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
@@ -238,6 +238,14 @@ def _read(path: Path) -> str:
     except OSError as exc:
         raise SkillcertError(f"无法读取文件:{exc.strerror}", code="file-unreadable",
                              location=Location(str(path))) from None
+
+
+def display_path(path: Path) -> str:
+    """A path as people should see it in messages: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def load_file(path: str | Path, display: str | None = None) -> Document:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from .result import DecisionResult, ItemScore, format_decimal
+from .result import DecisionResult, ItemScore, display_value
 
 __all__ = ["render_text", "render_json"]
 
@@ -16,17 +15,7 @@ def render_json(result: DecisionResult, explain: bool = False) -> str:
 
 
 def _v(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, Decimal):
-        return format_decimal(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "、".join(_v(v) for v in value) if value else "(无)"
-    return str(value)
+    return display_value(value)
 
 
 def render_text(result: DecisionResult, explain: bool = False) -> str:

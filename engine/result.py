@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["Reason", "ItemScore", "DecisionResult", "format_decimal", "to_json", "jsonable"]
+__all__ = ["Reason", "ItemScore", "DecisionResult", "format_decimal", "display_value", "to_json", "jsonable"]
 
 
 def format_decimal(d: Decimal) -> str:
@@ -22,6 +22,26 @@ def format_decimal(d: Decimal) -> str:
         return "0"
     text = format(d.normalize(), "f")
     return text
+
+
+def display_value(value: Any, vtype: Any = None, empty: str = "—") -> str:
+    """A value for people: dates ISO, decimals exact, booleans 是/否, lists joined with 、, enum codes as labels."""
+    if value is None:
+        return empty
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        item_t = vtype.item if vtype is not None and vtype.kind == "list" else None
+        return "、".join(display_value(v, item_t, empty) for v in value) if value else "(无)"
+    if vtype is not None and vtype.kind == "enum":
+        label = vtype.label_of(value)
+        if label:
+            return str(label)
+    return str(value)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from pathlib import Path
 from .compile import PACK_FILE, check_pack
 from .errors import Location, Problem, SkillcertError, UsageError
 from .library import Library
+from .loader import display_path
 
 __all__ = ["validate_paths", "pack_dirs"]
 
@@ -42,7 +43,7 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
         if not dirs:
             raise UsageError(f"{raw} 下没有政策包(<地区>/pack.yaml)")
         for folder in dirs:
-            shown = _display(folder / PACK_FILE)
+            shown = display_path(folder / PACK_FILE)
             pack, found = check_pack(folder, display=shown)
             problems.extend(found)
             checked += 1
@@ -69,12 +70,12 @@ def _check_example(path: Path, region: str, library: Library) -> list[Problem]:
     matches = [d for d in pack.decisions if stem == d or stem.startswith(d + "-")]
     if not matches:
         return [Problem("example-name", f"示例文件名应以决定名开头({'、'.join(pack.decisions)})",
-                        Location(_display(path), 1, 1))]
+                        Location(display_path(path), 1, 1))]
     try:
-        doc = load_file(path, _display(path))
+        doc = load_file(path, display_path(path))
         validate_facts(pack.decisions[max(matches, key=len)], doc.data, doc.source)
     except SkillcertError as exc:
-        return exc.problems or [Problem(exc.code, exc.message, exc.location or Location(_display(path)))]
+        return exc.problems or [Problem(exc.code, exc.message, exc.location or Location(display_path(path)))]
     return []
 
 
@@ -83,10 +84,3 @@ def _root_of(path: Path) -> Path | None:
         if (candidate / PACK_FILE).is_file():
             return candidate.parent
     return None
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
