@@ -261,6 +261,10 @@ class _Scope:
                 self.locals = saved
                 self.in_progress.discard(name)
             t = expr.type if expr else ANY
+            codes = derived[name].get("values")
+            if codes and t.kind in ("text", "enum", "any"):
+                # a coded value: comparisons with a code it never takes ('scorcard') are caught like an enum's
+                t = VType("enum", tuple(codes), tuple(codes.items()), nullable=t.nullable)
             self.derived_types[name] = t
             if expr is not None:
                 self.decision.derived[name] = Derived(
