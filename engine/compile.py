@@ -16,7 +16,8 @@ Problems carry ``file:line:col`` and a stable code; :class:`~engine.errors.PackE
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -73,6 +74,20 @@ class Compilation:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     stopped: bool = False
     use_cache: bool = False
+    # Schema problems were found: later stages still run, to report everything in one go, but a part whose
+    # shape is broken is skipped quietly (its schema problem already says what is wrong), and no pack is built.
+    shape_broken: bool = False
+
+    @contextmanager
+    def part(self) -> Iterator[None]:
+        """Run one decision's part of a stage; on a broken shape, skip it instead of crashing."""
+        if not self.shape_broken:
+            yield
+            return
+        try:
+            yield
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError, ArithmeticError):
+            pass
 
     def loc(self, path: PathT, *, key: bool = False) -> Location:
         assert self.doc is not None
@@ -110,8 +125,7 @@ def stage_schema(c: Compilation) -> None:
     assert c.doc is not None
     found = check_document(c.doc, PACK_SCHEMA, use_cache=c.use_cache)
     c.problems.extend(found)
-    if found:
-        c.stopped = True
+    c.shape_broken = bool(found)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -160,7 +174,8 @@ def stage_model(c: Compilation) -> None:
     c.functions = plugins.functions(c.pm)
     _model_calendar(c, data.get("calendar", []))
     for name, d in data["decisions"].items():
-        pack.decisions[name] = _model_decision(c, name, d)
+        with c.part():
+            pack.decisions[name] = _model_decision(c, name, d)
 
 
 def _model_calendar(c: Compilation, years: list[dict[str, Any]]) -> None:
@@ -337,7 +352,8 @@ def stage_expressions(c: Compilation) -> None:
     assert c.doc is not None and c.pack is not None
     for name, decision in c.pack.decisions.items():
         raw = c.doc.data["decisions"][name]
-        _compile_decision_exprs(c, decision, raw, ("decisions", name))
+        with c.part():
+            _compile_decision_exprs(c, decision, raw, ("decisions", name))
 
 
 def _compile_decision_exprs(c: Compilation, d: Decision, raw: dict[str, Any], base: PathT) -> None:
@@ -553,11 +569,9 @@ def stage_consistency(c: Compilation) -> None:
     for name, d in c.pack.decisions.items():
         raw = c.doc.data["decisions"][name]
         base: PathT = ("decisions", name)
-        _check_names(c, d, raw, base)
-        _check_outcomes(c, d, raw, base)
-        _check_scorecards(c, d, raw, base)
-        _check_bands(c, d, raw, base)
-        _check_ids(c, d, raw, base)
+        for check in (_check_names, _check_outcomes, _check_scorecards, _check_bands, _check_ids):
+            with c.part():
+                check(c, d, raw, base)
 
 
 def _check_names(c: Compilation, d: Decision, raw: dict[str, Any], base: PathT) -> None:
@@ -750,15 +764,19 @@ def _fmt(d: Decimal) -> str:
 def stage_dependencies(c: Compilation) -> None:
     assert c.pack is not None
     for d in c.pack.decisions.values():
-        graph = _dependency_graph(d)
-        cycle = _find_cycle(graph)
-        if cycle:
-            first = cycle[0]
-            where = (d.derived[first].location if first in d.derived
-                     else d.deadlines[first].location if first in d.deadlines
-                     else d.scorecards[first].location if first in d.scorecards else d.location)
-            c.problems.add("cycle", "循环依赖:" + " → ".join(cycle), where, "派生值、期限或评分不能直接或间接依赖自身")
-        d.order = list(d.derived) + list(d.deadlines)
+        with c.part():
+            _check_dependencies(c, d)
+
+
+def _check_dependencies(c: Compilation, d: Decision) -> None:
+    cycle = _find_cycle(_dependency_graph(d))
+    if cycle:
+        first = cycle[0]
+        where = (d.derived[first].location if first in d.derived
+                 else d.deadlines[first].location if first in d.deadlines
+                 else d.scorecards[first].location if first in d.scorecards else d.location)
+        c.problems.add("cycle", "循环依赖:" + " → ".join(cycle), where, "派生值、期限或评分不能直接或间接依赖自身")
+    d.order = list(d.derived) + list(d.deadlines)
 
 
 def _dependency_graph(d: Decision) -> dict[str, set[str]]:
@@ -849,11 +867,15 @@ def check_pack(directory: str | Path, *, pm: pluggy.PluginManager | None = None,
     shown = display or str(directory / PACK_FILE)
     c = Compilation(directory, shown, pm or plugins.plugin_manager(), use_cache=use_cache)
     for _name, stage in STAGES:
-        stage(c)
+        if c.shape_broken and _name != "schema":
+            with c.part():  # the pack-level parts of a stage, when the shape is broken
+                stage(c)
+        else:
+            stage(c)
         if c.stopped:
             break
     problems = c.problems.sorted()
-    return (c.pack if not c.stopped else None), problems
+    return (c.pack if not (c.stopped or c.shape_broken) else None), problems
 
 
 def compile_pack(directory: str | Path, *, pm: pluggy.PluginManager | None = None,
