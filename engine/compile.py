@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -84,10 +84,8 @@ class Compilation:
         if not self.shape_broken:
             yield
             return
-        try:
+        with suppress(KeyError, TypeError, AttributeError, ValueError, IndexError, ArithmeticError):
             yield
-        except (KeyError, TypeError, AttributeError, ValueError, IndexError, ArithmeticError):
-            pass
 
     def loc(self, path: PathT, *, key: bool = False) -> Location:
         assert self.doc is not None
