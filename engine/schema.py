@@ -33,7 +33,7 @@ def _validator(name: str) -> Any:
     with open(schemas_dir() / name, encoding="utf-8") as fh:
         schema = json.load(fh)
     cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
+    # The schemas themselves are checked against the metaschema by tests/test_schemas.py, not at every start.
     return cls(schema)
 
 
