@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -42,32 +42,27 @@ def plugin_manager() -> pluggy.PluginManager:
     return new_plugin_manager()
 
 
-def _in_registration_order(results: list[Any]) -> list[Any]:
-    # pluggy calls the last-registered implementation first; reverse so later plugins override earlier.
-    return list(reversed(results))
+def _merged(results: list[Any], key: Callable[[Any], Any]) -> dict[Any, Any]:
+    """One table from every plugin's batch; a later-registered plugin's entry replaces an earlier one's.
+
+    pluggy calls the last-registered implementation first, so the batches are walked in reverse.
+    """
+    table: dict[Any, Any] = {}
+    for batch in reversed(results):
+        for item in batch:
+            table[key(item)] = item
+    return table
 
 
 def functions(pm: pluggy.PluginManager) -> dict[str, FunctionSpec]:
-    table: dict[str, FunctionSpec] = {}
-    for specs in _in_registration_order(pm.hook.skillcert_expr_functions()):
-        for spec in specs:
-            table[spec.name] = spec
-    return table
+    return _merged(pm.hook.skillcert_expr_functions(), lambda spec: spec.name)
 
 
 def calendar(pm: pluggy.PluginManager) -> HolidayCalendar:
     from ..calendar import HolidayCalendar
 
-    years = {}
-    for batch in _in_registration_order(pm.hook.skillcert_calendar_years()):
-        for data in batch:
-            years[data.year] = data
-    return HolidayCalendar(years)
+    return HolidayCalendar(_merged(pm.hook.skillcert_calendar_years(), lambda data: data.year))
 
 
 def output_formats(pm: pluggy.PluginManager) -> dict[str, OutputFormat]:
-    table: dict[str, OutputFormat] = {}
-    for formats in _in_registration_order(pm.hook.skillcert_output_formats()):
-        for fmt in formats:
-            table[fmt.name] = fmt
-    return table
+    return _merged(pm.hook.skillcert_output_formats(), lambda fmt: fmt.name)
