@@ -442,8 +442,7 @@ def _assemble(ctx: Context) -> DecisionResult:
     labels: dict[str, Any] = {
         "outcome": d.outcomes[outcome].label,
         "deadlines": {n: dl.label for n, dl in d.deadlines.items()},
-        "reported": {n: (d.derived[n].label if n in d.derived else d.inputs[n].label if n in d.inputs else n)
-                     for n in d.report},
+        "reported": {n: _label_of(d, n) for n in d.report},
         "codes": {n: _codes(d, n) for n in d.report},
     }
     explain = None
@@ -459,6 +458,13 @@ def _assemble(ctx: Context) -> DecisionResult:
         scorecard=card_detail, checklists=checklists, reported=reported, explain=explain, labels=labels,
         period=(d.valid_from, d.valid_until),
     )
+
+
+def _label_of(d: Decision, name: str) -> str:
+    for table in (d.derived, d.inputs, d.parameters, d.deadlines):
+        if name in table:
+            return str(table[name].label)  # type: ignore[attr-defined]
+    return name
 
 
 def _codes(d: Decision, name: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .expr import FunctionSpec
-from .types import ANY, TEXT, VType, unify
+from .types import ANY, DATE, INTEGER, TEXT, VType, unify
 
 __all__ = ["BUILTIN_FUNCTIONS"]
 
@@ -68,8 +68,27 @@ def latest(values: list[Any]) -> Any:
 def max_gap_days(start: dt.date, dates: list[dt.date], end: dt.date) -> int:
     """Longest run of days between consecutive events of: start, the dates (sorted, those inside
     [start, end] only), end. Boundaries count as events."""
-    points = [start] + sorted(d for d in dates if start <= d <= end) + [end]
+    points = _events(start, dates, end)
     return max((b - a).days for a, b in zip(points, points[1:], strict=False))
+
+
+def _events(start: dt.date, dates: list[dt.date], end: dt.date) -> list[dt.date]:
+    return [start] + sorted(d for d in dates if d is not None and start <= d <= end) + [end]
+
+
+def gap_over_years(start: dt.date, dates: list[dt.date], end: dt.date, years: int) -> dict[str, Any] | None:
+    """The first stretch between consecutive events — start, the dates inside [start, end] sorted, end — that
+    lasts longer than ``years`` calendar years, as ``{start, end, days}``; None when there is none.
+
+    "Longer than" means the next event comes after the same date ``years`` later: from 2021-03-15 the next
+    event on 2023-03-15 closes the gap in time, one on 2023-03-16 does not (a whole two-year stretch,
+    2021-03-16 up to 2023-03-16, passed without an event). Boundaries count as events.
+    """
+    points = _events(start, dates, end)
+    for a, b in zip(points, points[1:], strict=False):
+        if add_years(a, int(years)) < b:
+            return {"start": a, "end": b, "days": (b - a).days}
+    return None
 
 
 def count(values: list[Any], value: Any) -> int:
@@ -213,6 +232,10 @@ def _pluck_type(args: list[VType]) -> VType:
     return VType("list", item=ANY)
 
 
+def _gap_record(args: list[VType]) -> VType:
+    return VType("record", fields=(("start", DATE), ("end", DATE), ("days", INTEGER)), nullable=True)
+
+
 def _text_list(args: list[VType]) -> VType:
     return VType("list", item=TEXT)
 
@@ -233,6 +256,8 @@ BUILTIN_FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("latest", latest, ("list",), _item_of(0), "latest(日期列表):最晚的一天,空列表为 None"),
     FunctionSpec("max_gap_days", max_gap_days, ("date", "list", "date"), "integer",
                  "max_gap_days(起点, 日期列表, 终点):相邻两次事件之间最长的天数"),
+    FunctionSpec("gap_over_years", gap_over_years, ("date", "list", "date", "integer"), _gap_record,
+                 "gap_over_years(起点, 日期列表, 终点, 年数):相邻两次事件间隔超过若干整年的第一段 {start, end, days},没有则为 None"),
     FunctionSpec("len", _len, ("any",), "integer", "len(列表或文字)"),
     FunctionSpec("count", count, ("list", "any"), "integer", "count(列表, 值):值出现的次数"),
     FunctionSpec("sum", _sum, ("list",), "decimal", "sum(数值列表)"),

@@ -127,3 +127,30 @@ def test_every_function_the_pack_format_documents_exists() -> None:
     documented = set(re.findall(r"`([a-z_]+)\(", table))
     assert documented, "the function table was not found"
     assert documented <= set(builtin_functions())
+
+
+@pytest.mark.parametrize(
+    ("start", "dates", "end", "expected"),
+    [
+        # the next event on the same date two years later closes the gap in time; one day later does not
+        (D(2021, 3, 15), [], D(2023, 3, 15), None),
+        (D(2021, 3, 15), [], D(2023, 3, 16), (D(2021, 3, 15), D(2023, 3, 16), 731)),
+        # the first gap that is too long is reported, in date order, whatever the order of the list
+        (D(2020, 1, 1), [D(2023, 6, 1), D(2020, 6, 1)], D(2023, 12, 1),
+         (D(2020, 6, 1), D(2023, 6, 1), 1095)),
+        # dates outside [start, end] are not events
+        (D(2020, 1, 1), [D(2019, 5, 1), D(2021, 6, 1), D(2024, 1, 1)], D(2023, 6, 1), None),
+        # leap day: two years after 2020-02-29 is 2022-02-28
+        (D(2020, 2, 29), [], D(2022, 3, 1), (D(2020, 2, 29), D(2022, 3, 1), 731)),
+        (D(2020, 2, 29), [], D(2022, 2, 28), None),
+    ],
+)
+def test_gap_over_years_finds_the_first_stretch_longer_than_whole_years(
+        start: dt.date, dates: list[dt.date], end: dt.date, expected: tuple[dt.date, dt.date, int] | None) -> None:
+    from engine.functions import gap_over_years
+
+    found = gap_over_years(start, dates, end, 2)
+    if expected is None:
+        assert found is None
+    else:
+        assert found == {"start": expected[0], "end": expected[1], "days": expected[2]}
