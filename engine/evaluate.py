@@ -463,7 +463,7 @@ def _assemble(ctx: Context) -> DecisionResult:
 def _label_of(d: Decision, name: str) -> str:
     for table in (d.derived, d.inputs, d.parameters, d.deadlines):
         if name in table:
-            return str(table[name].label)  # type: ignore[attr-defined]
+            return str(table[name].label)
     return name
 
 
