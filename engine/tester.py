@@ -8,6 +8,7 @@ the project's ``conftest.py``, so ``pytest`` alone runs everything.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -143,6 +144,20 @@ def _merge(base: Any, over: Any) -> Any:
     return over
 
 
+def _unset(facts: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """Remove dotted paths (``findings.posts_missing``) from merged facts, so a case can leave a base fact out."""
+    if paths:
+        facts = copy.deepcopy(facts)  # nested dicts may still be shared with base.facts
+    for path in paths:
+        *parents, last = path.split(".")
+        node: Any = facts
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return facts
+
+
 def load_cases(path: str | Path) -> tuple[list[Case], list[Problem]]:
     """The cases of one test file, or the problems that keep it from running."""
     doc = load_file(path)
@@ -156,7 +171,7 @@ def load_cases(path: str | Path) -> tuple[list[Case], list[Problem]]:
         cases.append(Case(
             file=str(path), index=i, id=raw.get("id", ""), note=raw["note"], decision=data["decision"],
             as_of=raw.get("as_of", base.get("as_of")),
-            facts=_merge(base.get("facts", {}), raw.get("facts", {})),
+            facts=_unset(_merge(base.get("facts", {}), raw.get("facts", {})), raw.get("unset", [])),
             want=raw.get("want"), want_error=raw.get("want_error"),
             allow_out_of_period=raw.get("allow_out_of_period", False),
             location=doc.source.locate(("cases", i)), doc=doc,
@@ -229,6 +244,9 @@ def compare(result: DecisionResult, want: dict[str, Any]) -> list[str]:
     for rule in want.get("reasons_include", []):
         if rule not in fired and rule not in {_rule_id(f) for f in fired}:
             fails.append(f"reasons_include:没有 {rule}(实际 {fired})")
+    for text in want.get("messages_include", []):
+        if not any(text in r.message for r in result.reasons):
+            fails.append(f"messages_include:没有包含「{text}」的理由(实际 {[r.message for r in result.reasons]})")
     for text in want.get("warnings_include", []):
         if not any(text in w for w in result.warnings):
             fails.append(f"warnings_include:没有包含「{text}」的警告(实际 {result.warnings})")

@@ -53,6 +53,20 @@ def test_cases_merge_their_facts_over_the_base(tmp_path: Path) -> None:
     assert case.name == "case1"
 
 
+def test_unset_leaves_a_base_fact_out_without_touching_other_cases(tmp_path: Path) -> None:
+    folder = mini_copy(tmp_path, "  - note: 去掉必填项\n    unset: [applied_on]\n    want_error: facts-invalid\n"
+                                 "  - note: 其他用例仍有该项\n    want: {outcome: pass}\n")
+    first, second = load_cases(folder / "tests" / "cases.yaml")[0]
+    assert "applied_on" not in first.facts and "applied_on" in second.facts
+    assert run_paths([str(folder)]).ok
+
+
+def test_messages_include_matches_fragments_of_reason_messages(tmp_path: Path) -> None:
+    folder = mini_copy(tmp_path, "  - note: 理由文字\n    want: {messages_include: [得分 98]}\n")
+    report = run_paths([str(folder)])
+    assert report.ok, report.render()
+
+
 @pytest.mark.parametrize(
     ("want", "fragment"),
     [
@@ -66,6 +80,7 @@ def test_cases_merge_their_facts_over_the_base(tmp_path: Path) -> None:
         ("{reasons_include: [basic]}", "reasons_include:没有 basic"),
         ("{warnings_include: [有效期]}", "warnings_include"),
         ("{values: {route: review}}", "values.route"),
+        ("{messages_include: [不存在的文字]}", "messages_include:没有包含「不存在的文字」的理由"),
     ],
 )
 def test_a_failing_expectation_is_reported(tmp_path: Path, want: str, fragment: str) -> None:
