@@ -484,8 +484,18 @@ def _rule(scope: _Scope, spec: dict[str, Any], path: PathT) -> Rule:
         item = over.type.item if over is not None and over.type.item is not None else ANY
         if scope(spec["as"]) is not None:
             scope.c.add("duplicate-name", f"元素名 '{spec['as']}' 与已声明的名字重复", path + ("as",))
-        scope.locals.append({spec["as"]: item})
+        frame: dict[str, VType] = {spec["as"]: item}
+        scope.locals.append(frame)
         try:
+            for name, source in spec.get("let", {}).items():
+                lp = path + ("let", name)
+                if scope(name) is not None:
+                    scope.c.add("duplicate-name", f"'{name}' 与已声明的名字重复", lp, key=True)
+                compiled = scope.expr(source, lp)
+                if compiled is not None:
+                    rule.let.append((name, compiled))
+                frame[name] = compiled.type if compiled is not None else ANY
+            rule.local_types = dict(frame)
             if "where" in spec:
                 rule.where = scope.expr(spec["where"], path + ("where",), BOOL, "where")
             rule.require = _condition(scope, spec["require"], path + ("require",), spec["source"])
@@ -535,8 +545,7 @@ def _check_templates(c: Compilation, d: Decision, raw: dict[str, Any], base: Pat
         local: dict[str, VType] | None = None
         rule = d.rules[i]
         if spec["kind"] == "each":
-            item = rule.over.type.item if rule.over is not None and rule.over.type.item else ANY
-            local = {spec["as"]: item}
+            local = rule.local_types or {spec["as"]: ANY}
             check(spec["name"], rp + ("name",), local)
         if "message" in spec:
             check(spec["message"], rp + ("message",), local)
@@ -799,7 +808,7 @@ def _dependency_graph(d: Decision) -> dict[str, set[str]]:
         graph[n] = deps
     out: set[str] = set()
     for rule in d.rules:
-        out |= names(rule.when, rule.score, rule.over, rule.where)
+        out |= names(rule.when, rule.score, rule.over, rule.where, *[e for _, e in rule.let])
         if rule.require is not None:
             out |= _condition_names(rule.require)
     for cl in d.checklists.values():

@@ -270,8 +270,11 @@ def _apply(ctx: Context, rule: Rule) -> list[Reason]:
         out = []
         elements = ctx.run(rule.over) or []
         for index, element in enumerate(elements):
-            ctx.locals.append({rule.as_name: element})
+            frame = {rule.as_name: element}
+            ctx.locals.append(frame)
             try:
+                for name, expr in rule.let:
+                    frame[name] = ctx.run(expr)
                 if rule.where is not None and not ctx.test(rule.where):
                     continue
                 failures = _failures(ctx, rule.require)
@@ -351,8 +354,8 @@ def _type_of_name(ctx: Context, name: str) -> Any:
     if name in d.derived:
         return d.derived[name].expr.type
     for rule in d.rules:
-        if rule.kind == "each" and rule.as_name == name and rule.over is not None:
-            return rule.over.type.item
+        if rule.kind == "each" and name in rule.local_types:
+            return rule.local_types[name]
     return None
 
 

@@ -66,6 +66,10 @@ def _to_decimal(value: Any) -> Any:
     raise ValueError(f"应是数值,收到 {_shown(value)}")
 
 
+def _key_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 DateValue = Annotated[dt.date, BeforeValidator(_to_date)]
 DecimalValue = Annotated[Decimal, BeforeValidator(_to_decimal)]
 
@@ -89,7 +93,11 @@ def _annotation(spec: dict[str, Any], where: str) -> Any:
     if kind == "list":
         return list[_annotation(spec["items"], where + "[]")]  # type: ignore[misc]
     if kind == "mapping":
-        return dict[str, _annotation(spec["items"], where + "{}")]  # type: ignore[misc]
+        key: Any = StrictStr
+        if spec.get("keys", {}).get("type") == "enum":
+            # keys are compared as text: a YAML/JSON key 5 and '5' are the same level
+            key = Annotated[Literal[tuple(spec["keys"]["values"])], BeforeValidator(_key_text)]
+        return dict[key, _annotation(spec["items"], where + "{}")]  # type: ignore[misc]
     if kind == "record":
         return _record_model(spec["fields"], where)
     raise ValueError(f"unknown type {kind}")

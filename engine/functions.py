@@ -91,6 +91,21 @@ def gap_over_years(start: dt.date, dates: list[dt.date], end: dt.date, years: in
     return None
 
 
+def find(records: list[dict[str, Any]], field: str, value: Any) -> dict[str, Any] | None:
+    """The first record whose ``field`` equals ``value``; None when there is none."""
+    for r in records:
+        if isinstance(r, dict) and r.get(field) == value:
+            return r
+    return None
+
+
+def get(mapping: dict[str, Any], key: Any, default: Any) -> Any:
+    """``mapping[key]``, or ``default`` when the key is absent (keys are compared as text: 5 finds '5')."""
+    if not isinstance(mapping, dict):
+        return default
+    return mapping.get(str(key), default)
+
+
 def count(values: list[Any], value: Any) -> int:
     return sum(1 for v in values if v == value)
 
@@ -232,6 +247,12 @@ def _pluck_type(args: list[VType]) -> VType:
     return VType("list", item=ANY)
 
 
+def _get_type(args: list[VType]) -> VType:
+    if args and args[0].kind == "mapping" and args[0].item is not None:
+        return unify([args[0].item] + args[2:3])
+    return ANY
+
+
 def _gap_record(args: list[VType]) -> VType:
     return VType("record", fields=(("start", DATE), ("end", DATE), ("days", INTEGER)), nullable=True)
 
@@ -258,6 +279,10 @@ BUILTIN_FUNCTIONS: tuple[FunctionSpec, ...] = (
                  "max_gap_days(起点, 日期列表, 终点):相邻两次事件之间最长的天数"),
     FunctionSpec("gap_over_years", gap_over_years, ("date", "list", "date", "integer"), _gap_record,
                  "gap_over_years(起点, 日期列表, 终点, 年数):相邻两次事件间隔超过若干整年的第一段 {start, end, days},没有则为 None"),
+    FunctionSpec("find", find, ("list", "text", "any"), _item_of(0),
+                 "find(记录列表, '字段', 值):该字段等于值的第一条记录,没有则为 None"),
+    FunctionSpec("get", get, ("any", "any", "any"), _get_type,
+                 "get(映射, 键, 缺省值):映射中该键的值,没有则为缺省值"),
     FunctionSpec("len", _len, ("any",), "integer", "len(列表或文字)"),
     FunctionSpec("count", count, ("list", "any"), "integer", "count(列表, 值):值出现的次数"),
     FunctionSpec("sum", _sum, ("list",), "decimal", "sum(数值列表)"),

@@ -180,6 +180,8 @@ class Rule:
     as_name: str = ""
     where: CompiledExpr | None = None
     element_name: str = ""
+    let: list[tuple[str, CompiledExpr]] = field(default_factory=list)   # per-element names of an `each`
+    local_types: dict[str, VType] = field(default_factory=dict)
     location: Location = field(default_factory=Location)
 
 
