@@ -15,7 +15,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .errors import Problem, SkillcertError, UsageError
+from .errors import SkillcertError, UsageError
 
 if TYPE_CHECKING:
     from .library import Library
@@ -191,7 +191,9 @@ def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for info in infos:
             period = f"{info.valid_from} 至 {info.valid_until}" if info.valid_until else f"{info.valid_from} 起"
             rows.append((info.id, info.title, info.version, period))
-    _table(rows, out)
+    from .report import format_table
+
+    out.write("\n".join(format_table(rows, rule=False)) + "\n")
     return EXIT_ERROR if broken else EXIT_OK
 
 
@@ -201,24 +203,6 @@ def _functions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for name, spec in sorted(plugins.functions(plugins.plugin_manager()).items()):
         print(f"{name:22} {spec.doc}", file=out)
     return EXIT_OK
-
-
-def _width(text: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _table(rows: list[tuple[str, ...]], out: TextIO) -> None:
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(r)]
-        print("  ".join(cells).rstrip(), file=out)
-
-
-def problems_text(problems: list[Problem]) -> str:
-    return "\n".join(str(p) for p in problems)
-
 
 
 if __name__ == "__main__":

@@ -46,9 +46,11 @@ from .model import (
     ScoreLine,
     ScoreNode,
     SourceDoc,
+    Table,
+    TableColumn,
 )
 from .schema import PACK_SCHEMA, check_document
-from .types import ANY, BOOL, DATE, DECIMAL, VType, type_of_value
+from .types import ANY, BOOL, DATE, DECIMAL, NULL, VType, type_of_value
 
 __all__ = ["compile_pack", "check_pack", "STAGES", "Compilation", "PACK_FILE", "RESERVED_NAMES",
            "RESULT_KEYS"]
@@ -57,7 +59,7 @@ PACK_FILE = "pack.yaml"
 RESERVED_NAMES = frozenset({"as_of", "outcome", "true", "false", "null", "True", "False", "None"})
 # Keys of the decision result: a reported value may not take one of these names.
 RESULT_KEYS = frozenset({"decision", "title", "pack_version", "pack_digest", "as_of", "outcome", "outcome_label",
-                         "score", "scores", "deadlines", "reasons", "warnings", "scorecard", "checklists",
+                         "score", "scores", "deadlines", "reasons", "warnings", "scorecard", "checklists", "tables",
                          "explain", "period", "inputs"})
 
 
@@ -216,7 +218,7 @@ def _model_decision(c: Compilation, name: str, d: dict[str, Any]) -> Decision:
         pack_id=c.pack.id, name=name, title=d["title"], description=d.get("description", ""),
         source=d.get("source", ""), valid_from=valid_from, valid_until=valid_until, inputs=inputs,
         parameters=parameters, derived={}, scorecards={}, primary_score=d.get("score"), deadlines={},
-        checklists={}, outcomes=outcomes, default_outcome=d.get("default_outcome"), rules=[],
+        checklists={}, tables={}, outcomes=outcomes, default_outcome=d.get("default_outcome"), rules=[],
         report=list(d.get("report", [])), location=c.loc(base, key=True), pack=c.pack,
     )
 
@@ -406,6 +408,9 @@ def _compile_decision_exprs(c: Compilation, d: Decision, raw: dict[str, Any], ba
             items=items, location=c.loc(p, key=True),
         )
 
+    for name, spec in raw.get("tables", {}).items():
+        d.tables[name] = _table(scope, name, spec, base + ("tables", name))
+
     for i, spec in enumerate(raw["rules"]):
         d.rules.append(_rule(scope, spec, base + ("rules", i)))
 
@@ -502,6 +507,46 @@ def _rule(scope: _Scope, spec: dict[str, Any], path: PathT) -> Rule:
         finally:
             scope.locals.pop()
     return rule
+
+
+def _table(scope: _Scope, name: str, spec: dict[str, Any], path: PathT) -> Table:
+    rows = scope.expr(spec["rows"], path + ("rows",), VType("list", item=ANY), "rows")
+    item = rows.type.item if rows is not None and rows.type.item is not None else ANY
+    if scope(spec["as"]) is not None:
+        scope.c.add("duplicate-name", f"行名 '{spec['as']}' 与已声明的名字重复", path + ("as",))
+    row_frame: dict[str, VType] = {spec["as"]: item}
+    total_frame: dict[str, VType] = {}
+    columns: list[TableColumn] = []
+    seen: set[str] = set()
+    for i, col in enumerate(spec["columns"]):
+        cp = path + ("columns", i)
+        cid = col["id"]
+        if cid in seen or scope(cid) is not None or cid == spec["as"]:
+            scope.c.add("duplicate-name", f"列 id '{cid}' 重复,或与已声明的名字相同", cp + ("id",))
+        seen.add(cid)
+        scope.locals.append(row_frame)
+        try:
+            expr = scope.expr(col["expr"], cp + ("expr",))
+        finally:
+            scope.locals.pop()
+        row_frame[cid] = expr.type if expr is not None else ANY
+        total: CompiledExpr | str | None = None
+        if col.get("total") == "sum":
+            if expr is not None and not (expr.type.is_numeric or expr.type.kind == "any"):
+                scope.c.add("type-mismatch", f"列 '{cid}' 不是数值,不能合计(sum)", cp + ("total",))
+            total = "sum"
+            total_frame[cid] = expr.type if expr is not None else ANY
+        elif "total" in col:
+            scope.locals.append(total_frame)
+            try:
+                total = scope.expr(col["total"], cp + ("total",))
+            finally:
+                scope.locals.pop()
+            total_frame[cid] = total.type if isinstance(total, CompiledExpr) else ANY
+        else:
+            total_frame[cid] = NULL
+        columns.append(TableColumn(cid, col["label"], expr, total, scope.c.loc(cp)))
+    return Table(name, spec["label"], spec["source"], rows, spec["as"], columns, scope.c.loc(path, key=True))
 
 
 def _constant_number(scope: _Scope, value: Any, path: PathT) -> Decimal | None:

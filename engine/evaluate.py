@@ -16,7 +16,7 @@ from .calendar import HolidayCalendar
 from .errors import CalendarError, EvaluationError, OutOfPeriodError
 from .expr import CompiledExpr, FunctionSpec, make_evaluator
 from .functions import add_days, add_months, add_years
-from .model import Condition, Decision, Rule, Scorecard, ScoreNode
+from .model import Condition, Decision, Rule, Scorecard, ScoreNode, Table
 from .result import DecisionResult, ItemScore, Reason, display_value, format_decimal
 
 __all__ = ["evaluate_checked", "check_period"]
@@ -435,6 +435,7 @@ def _assemble(ctx: Context) -> DecisionResult:
     checklists = {}
     for name, cl in d.checklists.items():
         checklists[name] = {"label": cl.label, "source": cl.source, "items": _checklist_rows(ctx, name)}
+    tables = {name: _table(ctx, table) for name, table in d.tables.items()}
     reported = {}
     for name in d.report:
         try:
@@ -458,9 +459,47 @@ def _assemble(ctx: Context) -> DecisionResult:
         pack_digest=d.pack.digest if d.pack else "", as_of=ctx.as_of, outcome=outcome,
         outcome_label=d.outcomes[outcome].label, score=primary.score if primary is not None else None,
         scores=scores, deadlines=deadlines, reasons=reasons, warnings=list(dict.fromkeys(ctx.warnings)),
-        scorecard=card_detail, checklists=checklists, reported=reported, explain=explain, labels=labels,
+        scorecard=card_detail, checklists=checklists, tables=tables, reported=reported, explain=explain, labels=labels,
         period=(d.valid_from, d.valid_until),
     )
+
+
+def _table(ctx: Context, table: Table) -> dict[str, Any]:
+    """Rows by column expressions (later columns may use earlier ones), and the total row."""
+    assert table.rows is not None
+    rows: list[dict[str, Any]] = []
+    try:
+        for element in ctx.run(table.rows) or []:
+            frame: dict[str, Any] = {table.as_name: element}
+            ctx.locals.append(frame)
+            try:
+                row = {}
+                for col in table.columns:
+                    value = ctx.run(col.expr) if col.expr is not None else None
+                    row[col.id] = frame[col.id] = value
+                rows.append(row)
+            finally:
+                ctx.locals.pop()
+        total: dict[str, Any] = {}
+        ctx.locals.append(total)
+        try:
+            for col in table.columns:
+                if col.total == "sum":
+                    present = [r[col.id] for r in rows if r[col.id] is not None]
+                    total[col.id] = sum(present, Decimal(0)) if present else None
+                    if total[col.id] is not None and all(isinstance(v, int) for v in present):
+                        total[col.id] = int(total[col.id])
+                elif isinstance(col.total, CompiledExpr):
+                    total[col.id] = ctx.run(col.total)
+                else:
+                    total[col.id] = None
+        finally:
+            ctx.locals.pop()
+    except EvaluationError as exc:
+        raise type(exc)(f"表格 {table.name}({table.label}):{exc.message}", code=exc.code,
+                        location=table.location) from None
+    return {"label": table.label, "source": table.source,
+            "columns": [{"id": c.id, "label": c.label} for c in table.columns], "rows": rows, "total": total}
 
 
 def _label_of(d: Decision, name: str) -> str:

@@ -18,7 +18,7 @@ from .types import VType
 
 __all__ = [
     "InputDef", "Parameter", "Derived", "Deadline", "ScoreLine", "ScoreNode", "Scorecard", "ChecklistItem",
-    "Checklist", "Outcome", "Condition", "Band", "Rule", "Decision", "Pack", "SourceDoc",
+    "Checklist", "Outcome", "Condition", "Band", "Rule", "Decision", "Pack", "SourceDoc", "Table", "TableColumn",
 ]
 
 
@@ -186,6 +186,28 @@ class Rule:
 
 
 @dataclass
+class TableColumn:
+    id: str
+    label: str
+    expr: CompiledExpr | None
+    total: CompiledExpr | str | None      # "sum", an expression over the total row, or nothing
+    location: Location
+
+
+@dataclass
+class Table:
+    """A computed table in the result: one row per element of a list, columns by expression, a total row."""
+
+    name: str
+    label: str
+    source: str
+    rows: CompiledExpr | None
+    as_name: str
+    columns: list[TableColumn]
+    location: Location
+
+
+@dataclass
 class SourceDoc:
     id: str
     title: str
@@ -210,6 +232,7 @@ class Decision:
     primary_score: str | None
     deadlines: dict[str, Deadline]
     checklists: dict[str, Checklist]
+    tables: dict[str, Table]
     outcomes: dict[str, Outcome]
     default_outcome: str | None
     rules: list[Rule]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from .result import DecisionResult, ItemScore, display_value
 
-__all__ = ["render_text", "render_json"]
+__all__ = ["render_text", "render_json", "format_table"]
 
 
 def render_json(result: DecisionResult, explain: bool = False) -> str:
@@ -78,6 +80,11 @@ def render_text(result: DecisionResult, explain: bool = False) -> str:
                 mark = "不需要"
             add(f"  [{mark}] {item['label']}")
 
+    for table in result.tables.values():
+        add("")
+        add(f"{table['label']}〔{table['source']}〕：")
+        lines.extend("  " + line for line in _table_lines(table))
+
     if result.reported:
         add("")
         add("其他事项：")
@@ -110,6 +117,37 @@ def _display_reported(result: DecisionResult, name: str, value: Any) -> str:
     if isinstance(value, list) and codes:
         return "、".join(str(codes.get(v, v)) for v in value) if value else "(无)"
     return _v(value)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def format_table(grid: Sequence[Sequence[str]], *, rule: bool = True) -> list[str]:
+    """Plain-text table lines, columns padded by display width (CJK characters count double); the first row
+    is the header, followed by a line of dashes when ``rule``."""
+    widths = [max(_width(r[i]) for r in grid) for i in range(len(grid[0]))]
+    out = []
+    for n, r in enumerate(grid):
+        out.append("  ".join(cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(r)).rstrip())
+        if n == 0 and rule:
+            out.append("  ".join("-" * w for w in widths))
+    return out
+
+
+def _table_lines(table: dict[str, Any]) -> list[str]:
+    columns = table["columns"]
+
+    def cells(row: dict[str, Any]) -> list[str]:
+        return [_v(row[c["id"]]) if row[c["id"]] is not None else "" for c in columns]
+
+    grid = [[c["label"] for c in columns]] + [cells(row) for row in table["rows"]]
+    if any(v is not None for v in table["total"].values()):
+        grid.append(cells(table["total"]))
+    out = format_table(grid)
+    if not table["rows"]:
+        out.append("(无数据)")
+    return out
 
 
 def _score_summary(category: ItemScore, lines: list[str]) -> None:

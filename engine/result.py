@@ -104,6 +104,7 @@ class DecisionResult:
     warnings: list[str]
     scorecard: dict[str, Any] | None = None           # {id, label, max, total, categories: [ItemScore…]}
     checklists: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)   # {label, source, columns, rows, total}
     reported: dict[str, Any] = field(default_factory=dict)   # the decision's `report` values
     explain: list[dict[str, Any]] | None = None
     # labels for the text report (not part of the JSON contract)
@@ -133,6 +134,8 @@ class DecisionResult:
             out[key] = value
         if self.checklists:
             out["checklists"] = self.checklists
+        if self.tables:
+            out["tables"] = self.tables
         if self.scorecard is not None:
             card = dict(self.scorecard)
             card["categories"] = [c.as_dict() for c in card["categories"]]
