@@ -91,10 +91,13 @@ def gap_over_years(start: dt.date, dates: list[dt.date], end: dt.date, years: in
     return None
 
 
-def find(records: list[dict[str, Any]], field: str, value: Any) -> dict[str, Any] | None:
-    """The first record whose ``field`` equals ``value``; None when there is none."""
+def find(records: list[dict[str, Any]], field: str, value: Any, *more: Any) -> dict[str, Any] | None:
+    """The first record whose ``field`` equals ``value`` (and each further field/value pair); None if none."""
+    pairs = [(field, value)] + list(zip(more[::2], more[1::2], strict=False))
+    if len(more) % 2:
+        raise ValueError("find() 的字段和值应成对给出")
     for r in records:
-        if isinstance(r, dict) and r.get(field) == value:
+        if isinstance(r, dict) and all(r.get(f) == v for f, v in pairs):
             return r
     return None
 
@@ -279,8 +282,8 @@ BUILTIN_FUNCTIONS: tuple[FunctionSpec, ...] = (
                  "max_gap_days(起点, 日期列表, 终点):相邻两次事件之间最长的天数"),
     FunctionSpec("gap_over_years", gap_over_years, ("date", "list", "date", "integer"), _gap_record,
                  "gap_over_years(起点, 日期列表, 终点, 年数):相邻两次事件间隔超过若干整年的第一段 {start, end, days},没有则为 None"),
-    FunctionSpec("find", find, ("list", "text", "any"), _item_of(0),
-                 "find(记录列表, '字段', 值):该字段等于值的第一条记录,没有则为 None"),
+    FunctionSpec("find", find, ("list", "text", "any", "any*"), _item_of(0),
+                 "find(记录列表, '字段', 值, ['字段2', 值2 …]):各字段都等于给定值的第一条记录,没有则为 None"),
     FunctionSpec("get", get, ("any", "any", "any"), _get_type,
                  "get(映射, 键, 缺省值):映射中该键的值,没有则为缺省值"),
     FunctionSpec("len", _len, ("any",), "integer", "len(列表或文字)"),
