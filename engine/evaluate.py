@@ -484,11 +484,10 @@ def _table(ctx: Context, table: Table) -> dict[str, Any]:
         ctx.locals.append(total)
         try:
             for col in table.columns:
-                if col.total == "sum":
+                if col.total == "sum":  # empty cells are skipped; a sum over no rows is 0
                     present = [r[col.id] for r in rows if r[col.id] is not None]
-                    total[col.id] = sum(present, Decimal(0)) if present else None
-                    if total[col.id] is not None and all(isinstance(v, int) for v in present):
-                        total[col.id] = int(total[col.id])
+                    summed = sum(present, Decimal(0))
+                    total[col.id] = int(summed) if all(isinstance(v, int) for v in present) else summed
                 elif isinstance(col.total, CompiledExpr):
                     total[col.id] = ctx.run(col.total)
                 else:

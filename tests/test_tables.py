@@ -1,0 +1,97 @@
+"""Computed tables in the result, `each` rules with per-element `let` names, find()/get(), enum-keyed mappings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from skillcert_testutil import PACKS, pack_variant, problem_codes
+
+import engine
+from engine.report import render_text
+
+AS_OF = dt.date(2023, 6, 1)
+
+
+def evaluate(facts: dict[str, object]) -> engine.DecisionResult:
+    return engine.load(PACKS).evaluate("tabular/stats", facts, as_of=AS_OF)
+
+
+def test_table_rows_use_earlier_columns_and_the_total_row_sums_and_recomputes() -> None:
+    result = evaluate({"rows": [
+        {"name": "甲", "counts": {"1": 3, "2": 1}, "passed": 2},
+        {"name": "乙", "counts": {2: 2}, "passed": 2},
+    ]})
+    table = result.tables["summary"]
+    assert [c["id"] for c in table["columns"]] == ["name", "level_1", "level_2", "all", "passed", "rate"]
+    assert table["rows"][0] == {"name": "甲", "level_1": 3, "level_2": 1, "all": 4, "passed": 2,
+                                "rate": Decimal("50.00")}
+    assert table["rows"][1]["level_1"] == 0 and table["rows"][1]["rate"] == Decimal("100.00")
+    assert table["total"] == {"name": "合计", "level_1": 3, "level_2": 3, "all": 6, "passed": 4,
+                              "rate": Decimal("66.67")}
+
+
+def test_a_row_with_nothing_counted_has_no_rate_and_no_error() -> None:
+    result = evaluate({"rows": [{"name": "空", "passed": 0}]})
+    table = result.tables["summary"]
+    assert table["rows"][0]["rate"] is None
+    assert table["total"]["rate"] is None and table["total"]["all"] == 0
+
+
+def test_an_empty_table_still_has_its_columns_and_a_total_row() -> None:
+    table = evaluate({}).tables["summary"]
+    assert table["rows"] == []
+    assert table["total"]["all"] == 0 and table["total"]["rate"] is None  # a sum over no rows is 0
+    assert "(无数据)" in render_text(evaluate({}))
+
+
+def test_table_is_in_the_json_with_exact_decimals() -> None:
+    text = evaluate({"rows": [{"name": "甲", "counts": {"1": 3}, "passed": 2}]}).to_json()
+    assert '"rate": 66.67' in text and '"tables"' in text
+
+
+def test_mapping_keys_outside_the_enum_are_refused_with_the_field_named() -> None:
+    with pytest.raises(engine.FactsError) as info:
+        evaluate({"rows": [{"name": "甲", "counts": {"3": 1}}]})
+    assert any("rows[0].counts" in str(p) for p in info.value.problems), info.value.problems
+
+
+@pytest.mark.parametrize(
+    ("requested", "reasons"),
+    [
+        ([{"occupation": "电工", "level": 3}], []),
+        ([{"occupation": "电工", "level": 2}], ["scope[0].too_high"]),
+        ([{"occupation": "焊工", "level": 4}], ["scope[0].unpublished"]),
+        ([{"occupation": "电工", "level": 5}, {"occupation": "焊工", "level": 1}], ["scope[1].unpublished"]),
+    ],
+)
+def test_each_rule_let_names_are_computed_per_element(requested: list[dict[str, object]],
+                                                      reasons: list[str]) -> None:
+    result = evaluate({"published": [{"occupation": "电工", "max_level": 3}], "requested": requested})
+    assert [r.rule for r in result.reasons] == reasons
+    assert result.outcome == ("excess" if reasons else "ok")
+
+
+def test_let_values_appear_in_messages() -> None:
+    result = evaluate({"published": [{"occupation": "电工", "max_level": 3}],
+                       "requested": [{"occupation": "电工", "level": 1}]})
+    assert result.reasons[0].message == "电工 1级:超过公示的 3 级"
+    assert result.reasons[0].element == "电工 1级"
+
+
+def test_an_unknown_name_in_a_let_is_reported(tmp_path: object) -> None:
+    from pathlib import Path
+
+    folder = pack_variant(Path(str(tmp_path)), PACKS / "tabular", "variant",
+                          [("pub: find(published,", "pub: find(publishd,")])
+    assert "unknown-name" in problem_codes(folder)
+
+
+def test_a_table_column_that_cannot_be_summed_is_reported(tmp_path: object) -> None:
+    from pathlib import Path
+
+    folder = pack_variant(Path(str(tmp_path)), PACKS / "tabular", "variant",
+                          [("{id: name, label: 名称, expr: row.name, total: \"'合计'\"}",
+                            "{id: name, label: 名称, expr: row.name, total: sum}")])
+    assert "type-mismatch" in problem_codes(folder)
