@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +21,7 @@ from .errors import Location, Problem, SkillcertError, UsageError
 from .library import Library, load
 from .loader import Document, load_file
 from .model import Decision
-from .result import DecisionResult, ItemScore, format_decimal, jsonable
+from .result import DecisionResult, ItemScore, display_value, format_decimal, jsonable
 from .schema import TESTS_SCHEMA, check_document
 
 __all__ = ["Case", "CaseOutcome", "PackTestReport", "load_cases", "run_case", "run_paths", "find_test_files",
@@ -244,10 +245,12 @@ def compare(result: DecisionResult, want: dict[str, Any]) -> list[str]:
     for rule in want.get("reasons_include", []):
         if rule not in fired and rule not in {_rule_id(f) for f in fired}:
             fails.append(f"reasons_include:没有 {rule}(实际 {fired})")
-    for text in want.get("messages_include", []):
+    for fragment in want.get("messages_include", []):
+        text = display_value(fragment)  # an unquoted 2023-11-01 in YAML is a date: match it as written
         if not any(text in r.message for r in result.reasons):
             fails.append(f"messages_include:没有包含「{text}」的理由(实际 {[r.message for r in result.reasons]})")
-    for text in want.get("warnings_include", []):
+    for fragment in want.get("warnings_include", []):
+        text = display_value(fragment)
         if not any(text in w for w in result.warnings):
             fails.append(f"warnings_include:没有包含「{text}」的警告(实际 {result.warnings})")
     for name, expected in want.get("checklists", {}).items():
@@ -264,9 +267,57 @@ def compare(result: DecisionResult, want: dict[str, Any]) -> list[str]:
     for key, value in want.get("values", {}).items():
         if key not in actual:
             fails.append(f"values.{key}:结果中没有这个字段")
-        elif jsonable(actual[key]) != jsonable(value):
-            fails.append(f"values.{key}:期望 {_show(value)},实际 {_show(actual[key])}")
+        else:
+            fails.extend(f"values.{d}" for d in _differences(_canon(value), _canon(actual[key]), key))
     return fails
+
+
+def _canon(v: Any) -> Any:
+    """Values compared by meaning: numbers by value (100 = 100.00), dates as ISO text, scorecard nodes as dicts."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (int, Decimal, float)):
+        return ("number", format_decimal(Decimal(repr(v)) if isinstance(v, float) else Decimal(v)))
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, ItemScore):
+        return _canon(v.as_dict())
+    if isinstance(v, dict):
+        return {str(k): _canon(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_canon(x) for x in v]
+    return v
+
+
+def _differences(want: Any, got: Any, path: str, limit: int = 6) -> list[str]:
+    """Where two canonical values differ, as ``path:期望 …,实际 …`` lines (the first few only)."""
+    def show(v: Any) -> str:
+        if isinstance(v, tuple) and v and v[0] == "number":
+            return str(v[1])
+        text = repr(v) if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False, default=str)
+        return text if len(text) <= 80 else text[:77] + "…"
+
+    out: list[str] = []
+
+    def walk(w: Any, g: Any, p: str) -> None:
+        if len(out) >= limit:
+            return
+        if isinstance(w, dict) and isinstance(g, dict):
+            for k in list(w) + [k for k in g if k not in w]:
+                if k not in g:
+                    out.append(f"{p}.{k}:期望 {show(w[k])},结果中没有")
+                elif k not in w:
+                    out.append(f"{p}.{k}:结果中多出 {show(g[k])}")
+                else:
+                    walk(w[k], g[k], f"{p}.{k}")
+        elif isinstance(w, list) and isinstance(g, list) and len(w) == len(g):
+            for i, (a, b) in enumerate(zip(w, g, strict=True)):
+                walk(a, b, f"{p}[{i}]")
+        elif w != g:
+            out.append(f"{p}:期望 {show(w)},实际 {show(g)}")
+
+    walk(want, got, path)
+    return out
 
 
 def _reason_summary(result: DecisionResult) -> str:

@@ -171,3 +171,18 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
 def test_folder_without_test_files_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
         run_paths([str(tmp_path)])
+
+
+def test_values_compare_numbers_by_value_and_name_the_differing_cell() -> None:
+    from engine.tester import _canon, _differences
+
+    assert _canon({"rate": 100}) == _canon({"rate": __import__("decimal").Decimal("100.00")})
+    diffs = _differences(_canon({"rows": [{"a": 1, "b": 2}]}), _canon({"rows": [{"a": 1, "b": 3}]}), "table")
+    assert diffs == ["table.rows[0].b:期望 2,实际 3"]
+
+
+def test_a_date_written_unquoted_in_messages_include_matches_its_iso_text(tmp_path: Path) -> None:
+    folder = mini_copy(tmp_path, "  - note: 日期片段\n    facts: {expires_on: 2025-04-30}\n"
+                                 "    want: {messages_include: [2025-03-31]}\n")
+    report = run_paths([str(folder)])
+    assert report.ok, report.render()
