@@ -15,7 +15,9 @@ Problems carry ``file:line:col`` and a stable code; :class:`~engine.errors.PackE
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -50,7 +52,7 @@ from .model import (
     TableColumn,
 )
 from .schema import PACK_SCHEMA, check_document
-from .types import ANY, BOOL, DATE, DECIMAL, NULL, VType, type_of_value
+from .types import ANY, BOOL, DATE, DECIMAL, NULL, TEXT, VType, type_of_value
 
 __all__ = ["compile_pack", "check_pack", "STAGES", "Compilation", "PACK_FILE", "RESERVED_NAMES",
            "RESULT_KEYS"]
@@ -471,6 +473,8 @@ def _rule(scope: _Scope, spec: dict[str, Any], path: PathT) -> Rule:
     rule = Rule(id=spec["id"], kind=kind, source=spec["source"], description=spec.get("description", ""),
                 when=when, outcome=spec.get("outcome"), message=spec.get("message", ""),
                 location=scope.c.loc(path))
+    if "outcome" in spec and spec["outcome"] not in scope.decision.outcomes and kind != "bands":
+        _outcome_expression(scope, rule, spec["outcome"], path + ("outcome",))
     if kind == "conditions":
         rule.require = _condition(scope, spec["require"], path + ("require",), spec["source"])
     elif kind == "bands":
@@ -547,6 +551,30 @@ def _table(scope: _Scope, name: str, spec: dict[str, Any], path: PathT) -> Table
             total_frame[cid] = NULL
         columns.append(TableColumn(cid, col["label"], expr, total, scope.c.loc(cp)))
     return Table(name, spec["label"], spec["source"], rows, spec["as"], columns, scope.c.loc(path, key=True))
+
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _outcome_expression(scope: _Scope, rule: Rule, source: str, path: PathT) -> None:
+    """An outcome that depends on the facts: an expression (or a derived value) whose text literals are codes.
+
+    ``outcome: "'interview_and_credit' if rectified_in_time == false else 'rectify'"``. A bare id is an outcome
+    code when one is declared by that name, else a declared name; otherwise it is an unknown outcome.
+    """
+    if _ID.match(source) and scope(source) is None:
+        return  # reported by _check_outcomes as unknown-outcome, with a did-you-mean
+    expr = scope.expr(source, path, TEXT, "outcome")
+    if expr is None:
+        return
+    tree = expr.tree
+    if isinstance(tree, ast.Name) and tree.id in scope.decision.derived:
+        tree = scope.decision.derived[tree.id].expr.tree
+    codes = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    if not codes:
+        scope.c.add("unknown-outcome", f"outcome 表达式 `{source}` 中没有任何结论代码", path,
+                    "写成 '代码A' if 条件 else '代码B'")
+    rule.outcome, rule.outcome_expr, rule.outcome_codes = None, expr, codes
 
 
 def _constant_number(scope: _Scope, value: Any, path: PathT) -> Decimal | None:
@@ -661,7 +689,12 @@ def _check_outcomes(c: Compilation, d: Decision, raw: dict[str, Any], base: Path
     used: set[str] = set()
     for i, rule in enumerate(raw["rules"]):
         rp = base + ("rules", i)
-        if "outcome" in rule:
+        compiled = d.rules[i] if i < len(d.rules) else None
+        if compiled is not None and compiled.outcome_codes:
+            for code in compiled.outcome_codes:
+                must_exist(code, rp + ("outcome",))
+                used.add(code)
+        elif "outcome" in rule and (compiled is None or compiled.outcome_expr is None):
             must_exist(rule["outcome"], rp + ("outcome",))
             used.add(rule["outcome"])
         for j, b in enumerate(rule.get("bands", [])):
@@ -853,7 +886,7 @@ def _dependency_graph(d: Decision) -> dict[str, set[str]]:
         graph[n] = deps
     out: set[str] = set()
     for rule in d.rules:
-        out |= names(rule.when, rule.score, rule.over, rule.where, *[e for _, e in rule.let])
+        out |= names(rule.when, rule.score, rule.over, rule.where, rule.outcome_expr, *[e for _, e in rule.let])
         if rule.require is not None:
             out |= _condition_names(rule.require)
     for cl in d.checklists.values():

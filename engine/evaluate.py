@@ -245,9 +245,18 @@ def _decide(ctx: Context) -> tuple[str, list[Reason]]:
     return str(reasons[0].outcome), reasons
 
 
+def _outcome_of(ctx: Context, rule: Rule) -> str | None:
+    if rule.outcome_expr is None:
+        return rule.outcome
+    code = ctx.run(rule.outcome_expr)
+    if code not in ctx.decision.outcomes:
+        raise EvaluationError(f"outcome 表达式得出 {code!r},不是已声明的结论", code="unknown-outcome")
+    return str(code)
+
+
 def _apply(ctx: Context, rule: Rule) -> list[Reason]:
     if rule.kind == "trigger":
-        return [Reason(rule.id, rule.outcome, ctx.message(rule.message), rule.source)]
+        return [Reason(rule.id, _outcome_of(ctx, rule), ctx.message(rule.message), rule.source)]
     if rule.kind == "bands":
         assert rule.score is not None
         score = ctx.run(rule.score)
@@ -263,7 +272,8 @@ def _apply(ctx: Context, rule: Rule) -> list[Reason]:
         failures = _failures(ctx, rule.require)
         if not failures:
             return []
-        return [Reason(_part_id(rule.id, cond, i), rule.outcome, msg, cond.source or rule.source)
+        outcome = _outcome_of(ctx, rule)
+        return [Reason(_part_id(rule.id, cond, i), outcome, msg, cond.source or rule.source)
                 for i, (cond, msg) in enumerate(failures)]
     if rule.kind == "each":
         assert rule.over is not None and rule.require is not None
@@ -281,7 +291,8 @@ def _apply(ctx: Context, rule: Rule) -> list[Reason]:
                 name = ctx.message(rule.element_name)
                 for cond, msg in failures:
                     rid = f"{rule.id}[{index}]" + (f".{cond.id}" if cond.id else "")
-                    out.append(Reason(rid, rule.outcome, f"{name}:{msg}", cond.source or rule.source, element=name))
+                    out.append(Reason(rid, _outcome_of(ctx, rule), f"{name}:{msg}", cond.source or rule.source,
+                                      element=name))
             finally:
                 ctx.locals.pop()
         return out

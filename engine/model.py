@@ -181,6 +181,8 @@ class Rule:
     where: CompiledExpr | None = None
     element_name: str = ""
     let: list[tuple[str, CompiledExpr]] = field(default_factory=list)   # per-element names of an `each`
+    outcome_expr: CompiledExpr | None = None     # when the outcome depends on the facts (an expression)
+    outcome_codes: list[str] = field(default_factory=list)   # the codes that expression can give
     local_types: dict[str, VType] = field(default_factory=dict)
     location: Location = field(default_factory=Location)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from skillcert_testutil import AS_OF, MINI, PACKS, SMALL, mini_facts, pack_variant
+from skillcert_testutil import AS_OF, MINI, PACKS, SMALL, mini_facts, pack_variant, problem_codes, problem_lines
 
 import engine
 from engine.calendar import YearData
@@ -371,3 +371,27 @@ def test_facts_given_to_evaluate_are_not_modified(library: Library) -> None:
     before = repr(facts)
     library.evaluate("mini/check", facts, as_of=AS_OF)
     assert repr(facts) == before
+
+
+def _outcome_variant(tmp_path: Path, outcome: str) -> Path:
+    return pack_variant(tmp_path, MINI, "variant", [(
+        "        when: revoked\n        outcome: refuse\n", f"        when: revoked\n        outcome: {outcome}\n")])
+
+
+def test_an_outcome_may_be_an_expression_over_the_facts(tmp_path: Path) -> None:
+    folder = _outcome_variant(tmp_path, "\"'refuse' if person_times > 0 else 'late'\"")
+    library = engine.load(folder.parent)
+    assert library.evaluate("variant/check", mini_facts(revoked=True), as_of=AS_OF).outcome == "refuse"
+    result = library.evaluate("variant/check", mini_facts(revoked=True, person_times=0), as_of=AS_OF)
+    assert result.outcome == "late" and result.reasons[0].rule == "revoked" and result.reasons[0].outcome == "late"
+
+
+def test_an_outcome_expression_with_an_undeclared_code_is_reported(tmp_path: Path) -> None:
+    folder = _outcome_variant(tmp_path, "\"'refuse' if person_times > 0 else 'lat'\"")
+    assert "unknown-outcome" in problem_codes(folder)
+
+
+def test_an_outcome_naming_neither_a_code_nor_a_name_is_an_unknown_outcome(tmp_path: Path) -> None:
+    folder = _outcome_variant(tmp_path, "refuze")
+    lines = problem_lines(folder)
+    assert any("unknown-outcome" in line and "did you mean 'refuse'" in line for line in lines), lines
