@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from skillcert_testutil import AS_OF, MINI, PACKS, SMALL, mini_facts, pack_variant, problem_codes, problem_lines
+from skillcert_testutil import (
+    AS_OF,
+    MINI,
+    PACKS,
+    SMALL,
+    mini_facts,
+    pack_variant,
+    problem_codes,
+    problem_lines,
+)
 
 import engine
 from engine.calendar import YearData
