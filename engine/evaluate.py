@@ -291,7 +291,7 @@ def _apply(ctx: Context, rule: Rule) -> list[Reason]:
                 name = ctx.message(rule.element_name)
                 for cond, msg in failures:
                     rid = f"{rule.id}[{index}]" + (f".{cond.id}" if cond.id else "")
-                    out.append(Reason(rid, _outcome_of(ctx, rule), f"{name}:{msg}", cond.source or rule.source,
+                    out.append(Reason(rid, _outcome_of(ctx, rule), f"{name}：{msg}", cond.source or rule.source,
                                       element=name))
             finally:
                 ctx.locals.pop()

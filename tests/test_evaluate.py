@@ -148,9 +148,9 @@ def test_each_names_every_failing_element(library: Library) -> None:
     assert result.outcome == "incomplete"
     failing = [(r.rule, r.element, r.message) for r in result.reasons if r.outcome == "incomplete"]
     assert failing == [
-        ("bank_size[0].theory", "电工 3级", "电工 3级:理论试题 1 套,不足 3 套"),
-        ("bank_size[0].skill", "电工 3级", "电工 3级:技能试题 2 套,不足 3 套"),
-        ("bank_size[2].skill", "钳工 5级", "钳工 5级:技能试题 0 套,不足 3 套"),
+        ("bank_size[0].theory", "电工 3级", "电工 3级：理论试题 1 套,不足 3 套"),
+        ("bank_size[0].skill", "电工 3级", "电工 3级：技能试题 2 套,不足 3 套"),
+        ("bank_size[2].skill", "钳工 5级", "钳工 5级：技能试题 0 套,不足 3 套"),
     ]
     assert result.as_dict()["reasons"][0]["element"] == "电工 3级"
 

@@ -44,7 +44,7 @@ def test_text_report_lists_findings_overridden_by_a_stronger_outcome(library: en
     assert result.outcome == "late"
     assert "逾期申请，按新设立受理" in text
     assert "应于 2025-05-31 前申请,2025-06-05 才申请" in text
-    assert "电工 3级:理论试题 1 套,不足 3 套" in text
+    assert "电工 3级：理论试题 1 套,不足 3 套" in text
     assert text.index("应于 2025-05-31 前申请") < text.index("电工 3级")
 
 

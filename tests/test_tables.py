@@ -76,7 +76,7 @@ def test_each_rule_let_names_are_computed_per_element(requested: list[dict[str, 
 def test_let_values_appear_in_messages() -> None:
     result = evaluate({"published": [{"occupation": "电工", "max_level": 3}],
                        "requested": [{"occupation": "电工", "level": 1}]})
-    assert result.reasons[0].message == "电工 1级:超过公示的 3 级"
+    assert result.reasons[0].message == "电工 1级：超过公示的 3 级"
     assert result.reasons[0].element == "电工 1级"
 
 
