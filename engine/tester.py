@@ -68,7 +68,6 @@ class Coverage:
     cases: int = 0
 
     def add(self, result: DecisionResult) -> None:
-        self.cases += 1
         self.outcomes.add(result.outcome)
         for r in result.reasons:
             self.rules_fired.add(_rule_id(r.rule))
@@ -457,6 +456,7 @@ def run_paths(paths: list[str], *, policies: str | None = None) -> PackTestRepor
             outcome = run_case(case, library)
             report.outcomes.append(outcome)
             cov = report.coverage.setdefault(decision.id, Coverage(decision))
+            cov.cases += 1
             if outcome.result is not None:
                 cov.add(outcome.result)
     return report
