@@ -61,7 +61,7 @@ PACK_FILE = "pack.yaml"
 RESERVED_NAMES = frozenset({"as_of", "outcome", "true", "false", "null", "True", "False", "None"})
 # Keys of the decision result: a reported value may not take one of these names.
 RESULT_KEYS = frozenset({"decision", "title", "pack_version", "pack_digest", "as_of", "outcome", "outcome_label",
-                         "score", "scores", "deadlines", "reasons", "warnings", "scorecard", "checklists", "tables",
+                         "score", "scores", "deadlines", "reasons", "warnings", "scorecard", "checklists", "tables", "checks",
                          "explain", "period", "inputs"})
 
 
@@ -248,6 +248,9 @@ class _Scope:
             self.fixed[n] = DATE.with_nullable()
         for n in raw.get("scorecards", {}):
             self.fixed[n] = DECIMAL.with_nullable()
+        for rule in raw.get("rules", []):
+            if rule.get("collect"):
+                self.fixed[rule["collect"]] = VType("list", item=ANY)  # refined once the rule is compiled
         self.derived_types: dict[str, VType] = {}
         self.in_progress: set[str] = set()
         self.locals: list[dict[str, VType]] = []
@@ -452,19 +455,42 @@ def _score_node(scope: _Scope, spec: dict[str, Any], path: PathT, bonus: bool, i
 
 
 def _condition(scope: _Scope, spec: dict[str, Any], path: PathT, source: str) -> Condition:
+    own_source = spec.get("source", source)
+    if "message" in spec:
+        _check_template(scope, spec["message"], path + ("message",))
     for op in ("all", "any"):
         if op in spec:
-            children = [_condition(scope, s, path + (op, i), spec.get("source", source))
-                        for i, s in enumerate(spec[op])]
-            return Condition(op, spec.get("id", ""), None, children, spec.get("message", ""),
-                             spec.get("source", source), scope.c.loc(path))
+            children = [_condition(scope, s, path + (op, i), own_source) for i, s in enumerate(spec[op])]
+            return Condition(op, spec.get("id", ""), None, children, spec.get("message", ""), own_source,
+                             scope.c.loc(path))
     if "not" in spec:
-        child = _condition(scope, spec["not"], path + ("not",), spec.get("source", source))
-        return Condition("not", spec.get("id", ""), None, [child], spec["message"], spec.get("source", source),
-                         scope.c.loc(path))
+        child = _condition(scope, spec["not"], path + ("not",), own_source)
+        return Condition("not", spec.get("id", ""), None, [child], spec["message"], own_source, scope.c.loc(path))
+    if "each" in spec:
+        over = scope.expr(spec["each"], path + ("each",), VType("list", item=ANY), "each")
+        item = over.type.item if over is not None and over.type.item is not None else ANY
+        if scope(spec["as"]) is not None:
+            scope.c.add("duplicate-name", f"元素名 '{spec['as']}' 与已声明的名字重复", path + ("as",))
+        scope.locals.append({spec["as"]: item})
+        try:
+            _check_template(scope, spec["name"], path + ("name",))
+            where = scope.expr(spec["where"], path + ("where",), BOOL, "where") if "where" in spec else None
+            child = _condition(scope, spec["require"], path + ("require",), own_source)
+        finally:
+            scope.locals.pop()
+        return Condition("each", spec.get("id", ""), None, [child], spec.get("message", ""), own_source,
+                         scope.c.loc(path), over=over, as_name=spec["as"], element_name=spec["name"], where=where)
     check = scope.expr(spec["check"], path + ("check",), BOOL, "check")
-    return Condition("check", spec.get("id", ""), check, [], spec["message"], spec.get("source", source),
-                     scope.c.loc(path))
+    return Condition("check", spec.get("id", ""), check, [], spec["message"], own_source, scope.c.loc(path))
+
+
+def _check_template(scope: _Scope, template: str, path: PathT) -> None:
+    """Every ``{name}`` of a message must be a name in scope here (element names of enclosing `each` too)."""
+    for ref in check_template_names(template):
+        problems: list[ExprProblem] = []
+        compile_expr(ref, scope, scope.c.functions, problems)
+        for p in problems:
+            scope.c.add("unknown-name", f"消息中的 {{{ref}}}:{p.message}", path, p.hint)
 
 
 def _rule(scope: _Scope, spec: dict[str, Any], path: PathT) -> Rule:
@@ -490,6 +516,7 @@ def _rule(scope: _Scope, spec: dict[str, Any], path: PathT) -> Rule:
         rule.over = over
         rule.as_name = spec["as"]
         rule.element_name = spec["name"]
+        rule.collect = spec.get("collect", "")
         item = over.type.item if over is not None and over.type.item is not None else ANY
         if scope(spec["as"]) is not None:
             scope.c.add("duplicate-name", f"元素名 '{spec['as']}' 与已声明的名字重复", path + ("as",))
@@ -510,6 +537,8 @@ def _rule(scope: _Scope, spec: dict[str, Any], path: PathT) -> Rule:
             rule.require = _condition(scope, spec["require"], path + ("require",), spec["source"])
         finally:
             scope.locals.pop()
+        if rule.collect:
+            scope.fixed[rule.collect] = VType("list", item=item)
     return rule
 
 
@@ -600,44 +629,22 @@ def _constant_number(scope: _Scope, value: Any, path: PathT) -> Decimal | None:
 
 
 def _check_templates(c: Compilation, d: Decision, raw: dict[str, Any], base: PathT, scope: _Scope) -> None:
-    def check(template: str, path: PathT, local: dict[str, VType] | None = None) -> None:
-        if local:
-            scope.locals.append(local)
-        try:
-            for ref in check_template_names(template):
-                problems: list[ExprProblem] = []
-                compile_expr(ref, scope, c.functions, problems)
-                for p in problems:
-                    c.add("unknown-name", f"消息中的 {{{ref}}}:{p.message}", path, p.hint)
-        finally:
-            if local:
-                scope.locals.pop()
-
+    """Rule-level messages (condition messages are checked where they are compiled, in their scope)."""
     for i, spec in enumerate(raw["rules"]):
         rp = base + ("rules", i)
-        local: dict[str, VType] | None = None
         rule = d.rules[i]
-        if spec["kind"] == "each":
-            local = rule.local_types or {spec["as"]: ANY}
-            check(spec["name"], rp + ("name",), local)
-        if "message" in spec:
-            check(spec["message"], rp + ("message",), local)
+        local = (rule.local_types or {spec["as"]: ANY}) if spec["kind"] == "each" else {}
+        scope.locals.append(local)
+        try:
+            if spec["kind"] == "each":
+                _check_template(scope, spec["name"], rp + ("name",))
+            if "message" in spec:
+                _check_template(scope, spec["message"], rp + ("message",))
+        finally:
+            scope.locals.pop()
         for j, b in enumerate(spec.get("bands", [])):
             if "message" in b:
-                check(b["message"], rp + ("bands", j, "message"))
-        if "require" in spec:
-            for sub_path, cond in _walk_conditions(spec["require"], rp + ("require",)):
-                if "message" in cond:
-                    check(cond["message"], sub_path + ("message",), local)
-
-
-def _walk_conditions(spec: dict[str, Any], path: PathT) -> Iterable[tuple[PathT, dict[str, Any]]]:
-    yield path, spec
-    for op in ("all", "any"):
-        for i, s in enumerate(spec.get(op, [])):
-            yield from _walk_conditions(s, path + (op, i))
-    if "not" in spec:
-        yield from _walk_conditions(spec["not"], path + ("not",))
+                _check_template(scope, b["message"], rp + ("bands", j, "message"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -666,6 +673,17 @@ def _check_names(c: Compilation, d: Decision, raw: dict[str, Any], base: PathT) 
                 c.add("duplicate-name", f"'{n}' 已在 {seen[n]} 中声明", base + (section, n), key=True)
             else:
                 seen[n] = section
+    for i, rule in enumerate(raw["rules"]):
+        n = rule.get("collect")
+        if not n:
+            continue
+        where = base + ("rules", i, "collect")
+        if n in RESERVED_NAMES or n in c.functions:
+            c.add("reserved-name", f"'{n}' 是保留名字或函数名", where)
+        elif n in seen:
+            c.add("duplicate-name", f"'{n}' 已在 {seen[n]} 中声明", where)
+        else:
+            seen[n] = "rules.collect"
     for i, n in enumerate(d.report):
         if n in RESULT_KEYS:
             c.add("reserved-name", f"report 中的 '{n}' 与结果的固定字段同名", base + ("report", i))
@@ -872,7 +890,7 @@ def _dependency_graph(d: Decision) -> dict[str, set[str]]:
                 out |= e.names
         return out
 
-    computed = set(d.derived) | set(d.deadlines) | set(d.scorecards) | {"outcome"}
+    computed = set(d.derived) | set(d.deadlines) | set(d.scorecards) | {"outcome"} | {r.collect for r in d.rules if r.collect}
     graph: dict[str, set[str]] = {}
     for n, dv in d.derived.items():
         graph[n] = names(dv.expr)
@@ -886,9 +904,12 @@ def _dependency_graph(d: Decision) -> dict[str, set[str]]:
         graph[n] = deps
     out: set[str] = set()
     for rule in d.rules:
-        out |= names(rule.when, rule.score, rule.over, rule.where, rule.outcome_expr, *[e for _, e in rule.let])
+        deps = names(rule.when, rule.score, rule.over, rule.where, rule.outcome_expr, *[e for _, e in rule.let])
         if rule.require is not None:
-            out |= _condition_names(rule.require)
+            deps |= _condition_names(rule.require)
+        if rule.collect:
+            graph[rule.collect] = deps - {rule.as_name}
+        out |= deps
     for cl in d.checklists.values():
         if cl.outcome:
             out |= names(cl.provided, cl.when, *[i.required_when for i in cl.items])
@@ -898,6 +919,9 @@ def _dependency_graph(d: Decision) -> dict[str, set[str]]:
 
 def _condition_names(cond: Condition) -> set[str]:
     out = set(cond.check.names) if cond.check is not None else set()
+    for e in (cond.over, cond.where):
+        if e is not None:
+            out |= e.names
     for ch in cond.children:
         out |= _condition_names(ch)
     return out

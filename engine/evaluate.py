@@ -94,6 +94,9 @@ class Context:
                 return None if card is None else card.score
             if name == "outcome":
                 return self.outcome()[0]
+            for rule in d.rules:
+                if rule.collect == name:
+                    return [v["value"] for v in self.verdicts(rule) if v["passed"]]
         finally:
             self.in_progress.discard(name)
         raise EvaluationError(f"未知的名字 '{name}'", code="unknown-name")
@@ -194,6 +197,14 @@ class Context:
     def message(self, template: str) -> str:
         return _render_template(self, template)
 
+    def verdicts(self, rule: Rule) -> list[dict[str, Any]]:
+        """Every element of an `each` rule, checked once: {index, value, element, passed, failures}."""
+        key = "#each:" + rule.id
+        if key not in self.values:
+            self.values[key] = _each_verdicts(self, rule) if self.test(rule.when) else []
+        cached: list[dict[str, Any]] = self.values[key]
+        return cached
+
 
 _UNIT_TEXT = {"days": "个自然日", "working_days": "个工作日", "months": "个月", "years": "年"}
 
@@ -230,14 +241,14 @@ def _decide(ctx: Context) -> tuple[str, list[Reason]]:
             if item["required"] and item["provided"] is False:
                 reasons.append(Reason(f"{cl.name}.{item['id']}", cl.outcome, f"缺少{cl.label}:{item['label']}",
                                       item["source"]))
-    if not reasons:
-        if d.default_outcome is None:
-            raise EvaluationError(f"{d.id}:没有任何规则得出结论,且政策包未设 default_outcome", code="no-outcome")
-        return d.default_outcome, []
     rank = {code: o.rank for code, o in d.outcomes.items()}
     reasons.sort(key=lambda r: rank.get(r.outcome or "", 10**6))  # stable: declaration order within a rank
+    if not any(r.outcome for r in reasons):  # none, or only findings that decide nothing (each rules without outcome)
+        if d.default_outcome is None:
+            raise EvaluationError(f"{d.id}:没有任何规则得出结论,且政策包未设 default_outcome", code="no-outcome")
+        return d.default_outcome, reasons
     best = rank[reasons[0].outcome or ""]
-    top = {r.outcome for r in reasons if rank.get(r.outcome or "") == best}
+    top = {r.outcome for r in reasons if r.outcome and rank.get(r.outcome) == best}
     if len(top) > 1:
         raise EvaluationError(
             "同一优先级的结论同时成立:" + "、".join(sorted(str(t) for t in top))
@@ -276,27 +287,40 @@ def _apply(ctx: Context, rule: Rule) -> list[Reason]:
         return [Reason(_part_id(rule.id, cond, i), outcome, msg, cond.source or rule.source)
                 for i, (cond, msg) in enumerate(failures)]
     if rule.kind == "each":
-        assert rule.over is not None and rule.require is not None
         out = []
-        elements = ctx.run(rule.over) or []
-        for index, element in enumerate(elements):
-            frame = {rule.as_name: element}
-            ctx.locals.append(frame)
+        for v in ctx.verdicts(rule):
+            if v["passed"]:
+                continue
+            ctx.locals.append(v["frame"])
             try:
-                for name, expr in rule.let:
-                    frame[name] = ctx.run(expr)
-                if rule.where is not None and not ctx.test(rule.where):
-                    continue
-                failures = _failures(ctx, rule.require)
-                name = ctx.message(rule.element_name)
-                for cond, msg in failures:
-                    rid = f"{rule.id}[{index}]" + (f".{cond.id}" if cond.id else "")
-                    out.append(Reason(rid, _outcome_of(ctx, rule), f"{name}：{msg}", cond.source or rule.source,
-                                      element=name))
+                outcome = _outcome_of(ctx, rule)
             finally:
                 ctx.locals.pop()
+            for cond, msg in v["failures"]:
+                rid = f"{rule.id}[{v['index']}]" + (f".{cond.id}" if cond.id else "")
+                out.append(Reason(rid, outcome, f"{v['element']}：{msg}", cond.source or rule.source,
+                                  element=v["element"]))
         return out
     raise EvaluationError(f"未知的规则类型 {rule.kind}")
+
+
+def _each_verdicts(ctx: Context, rule: Rule) -> list[dict[str, Any]]:
+    assert rule.over is not None and rule.require is not None
+    out = []
+    for index, element in enumerate(ctx.run(rule.over) or []):
+        frame = {rule.as_name: element}
+        ctx.locals.append(frame)
+        try:
+            for name, expr in rule.let:
+                frame[name] = ctx.run(expr)
+            if rule.where is not None and not ctx.test(rule.where):
+                continue
+            failures = _failures(ctx, rule.require)
+            out.append({"index": index, "value": element, "element": ctx.message(rule.element_name),
+                        "passed": not failures, "failures": failures, "frame": dict(frame)})
+        finally:
+            ctx.locals.pop()
+    return out
 
 
 def _part_id(rule_id: str, cond: Condition, index: int) -> str:
@@ -339,6 +363,25 @@ def _failures(ctx: Context, cond: Condition) -> list[tuple[Condition, str]]:
     if cond.op == "not":
         inner = _failures(ctx, cond.children[0])
         return [(cond, ctx.message(cond.message))] if not inner else []
+    if cond.op == "each":
+        assert cond.over is not None
+        found: list[tuple[Condition, str]] = []
+        for element in ctx.run(cond.over) or []:
+            ctx.locals.append({cond.as_name: element})
+            try:
+                if cond.where is not None and not ctx.test(cond.where):
+                    continue
+                inner = _failures(ctx, cond.children[0])
+                if not inner:
+                    continue
+                name = ctx.message(cond.element_name)
+                if cond.message:
+                    found.append((cond, f"{name}：{ctx.message(cond.message)}"))
+                else:
+                    found.extend((c, f"{name}：{m}") for c, m in inner)
+            finally:
+                ctx.locals.pop()
+        return found
     raise EvaluationError(f"未知的条件 {cond.op}")
 
 
@@ -447,6 +490,11 @@ def _assemble(ctx: Context) -> DecisionResult:
     for name, cl in d.checklists.items():
         checklists[name] = {"label": cl.label, "source": cl.source, "items": _checklist_rows(ctx, name)}
     tables = {name: _table(ctx, table) for name, table in d.tables.items()}
+    checks = {
+        rule.id: [{"element": v["element"], "passed": v["passed"], "reasons": [m for _, m in v["failures"]]}
+                  for v in ctx.verdicts(rule)]
+        for rule in d.rules if rule.kind == "each" and rule.collect
+    }
     reported = {}
     for name in d.report:
         try:
@@ -470,7 +518,7 @@ def _assemble(ctx: Context) -> DecisionResult:
         pack_digest=d.pack.digest if d.pack else "", as_of=ctx.as_of, outcome=outcome,
         outcome_label=d.outcomes[outcome].label, score=primary.score if primary is not None else None,
         scores=scores, deadlines=deadlines, reasons=reasons, warnings=list(dict.fromkeys(ctx.warnings)),
-        scorecard=card_detail, checklists=checklists, tables=tables, reported=reported, explain=explain, labels=labels,
+        scorecard=card_detail, checklists=checklists, tables=tables, checks=checks, reported=reported, explain=explain, labels=labels,
         period=(d.valid_from, d.valid_until),
     )
 

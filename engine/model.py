@@ -144,15 +144,20 @@ class Outcome:
 
 @dataclass
 class Condition:
-    """A node of a condition tree: ``check`` leaf, or ``all`` / ``any`` / ``not``."""
+    """A node of a condition tree: ``check`` leaf, ``all`` / ``any`` / ``not``, or ``each`` (every element of a
+    list must satisfy the child condition; each failing element is named)."""
 
-    op: str                          # check | all | any | not
+    op: str                          # check | all | any | not | each
     id: str
     check: CompiledExpr | None
     children: list[Condition]
     message: str
     source: str
     location: Location
+    over: CompiledExpr | None = None     # each: the list
+    as_name: str = ""                    # each: the element's name
+    element_name: str = ""               # each: how a failing element is named in messages
+    where: CompiledExpr | None = None    # each: only these elements
 
 
 @dataclass
@@ -183,6 +188,7 @@ class Rule:
     let: list[tuple[str, CompiledExpr]] = field(default_factory=list)   # per-element names of an `each`
     outcome_expr: CompiledExpr | None = None     # when the outcome depends on the facts (an expression)
     outcome_codes: list[str] = field(default_factory=list)   # the codes that expression can give
+    collect: str = ""                # each: a name for the list of elements that pass (also reported per element)
     local_types: dict[str, VType] = field(default_factory=dict)
     location: Location = field(default_factory=Location)
 

@@ -45,9 +45,10 @@ def render_text(result: DecisionResult, explain: bool = False) -> str:
         add("依据：没有规则作出结论，按政策包的默认结论处理。")
     if others:
         add("")
-        add("其他发现（被优先级更高的结论覆盖）：")
+        add("其他发现（被优先级更高的结论覆盖，或不影响结论）：")
         for r in others:
-            add(f"  · [{r.outcome}] {r.message}〔{r.source}；{r.rule}〕")
+            tag = f"[{r.outcome}] " if r.outcome else ""
+            add(f"  · {tag}{r.message}〔{r.source}；{r.rule}〕")
 
     if result.scorecard is not None:
         add("")
@@ -79,6 +80,17 @@ def render_text(result: DecisionResult, explain: bool = False) -> str:
             else:
                 mark = "不需要"
             add(f"  [{mark}] {item['label']}")
+
+    for rule_id, verdicts in result.checks.items():
+        add("")
+        add(f"逐项结论（{rule_id}）：")
+        for v in verdicts:
+            if v["passed"]:
+                add(f"  [通过] {v['element']}")
+            else:
+                add(f"  [不通过] {v['element']}：" + "；".join(m.split("：", 1)[-1] for m in v["reasons"]))
+        if not verdicts:
+            add("  (无)")
 
     for table in result.tables.values():
         add("")

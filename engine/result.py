@@ -105,6 +105,7 @@ class DecisionResult:
     scorecard: dict[str, Any] | None = None           # {id, label, max, total, categories: [ItemScore…]}
     checklists: dict[str, dict[str, Any]] = field(default_factory=dict)
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)   # {label, source, columns, rows, total}
+    checks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per-element verdicts of `each` rules
     reported: dict[str, Any] = field(default_factory=dict)   # the decision's `report` values
     explain: list[dict[str, Any]] | None = None
     # labels for the text report (not part of the JSON contract)
@@ -136,6 +137,8 @@ class DecisionResult:
             out["checklists"] = self.checklists
         if self.tables:
             out["tables"] = self.tables
+        if self.checks:
+            out["checks"] = self.checks
         if self.scorecard is not None:
             card = dict(self.scorecard)
             card["categories"] = [c.as_dict() for c in card["categories"]]
