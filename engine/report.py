@@ -88,7 +88,7 @@ def render_text(result: DecisionResult, explain: bool = False) -> str:
             if v["passed"]:
                 add(f"  [通过] {v['element']}")
             else:
-                add(f"  [不通过] {v['element']}：" + "；".join(m.split("：", 1)[-1] for m in v["reasons"]))
+                add(f"  [不通过] {v['element']}：" + "；".join(v["reasons"]))
         if not verdicts:
             add("  (无)")
 
