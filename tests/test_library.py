@@ -24,7 +24,7 @@ def test_regions_are_the_folders_with_a_pack() -> None:
 
 def test_decisions_list_title_and_period() -> None:
     infos = {i.id: i for i in engine.load(PACKS).decisions()}
-    assert set(infos) == {"mini/check", "small/renewal", "tabular/stats"}
+    assert set(infos) == {"mini/check", "small/renewal", "tabular/groups", "tabular/stats"}
     mini = infos["mini/check"]
     assert (mini.title, mini.version, mini.valid_from, mini.valid_until) == (
         "测试用延续备案", "0.1.0", dt.date(2024, 9, 1), dt.date(2035, 12, 31))

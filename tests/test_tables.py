@@ -95,3 +95,48 @@ def test_a_table_column_that_cannot_be_summed_is_reported(tmp_path: object) -> N
                           [("{id: name, label: 名称, expr: row.name, total: \"'合计'\"}",
                             "{id: name, label: 名称, expr: row.name, total: sum}")])
     assert "type-mismatch" in problem_codes(folder)
+
+
+def evaluate_groups(groups: list[dict[str, object]]) -> engine.DecisionResult:
+    return engine.load(PACKS).evaluate("tabular/groups", {"groups": groups}, as_of=AS_OF)
+
+
+def test_each_rule_without_outcome_lists_failures_but_decides_nothing_and_collects_the_passing() -> None:
+    result = evaluate_groups([
+        {"name": "甲组", "members": [{"who": "张", "score": 70}]},
+        {"name": "乙组", "members": [{"who": "李", "score": 50}, {"who": "王", "score": 59}]},
+        {"name": "丙组"},
+    ])
+    assert result.outcome == "some_passed"
+    assert result.reasons[0].rule == "some"  # the deciding reason comes first
+    others = [(r.rule, r.outcome, r.message) for r in result.reasons[1:]]
+    assert others == [
+        ("group_checks[1].low_score", None, "乙组：李：50 分，不足 60 分"),
+        ("group_checks[1].low_score", None, "乙组：王：59 分，不足 60 分"),
+        ("group_checks[2].not_empty", None, "丙组：没有成员"),
+    ]
+    assert result.checks["group_checks"] == [
+        {"element": "甲组", "passed": True, "reasons": []},
+        {"element": "乙组", "passed": False, "reasons": ["李：50 分，不足 60 分", "王：59 分，不足 60 分"]},
+        {"element": "丙组", "passed": False, "reasons": ["没有成员"]},
+    ]
+
+
+def test_collected_name_drives_other_rules() -> None:
+    assert evaluate_groups([{"name": "丙组"}]).outcome == "none_passed"
+    assert evaluate_groups([]).outcome == "none_passed"
+
+
+def test_per_element_verdicts_are_in_the_report_and_json() -> None:
+    result = evaluate_groups([{"name": "甲组", "members": [{"who": "张", "score": 70}]}, {"name": "丙组"}])
+    text = render_text(result)
+    assert "[通过] 甲组" in text and "[不通过] 丙组：没有成员" in text
+    assert '"checks"' in result.to_json()
+
+
+def test_a_template_in_a_nested_each_may_use_its_element(tmp_path: object) -> None:
+    from pathlib import Path
+
+    folder = pack_variant(Path(str(tmp_path)), PACKS / "tabular", "variant",
+                          [('message: "{m.score} 分，不足 {pass_mark} 分"', 'message: "{m.scor} 分"')])
+    assert "unknown-name" in problem_codes(folder)
