@@ -60,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("paths", nargs="*", metavar="PATH", help="政策包目录或测试文件(默认 policies/)")
     t.add_argument("-q", "--quiet", action="store_true", help="只显示失败和汇总")
 
+    b = sub.add_parser("batch", help="批量评估:CSV、XLSX、JSONL 或 YAML 列表,每行一个机构")
+    b.add_argument("decision", metavar="DECISION", help="地区/决定,如 shanxi/evaluation")
+    b.add_argument("input", metavar="INPUT", help="输入文件(.csv .xlsx .jsonl .yaml)")
+    b.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="输出文件(.csv .xlsx .jsonl,按扩展名)")
+    b.add_argument("--as-of", type=_date, metavar="DATE", help="评估日 YYYY-MM-DD(默认今天)")
+    b.add_argument("--workers", type=int, default=1, metavar="N", help="并行的进程数(默认 1)")
+    b.add_argument("--allow-out-of-period", action="store_true", help="允许在政策包有效期之外评估")
+    b.add_argument("--calendar", action="append", default=[], metavar="FILE", help="补充节假日数据的 YAML 文件")
+    b.add_argument("--no-progress", action="store_true", help="不显示进度条(不是终端时本来就不显示)")
+
     sub.add_parser("list", help="列出可评估的决定及其有效期")
     sub.add_parser("functions", help="列出表达式中可用的函数")
     return p
@@ -72,7 +82,7 @@ def run(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Tex
         with contextlib.redirect_stdout(out):  # --help and usage text go to the caller's stream
             args = _parser().parse_args(argv)
         handler = {"validate": _validate, "evaluate": _evaluate, "test": _test, "list": _list,
-                   "functions": _functions}[args.command]
+                   "functions": _functions, "batch": _batch}[args.command]
         return handler(args, out, err)
     except SkillcertError as exc:
         _print_error(exc, err)
@@ -160,6 +170,22 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                               source=doc.source)
     out.write(formats[args.format].render(result, args.explain))
     return EXIT_OK
+
+
+# ---- batch
+
+
+def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .batch import run_batch
+
+    library = _library(args, args.calendar)
+    summary = run_batch(library, args.decision, args.input, args.output, as_of=args.as_of, workers=args.workers,
+                        allow_out_of_period=args.allow_out_of_period,
+                        progress=False if args.no_progress else None, stderr=err)
+    counts = "、".join(f"{code} {n}" for code, n in summary.outcomes.most_common())
+    print(f"{summary.rows} 行已评估,写入 {args.output};{summary.errors} 行有错误" + (f";结论:{counts}" if counts else ""),
+          file=err)
+    return EXIT_FINDINGS if summary.errors else EXIT_OK
 
 
 # ---- test

@@ -6,7 +6,7 @@ This is the one code path shared by the command line, the test runner and Python
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,11 @@ class Library:
         self._functions = plugins.functions(self.pm)
         if not self.directory.is_dir():
             raise UsageError(f"找不到政策包目录 {self.directory}")
+
+    @property
+    def extra_years(self) -> tuple[YearData, ...]:
+        """Holiday years given at load time (``--calendar``), on top of the packs' own."""
+        return tuple(self._extra_years)
 
     def regions(self) -> list[str]:
         return sorted(p.parent.name for p in self.directory.glob(f"*/{PACK_FILE}"))
@@ -108,6 +113,19 @@ class Library:
         return evaluate_checked(decision, checked, as_of or dt.date.today(),
                                 calendar=self.calendar_for(decision), allow_out_of_period=allow_out_of_period,
                                 explain=explain, functions=self._functions)
+
+    def evaluate_many(self, decision_id: str, rows: Iterable[Mapping[str, Any]], *, as_of: dt.date | None = None,
+                      allow_out_of_period: bool = False) -> Iterator[dict[str, Any]]:
+        """A generator of result rows, one per input row, in order (see :mod:`engine.batch`).
+
+        Rows are facts as mappings, or spreadsheet-like rows with dotted columns (``findings.posts_missing``)
+        and text cells; keys that are not inputs (ids, names) are carried over. A row with bad facts yields a row
+        with its ``error``; the generator goes on.
+        """
+        from .batch import evaluate_many
+
+        return evaluate_many(self, decision_id, (dict(r) for r in rows), as_of=as_of,
+                             allow_out_of_period=allow_out_of_period)
 
 
 def load(directory: str | Path | None = None, *, pm: pluggy.PluginManager | None = None,
