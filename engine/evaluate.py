@@ -8,6 +8,7 @@ already proven there are no cycles.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ from .result import DecisionResult, ItemScore, Reason, display_value, format_dec
 __all__ = ["evaluate_checked", "check_period"]
 
 _MISSING = object()
+_REFERENCE = os.environ.get("SKILLCERT_REFERENCE_EVALUATOR", "") not in ("", "0")
 
 
 class _Unavailable:
@@ -35,7 +37,7 @@ class Context:
     """One evaluation: facts, memoised computed names, the calendar and the evaluator."""
 
     def __init__(self, decision: Decision, facts: dict[str, Any], as_of: dt.date, calendar: HolidayCalendar,
-                 functions: dict[str, FunctionSpec], explain: bool) -> None:
+                 functions: dict[str, FunctionSpec], explain: bool, reference: bool = False) -> None:
         self.decision = decision
         self.facts = facts
         self.as_of = as_of
@@ -45,9 +47,19 @@ class Context:
         self.warnings: list[str] = []
         self.explain = explain
         self.trace: list[dict[str, Any]] = []
-        self.evaluator = make_evaluator(self, functions)
+        self.functions = functions
+        self._evaluator: Any = None
+        # The reference evaluator (simpleeval walking each tree) instead of the compiled bytecode: same results,
+        # slower; SKILLCERT_REFERENCE_EVALUATOR=1 selects it, and the tests run every pack case both ways.
+        self.reference = reference
         self.in_progress: set[str] = set()
         self._outcome: tuple[str, list[Reason]] | None = None
+
+    @property
+    def evaluator(self) -> Any:
+        if self._evaluator is None:
+            self._evaluator = make_evaluator(self, self.functions)
+        return self._evaluator
 
     # ---- names
     def lookup(self, name: str) -> Any:
@@ -449,14 +461,15 @@ def check_period(decision: Decision, as_of: dt.date, allow: bool) -> list[str]:
 
 def evaluate_checked(decision: Decision, facts: dict[str, Any], as_of: dt.date, *,
                      calendar: HolidayCalendar | None = None, allow_out_of_period: bool = False,
-                     explain: bool = False, functions: dict[str, FunctionSpec] | None = None) -> DecisionResult:
+                     explain: bool = False, functions: dict[str, FunctionSpec] | None = None,
+                     reference: bool = False) -> DecisionResult:
     """Evaluate facts that :func:`engine.facts.validate_facts` has already checked."""
     warnings = check_period(decision, as_of, allow_out_of_period)
     pack = decision.pack
     assert pack is not None
     cal = calendar or pack.calendar
     fns = functions if functions is not None else plugins.functions(plugins.plugin_manager())
-    ctx = Context(decision, facts, as_of, cal, fns, explain)
+    ctx = Context(decision, facts, as_of, cal, fns, explain, reference=_REFERENCE or reference)
     ctx.warnings.extend(warnings)
     try:
         return _assemble(ctx)

@@ -42,12 +42,13 @@ class Library:
     """The packs under one folder (``policies/`` by default), compiled lazily, one region at a time."""
 
     def __init__(self, directory: str | Path | None = None, *, pm: pluggy.PluginManager | None = None,
-                 calendar_years: Iterable[YearData] = ()) -> None:
+                 calendar_years: Iterable[YearData] = (), reference: bool = False) -> None:
         self.directory = Path(directory) if directory is not None else policies_dir()
         self.pm = pm or plugins.plugin_manager()
         self._packs: dict[str, Pack] = {}
         self._extra_years = list(calendar_years)
         self._functions = plugins.functions(self.pm)
+        self.reference = reference  # evaluate with simpleeval walking the trees (same results, slower)
         if not self.directory.is_dir():
             raise UsageError(f"找不到政策包目录 {self.directory}")
 
@@ -112,7 +113,7 @@ class Library:
         checked = validate_facts(decision, dict(facts) if isinstance(facts, Mapping) else facts, source)
         return evaluate_checked(decision, checked, as_of or dt.date.today(),
                                 calendar=self.calendar_for(decision), allow_out_of_period=allow_out_of_period,
-                                explain=explain, functions=self._functions)
+                                explain=explain, functions=self._functions, reference=self.reference)
 
     def evaluate_many(self, decision_id: str, rows: Iterable[Mapping[str, Any]], *, as_of: dt.date | None = None,
                       allow_out_of_period: bool = False) -> Iterator[dict[str, Any]]:
