@@ -272,7 +272,7 @@ def _evaluate_row(library: Any, decision: Decision, row: dict[str, Any], as_of: 
         return result_row(decision, {}, None, str(row["__error__"]))
     facts, passthrough = row_facts(decision, row)
     try:
-        result = library.evaluate(decision.id, facts, as_of=as_of, allow_out_of_period=allow)
+        result = library.evaluate(decision.id, facts, as_of=as_of, allow_out_of_period=allow, detail=False)
         out = result_row(decision, passthrough, result, None)
     except SkillcertError as exc:
         detail = ";".join(_problem_text(p) for p in exc.problems) if exc.problems else exc.message

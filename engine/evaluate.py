@@ -42,7 +42,8 @@ class Context:
         self.facts = facts
         self.as_of = as_of
         self.calendar = calendar
-        self.values: dict[str, Any] = {"as_of": as_of}
+        # facts and parameters are looked up directly; derived values, deadlines and scores are added as computed
+        self.values: dict[str, Any] = {**decision.parameter_values, **facts, "as_of": as_of}
         self.locals: list[dict[str, Any]] = []
         self.warnings: list[str] = []
         self.explain = explain
@@ -63,14 +64,15 @@ class Context:
 
     # ---- names
     def lookup(self, name: str) -> Any:
-        for frame in reversed(self.locals):
-            if name in frame:
-                return frame[name]
-        value = self.values.get(name, _MISSING)
-        if value is _MISSING:
-            value = self._compute(name)
-            self.values[name] = value
-        if isinstance(value, _Unavailable):
+        if self.locals:
+            for frame in reversed(self.locals):
+                if name in frame:
+                    return frame[name]
+        try:
+            value = self.values[name]
+        except KeyError:
+            value = self.values[name] = self._compute(name)
+        if value.__class__ is _Unavailable:
             raise value.error
         return value
 
@@ -102,8 +104,7 @@ class Context:
             if name in d.deadlines:
                 return self._deadline(name)
             if name in d.scorecards:
-                card = self.scorecard(name)
-                return None if card is None else card.score
+                return self.card_total(name)
             if name == "outcome":
                 return self.outcome()[0]
             for rule in d.rules:
@@ -157,30 +158,32 @@ class Context:
         return value
 
     # ---- scorecards
-    def scorecard(self, name: str) -> ItemScore | None:
-        key = "#card:" + name
-        if key in self.values:
-            cached: ItemScore | None = self.values[key]
-            return cached
-        card = self.decision.scorecards[name]
-        result = self._score_card(card) if self.test(card.when) else None
-        self.values[key] = result
-        return result
+    def card_total(self, name: str) -> Decimal | None:
+        """A scorecard's total (None when its `when` does not hold); leaves are scored once, flat."""
+        key = "#total:" + name
+        if key not in self.values:
+            card = self.decision.scorecards[name]
+            if not self.test(card.when):
+                self.values[key] = None
+            else:
+                leaves = self._leaves(card)
+                self.values[key] = sum((score for score, _ in leaves.values()), Decimal(0))
+        total: Decimal | None = self.values[key]
+        return total
 
-    def _score_card(self, card: Scorecard) -> ItemScore:
-        categories = [self._score_node(n) for n in card.categories]
-        total = sum((c.score for c in categories), Decimal(0))
-        return ItemScore(card.name, card.label, card.max, total, card.source, items=categories)
+    def _leaves(self, card: Scorecard) -> dict[str, tuple[Decimal, list[dict[str, Any]]]]:
+        key = "#leaves:" + card.name
+        cached = self.values.get(key)
+        if cached is None:
+            cached = {leaf.id: self._score_leaf(leaf) for leaves in card.category_leaves.values() for leaf in leaves}
+            self.values[key] = cached
+        return cached
 
-    def _score_node(self, node: ScoreNode) -> ItemScore:
-        if node.children:
-            items = [self._score_node(ch) for ch in node.children]
-            return ItemScore(node.id, node.label, node.max, sum((i.score for i in items), Decimal(0)), node.source,
-                             node.bonus, items=items)
+    def _score_leaf(self, node: ScoreNode) -> tuple[Decimal, list[dict[str, Any]]]:
         lines = []
         total = Decimal(0)
         for line in node.lines:
-            if not self.test(line.when):
+            if line.when is not None and not self.test(line.when):
                 continue
             if line.per is not None:
                 assert line.count is not None
@@ -195,10 +198,34 @@ class Context:
                 lines.append({"label": line.label, "points": points})
             total += points
         if node.bonus:
-            score = min(node.max, total)
-        else:
-            score = max(Decimal(0), node.max - total)  # 扣完为止: never below zero, never into another item
-        return ItemScore(node.id, node.label, node.max, score, node.source, node.bonus, lines=lines)
+            return min(node.max, total), lines
+        return max(Decimal(0), node.max - total), lines  # 扣完为止: never below zero, never into another item
+
+    def scorecard(self, name: str) -> ItemScore | None:
+        """The scorecard item by item, for the result and the report (built from the scored leaves)."""
+        if self.card_total(name) is None:
+            return None
+        card = self.decision.scorecards[name]
+        leaves = self._leaves(card)
+
+        def build(node: ScoreNode) -> ItemScore:
+            if node.children:
+                items = [build(ch) for ch in node.children]
+                return ItemScore(node.id, node.label, node.max, sum((i.score for i in items), Decimal(0)),
+                                 node.source, node.bonus, items=items)
+            score, lines = leaves[node.id]
+            return ItemScore(node.id, node.label, node.max, score, node.source, node.bonus, lines=lines)
+
+        categories = [build(n) for n in card.categories]
+        return ItemScore(card.name, card.label, card.max, sum((c.score for c in categories), Decimal(0)),
+                         card.source, items=categories)
+
+    def category_totals(self, name: str) -> dict[str, Decimal | None]:
+        card = self.decision.scorecards[name]
+        if self.card_total(name) is None:
+            return {node.id: None for node in card.categories}
+        leaves = self._leaves(card)
+        return {cid: sum((leaves[leaf.id][0] for leaf in cl), Decimal(0)) for cid, cl in card.category_leaves.items()}
 
     # ---- rules and the outcome
     def outcome(self) -> tuple[str, list[Reason]]:
@@ -462,7 +489,7 @@ def check_period(decision: Decision, as_of: dt.date, allow: bool) -> list[str]:
 def evaluate_checked(decision: Decision, facts: dict[str, Any], as_of: dt.date, *,
                      calendar: HolidayCalendar | None = None, allow_out_of_period: bool = False,
                      explain: bool = False, functions: dict[str, FunctionSpec] | None = None,
-                     reference: bool = False) -> DecisionResult:
+                     reference: bool = False, detail: bool = True) -> DecisionResult:
     """Evaluate facts that :func:`engine.facts.validate_facts` has already checked."""
     warnings = check_period(decision, as_of, allow_out_of_period)
     pack = decision.pack
@@ -472,33 +499,28 @@ def evaluate_checked(decision: Decision, facts: dict[str, Any], as_of: dt.date, 
     ctx = Context(decision, facts, as_of, cal, fns, explain, reference=_REFERENCE or reference)
     ctx.warnings.extend(warnings)
     try:
-        return _assemble(ctx)
+        return _assemble(ctx, detail)
     except EvaluationError:
         raise
     except RecursionError:
         raise EvaluationError("计算嵌套过深", code="evaluation-error") from None
 
 
-def _assemble(ctx: Context) -> DecisionResult:
+def _assemble(ctx: Context, detail: bool = True) -> DecisionResult:
     d = ctx.decision
     outcome, reasons = ctx.outcome()
     deadlines: dict[str, dt.date | None] = {}
     for name in d.deadlines:
         deadlines[name] = _safe(ctx, name)
-    primary = ctx.scorecard(d.primary_score) if d.primary_score else None
-    for name in d.scorecards:
-        ctx.scorecard(name)
-    scores: dict[str, Decimal | None] = {}
+    total = ctx.card_total(d.primary_score) if d.primary_score else None
+    scores: dict[str, Decimal | None] = ctx.category_totals(d.primary_score) if d.primary_score else {}
     card_detail = None
-    if d.primary_score:
+    if detail and d.primary_score and total is not None:
         card = d.scorecards[d.primary_score]
-        for node in card.categories:
-            scores[node.id] = None
-        if primary is not None:
-            for item in primary.items:
-                scores[item.id] = item.score
-            card_detail = {"id": card.name, "label": card.label, "max": card.max, "total": primary.score,
-                           "categories": primary.items}
+        primary = ctx.scorecard(d.primary_score)
+        assert primary is not None
+        card_detail = {"id": card.name, "label": card.label, "max": card.max, "total": total,
+                       "categories": primary.items}
     checklists = {}
     for name, cl in d.checklists.items():
         checklists[name] = {"label": cl.label, "source": cl.source, "items": _checklist_rows(ctx, name)}
@@ -529,7 +551,7 @@ def _assemble(ctx: Context) -> DecisionResult:
     return DecisionResult(
         decision=d.id, title=d.title, pack_version=d.pack.version if d.pack else "",
         pack_digest=d.pack.digest if d.pack else "", as_of=ctx.as_of, outcome=outcome,
-        outcome_label=d.outcomes[outcome].label, score=primary.score if primary is not None else None,
+        outcome_label=d.outcomes[outcome].label, score=total,
         scores=scores, deadlines=deadlines, reasons=reasons, warnings=list(dict.fromkeys(ctx.warnings)),
         scorecard=card_detail, checklists=checklists, tables=tables, checks=checks, reported=reported, explain=explain, labels=labels,
         period=(d.valid_from, d.valid_until),

@@ -73,7 +73,7 @@ def _key_text(value: Any) -> Any:
 DateValue = Annotated[dt.date, BeforeValidator(_to_date)]
 DecimalValue = Annotated[Decimal, BeforeValidator(_to_decimal)]
 
-_CONFIG = ConfigDict(extra="forbid", frozen=False, arbitrary_types_allowed=False)
+_CONFIG = ConfigDict(extra="forbid", frozen=False, arbitrary_types_allowed=False, validate_default=True)
 
 
 def _annotation(spec: dict[str, Any], where: str) -> Any:
@@ -141,16 +141,6 @@ def facts_model(decision: Decision) -> type[BaseModel]:
     return model
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return {k: _plain(getattr(value, k)) for k in type(value).model_fields}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
 def validate_facts(decision: Decision, facts: Any, source: SourceMap | None = None) -> dict[str, Any]:
     """Checked facts as plain values (dicts, lists, Decimal, date …), defaults filled in.
 
@@ -166,7 +156,7 @@ def validate_facts(decision: Decision, facts: Any, source: SourceMap | None = No
         problems = [_problem(decision, e, source) for e in exc.errors(include_url=False)]
         problems.sort(key=lambda p: (p.location.line, p.location.path))
         raise FactsError(f"{decision.id} 的事实有 {len(problems)} 处问题", problems=problems) from None
-    result: dict[str, Any] = _plain(checked)
+    result: dict[str, Any] = checked.model_dump()  # plain dicts and lists; Decimal and date kept as they are
     return result
 
 

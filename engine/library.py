@@ -107,13 +107,17 @@ class Library:
 
     def evaluate(self, decision_id: str, facts: Mapping[str, Any], *, as_of: dt.date | None = None,
                  allow_out_of_period: bool = False, explain: bool = False,
-                 source: SourceMap | None = None) -> DecisionResult:
-        """Check the facts against the decision's inputs, then evaluate them as of a date (default today)."""
+                 source: SourceMap | None = None, detail: bool = True) -> DecisionResult:
+        """Check the facts against the decision's inputs, then evaluate them as of a date (default today).
+
+        ``detail=False`` leaves the item-by-item scorecard out of the result (batch work needs only totals).
+        """
         decision = self.decision(decision_id)
         checked = validate_facts(decision, dict(facts) if isinstance(facts, Mapping) else facts, source)
         return evaluate_checked(decision, checked, as_of or dt.date.today(),
                                 calendar=self.calendar_for(decision), allow_out_of_period=allow_out_of_period,
-                                explain=explain, functions=self._functions, reference=self.reference)
+                                explain=explain, functions=self._functions, reference=self.reference,
+                                detail=detail)
 
     def evaluate_many(self, decision_id: str, rows: Iterable[Mapping[str, Any]], *, as_of: dt.date | None = None,
                       allow_out_of_period: bool = False) -> Iterator[dict[str, Any]]:

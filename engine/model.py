@@ -109,6 +109,11 @@ class Scorecard:
     source: str
     categories: list[ScoreNode]
     location: Location
+    # category id → its leaves, in order (computed once; scoring walks leaves flat)
+    category_leaves: dict[str, list[ScoreNode]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.category_leaves = {c.id: c.leaves() for c in self.categories}
 
 
 @dataclass
@@ -254,6 +259,13 @@ class Decision:
     @property
     def id(self) -> str:
         return f"{self.pack_id}/{self.name}"
+
+    @property
+    def parameter_values(self) -> dict[str, Any]:
+        cached: dict[str, Any] | None = self.__dict__.get("_parameter_values")
+        if cached is None:
+            cached = self.__dict__["_parameter_values"] = {n: p.value for n, p in self.parameters.items()}
+        return cached
 
 
 @dataclass
