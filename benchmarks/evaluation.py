@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import engine  # noqa: E402
-from engine.model import Decision, Scorecard, ScoreNode  # noqa: E402
+from engine.model import Decision, Scorecard  # noqa: E402
 
 DECISION = "chongqing/renewal"
 AS_OF = dt.date(2025, 5, 25)
