@@ -393,6 +393,12 @@ def _compile_decision_exprs(c: Compilation, d: Decision, raw: dict[str, Any], ba
             location=c.loc(p, key=True),
         )
 
+    if not c.problems:
+        from .codegen import compile_scorecard
+
+        for card in d.scorecards.values():
+            card.fast = compile_scorecard(card, c.functions)
+
     for name, spec in raw.get("checklists", {}).items():
         p = base + ("checklists", name)
         items = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import plugins
@@ -166,10 +166,28 @@ class Context:
             if not self.test(card.when):
                 self.values[key] = None
             else:
-                leaves = self._leaves(card)
-                self.values[key] = sum((score for score, _ in leaves.values()), Decimal(0))
+                self.values[key] = sum(self._leaf_scores(card).values(), Decimal(0))
         total: Decimal | None = self.values[key]
         return total
+
+    def _leaf_scores(self, card: Scorecard) -> dict[str, Decimal]:
+        """Every leaf's score: the card's compiled function when there is one, else line by line."""
+        key = "#scores:" + card.name
+        cached: dict[str, Decimal] | None = self.values.get(key)
+        if cached is None:
+            scores = None
+            if card.fast is not None and not self.reference:
+                try:
+                    scores = card.fast(self)
+                except (EvaluationError, TypeError, ArithmeticError, InvalidOperation, ValueError, KeyError):
+                    scores = None  # the line-by-line path below says precisely which expression failed
+            if scores is not None:
+                ids = [leaf.id for leaves in card.category_leaves.values() for leaf in leaves]
+                cached = dict(zip(ids, scores, strict=True))
+            else:
+                cached = {leaf_id: score for leaf_id, (score, _) in self._leaves(card).items()}
+            self.values[key] = cached
+        return cached
 
     def _leaves(self, card: Scorecard) -> dict[str, tuple[Decimal, list[dict[str, Any]]]]:
         key = "#leaves:" + card.name
@@ -224,8 +242,8 @@ class Context:
         card = self.decision.scorecards[name]
         if self.card_total(name) is None:
             return {node.id: None for node in card.categories}
-        leaves = self._leaves(card)
-        return {cid: sum((leaves[leaf.id][0] for leaf in cl), Decimal(0)) for cid, cl in card.category_leaves.items()}
+        scores = self._leaf_scores(card)
+        return {cid: sum((scores[leaf.id] for leaf in cl), Decimal(0)) for cid, cl in card.category_leaves.items()}
 
     # ---- rules and the outcome
     def outcome(self) -> tuple[str, list[Reason]]:

@@ -111,6 +111,7 @@ class Scorecard:
     location: Location
     # category id → its leaves, in order (computed once; scoring walks leaves flat)
     category_leaves: dict[str, list[ScoreNode]] = field(default_factory=dict)
+    fast: Any = None                 # the whole card as one Python function (engine.codegen), set by the compiler
 
     def __post_init__(self) -> None:
         self.category_leaves = {c.id: c.leaves() for c in self.categories}

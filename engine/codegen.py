@@ -1,0 +1,87 @@
+"""A scorecard compiled into one Python function: the fast path for totals.
+
+Scoring calls every line's `count` and `when` of every item — a hundred small expressions for the Chongqing
+scorecard. Compiled one by one they still pay a call and a name lookup each; here the checked trees of a whole
+scorecard become the body of one function that reads each name once and returns every leaf's score, in order.
+Only trees that passed the expression allow-list get here (see :mod:`engine.expr`), and the function runs with
+no builtins. If it raises (a missing value, an unknown calendar year), the evaluator falls back to the line-by-line
+path, which reports the precise expression.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from .expr import FunctionSpec, _ToPython
+from .model import Scorecard
+
+__all__ = ["compile_scorecard"]
+
+
+def _deduct(per: Decimal, count: Any) -> Any:
+    return per * count if count and count > 0 else 0
+
+
+class _Locals(_ToPython):
+    """Names become function locals, each read from the context once at the top."""
+
+    def __init__(self, functions: Mapping[str, FunctionSpec]) -> None:
+        super().__init__(functions)
+        self.names: dict[str, str] = {}
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        local = self.names.setdefault(node.id, f"n_{len(self.names)}")
+        return ast.copy_location(ast.Name(local, ast.Load()), node)
+
+
+def compile_scorecard(card: Scorecard, functions: Mapping[str, FunctionSpec]) -> Callable[[Any], tuple[Any, ...]] | None:
+    """``f(ctx) -> (leaf score, …)`` in the order of ``card.category_leaves``; None if any line can't be compiled."""
+    gen = _Locals(functions)
+    gen.env["_deduct"] = _deduct
+    gen.env["_max"] = max
+    gen.env["_min"] = min
+    zero = gen._bind(Decimal(0), "k")
+    leaves: list[ast.expr] = []
+    for cat_leaves in card.category_leaves.values():
+        for leaf in cat_leaves:
+            terms: list[ast.expr] = []
+            for line in leaf.lines:
+                if line.per is not None:
+                    if line.count is None or line.count.fn is None:
+                        return None
+                    term: ast.expr = ast.Call(ast.Name("_deduct", ast.Load()),
+                                              [gen._bind(line.per, "k"), gen.visit(copy.deepcopy(line.count.tree))], [])
+                else:
+                    if line.points is None:
+                        return None
+                    term = gen._bind(line.points, "k")
+                if line.when is not None:
+                    if line.when.fn is None:
+                        return None
+                    term = ast.IfExp(gen.visit(copy.deepcopy(line.when.tree)), term, ast.Constant(0))
+                terms.append(term)
+            total: ast.expr = zero
+            for t in terms:
+                total = ast.BinOp(total, ast.Add(), t)
+            maximum = gen._bind(leaf.max, "k")
+            if leaf.bonus:
+                score: ast.expr = ast.Call(ast.Name("_min", ast.Load()), [maximum, total], [])
+            else:  # 扣完为止: never below zero
+                score = ast.Call(ast.Name("_max", ast.Load()), [zero, ast.BinOp(maximum, ast.Sub(), total)], [])
+            leaves.append(score)
+    body: list[ast.stmt] = [
+        ast.Assign([ast.Name(local, ast.Store())],
+                   ast.Call(ast.Attribute(ast.Name("_c", ast.Load()), "lookup", ast.Load()), [ast.Constant(name)], []))
+        for name, local in gen.names.items()
+    ]
+    body.append(ast.Return(ast.Tuple(leaves, ast.Load())))
+    func = ast.FunctionDef("_scorecard", ast.arguments([], [ast.arg("_c")], None, [], [], None, []), body, [], None)
+    module = ast.fix_missing_locations(ast.Module([func], []))
+    namespace = dict(gen.env)
+    exec(compile(module, f"<scorecard {card.name}>", "exec"), namespace)  # noqa: S102 - our own checked trees
+    fn: Callable[[Any], tuple[Any, ...]] = namespace["_scorecard"]
+    return fn
