@@ -292,16 +292,30 @@ def _problem_text(problem: Any) -> str:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(policies: str, decision_id: str, as_of: dt.date | None, allow: bool, years: list[Any]) -> None:
+def _worker_init(policies: str, decision_id: str, as_of: dt.date | None, allow: bool, years: list[Any],
+                 columns: list[str], out_fmt: str) -> None:
     from .library import load
 
     library = load(policies, calendar_years=years)
-    _WORKER.update(library=library, decision=library.decision(decision_id), as_of=as_of, allow=allow)
+    _WORKER.update(library=library, decision=library.decision(decision_id), as_of=as_of, allow=allow,
+                   columns=columns, out_fmt=out_fmt)
 
 
-def _worker_chunk(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _worker_chunk(rows: list[dict[str, Any]]) -> list[_Done]:
     w = _WORKER
-    return [_evaluate_row(w["library"], w["decision"], row, w["as_of"], w["allow"]) for row in rows]
+    return [_finish(_evaluate_row(w["library"], w["decision"], row, w["as_of"], w["allow"]), w["columns"],
+                    w["out_fmt"]) for row in rows]
+
+
+# A finished row: what the writer writes (CSV cells already rendered, so workers do that work), and what the
+# summary counts: (written, outcome, has error, group).
+_Done = tuple[Any, Any, bool, Any]
+
+
+def _finish(out: dict[str, Any], columns: list[str], out_fmt: str) -> _Done:
+    group = out.pop("__group__", None)
+    written: Any = [_cell(out.get(c)) for c in columns] if out_fmt == ".csv" else out
+    return written, out["outcome"], bool(out["error"]), group
 
 
 def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -316,12 +330,12 @@ def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
 
 
 def _parallel(library: Any, decision_id: str, rows: Iterable[dict[str, Any]], workers: int, as_of: dt.date | None,
-              allow: bool) -> Iterator[dict[str, Any]]:
+              allow: bool, columns: list[str], out_fmt: str) -> Iterator[_Done]:
     """Chunks of rows to a process pool, at most a few chunks per worker in flight, results in input order."""
-    window: collections.deque[Future[list[dict[str, Any]]]] = collections.deque()
+    window: collections.deque[Future[list[_Done]]] = collections.deque()
     with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                              initargs=(str(library.directory), decision_id, as_of, allow,
-                                       list(library.extra_years))) as pool:
+                                       list(library.extra_years), columns, out_fmt)) as pool:
         for chunk in _chunks(rows, CHUNK):
             window.append(pool.submit(_worker_chunk, chunk))
             if len(window) >= 3 * workers:
@@ -339,7 +353,7 @@ class _Writer:
         self.path = path
         self.columns = columns
 
-    def write(self, row: dict[str, Any]) -> None:
+    def write(self, row: Any) -> None:
         raise NotImplementedError
 
     def close(self, summary: BatchSummary, labels: dict[str, str], group_label: str) -> None:
@@ -354,8 +368,8 @@ class _CsvWriter(_Writer):
         self.writer = csv.writer(self.fh)
         self.writer.writerow(columns)
 
-    def write(self, row: dict[str, Any]) -> None:
-        self.writer.writerow([_cell(row.get(c)) for c in self.columns])
+    def write(self, row: Any) -> None:
+        self.writer.writerow(row)  # cells rendered by _finish (in the worker when there are several)
 
     def close(self, summary: BatchSummary, labels: dict[str, str], group_label: str) -> None:
         self.fh.close()
@@ -470,26 +484,25 @@ def run_batch(library: Any, decision_id: str, input_path: str | Path, output_pat
 
         bar = tqdm(total=_count_rows(src), unit="行", file=err, dynamic_ncols=True, mininterval=0.5)
 
-    results = (_parallel(library, decision_id, rows, workers, as_of, allow_out_of_period)
-               if workers > 1 else (_evaluate_row(library, decision, row, as_of, allow_out_of_period)
-                                    for row in rows))
+    results = (_parallel(library, decision_id, rows, workers, as_of, allow_out_of_period, columns, out_fmt)
+               if workers > 1 else (_finish(_evaluate_row(library, decision, row, as_of, allow_out_of_period),
+                                            columns, out_fmt) for row in rows))
     group_input = GROUP_INPUT if GROUP_INPUT in decision.inputs else None
     group_labels = dict(decision.inputs[group_input].type.labels) if group_input else {}
     summary = BatchSummary()
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
     writer = _WRITERS[out_fmt](tmp, columns)
     try:
-        for out in results:
-            group = out.pop("__group__", None)
-            writer.write(out)
+        for written, outcome, failed, group in results:
+            writer.write(written)
             summary.rows += 1
-            if out["error"]:
+            if failed:
                 summary.errors += 1
             else:
-                summary.outcomes[out["outcome"]] += 1
+                summary.outcomes[outcome] += 1
                 if group_input:
                     key = group_labels.get(str(group), display_value(group, empty="(未填)"))
-                    summary.by_group.setdefault(key, collections.Counter())[out["outcome"]] += 1
+                    summary.by_group.setdefault(key, collections.Counter())[outcome] += 1
             if bar is not None:
                 bar.update(1)
         labels = {code: o.label for code, o in decision.outcomes.items()}
