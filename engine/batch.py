@@ -163,6 +163,16 @@ def _nested_spec(decision: Decision, path: list[str]) -> dict[str, Any] | None:
     return spec
 
 
+def _column_plan(decision: Decision, key: str) -> tuple[list[str], dict[str, Any] | None] | None:
+    """How a column maps to the facts: its path and declared type, or None for a carried-over column (cached)."""
+    plans: dict[str, Any] = decision.__dict__.setdefault("_column_plans", {})
+    if key not in plans:
+        path = key.split(".")
+        plans[key] = (path, _nested_spec(decision, path)) if path[0] in decision.inputs else None
+    plan: tuple[list[str], dict[str, Any] | None] | None = plans[key]
+    return plan
+
+
 def row_facts(decision: Decision, row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a raw row into the decision's facts (converted, nested) and the other columns (carried over)."""
     facts: dict[str, Any] = {}
@@ -170,14 +180,17 @@ def row_facts(decision: Decision, row: dict[str, Any]) -> tuple[dict[str, Any], 
     for key, value in row.items():
         if key is None:
             continue
-        path = str(key).split(".")
-        if path[0] not in decision.inputs:
+        plan = _column_plan(decision, str(key))
+        if plan is None:
             passthrough[str(key)] = value
             continue
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None or value == "" or (value.__class__ is str and not value.strip()):
             continue  # an empty cell: the input's default applies
-        spec = _nested_spec(decision, path)
+        path, spec = plan
         converted = _coerce(spec, value) if spec is not None else value
+        if len(path) == 1:
+            facts[path[0]] = converted
+            continue
         node = facts
         for part in path[:-1]:
             child = node.setdefault(part, {})

@@ -539,28 +539,32 @@ def _assemble(ctx: Context, detail: bool = True) -> DecisionResult:
         assert primary is not None
         card_detail = {"id": card.name, "label": card.label, "max": card.max, "total": total,
                        "categories": primary.items}
-    checklists = {}
-    for name, cl in d.checklists.items():
-        checklists[name] = {"label": cl.label, "source": cl.source, "items": _checklist_rows(ctx, name)}
-    tables = {name: _table(ctx, table) for name, table in d.tables.items()}
-    checks = {
-        rule.id: [{"element": v["element"], "passed": v["passed"], "reasons": [m for _, m in v["failures"]]}
-                  for v in ctx.verdicts(rule)]
-        for rule in d.rules if rule.kind == "each" and rule.collect
-    }
-    reported = {}
-    for name in d.report:
-        try:
-            reported[name] = ctx.lookup(name)
-        except EvaluationError as exc:
-            ctx.warnings.append(f"{name} 无法计算:{exc.message}")
-            reported[name] = None
-    labels: dict[str, Any] = {
-        "outcome": d.outcomes[outcome].label,
-        "deadlines": {n: dl.label for n, dl in d.deadlines.items()},
-        "reported": {n: _label_of(d, n) for n in d.report},
-        "codes": {n: _codes(d, n) for n in d.report},
-    }
+    checklists: dict[str, Any] = {}
+    tables: dict[str, Any] = {}
+    checks: dict[str, Any] = {}
+    reported: dict[str, Any] = {}
+    labels: dict[str, Any] = {}
+    if detail:  # batch work needs outcome, score, deadlines and reasons only
+        for name, cl in d.checklists.items():
+            checklists[name] = {"label": cl.label, "source": cl.source, "items": _checklist_rows(ctx, name)}
+        tables = {name: _table(ctx, table) for name, table in d.tables.items()}
+        checks = {
+            rule.id: [{"element": v["element"], "passed": v["passed"], "reasons": [m for _, m in v["failures"]]}
+                      for v in ctx.verdicts(rule)]
+            for rule in d.rules if rule.kind == "each" and rule.collect
+        }
+        for name in d.report:
+            try:
+                reported[name] = ctx.lookup(name)
+            except EvaluationError as exc:
+                ctx.warnings.append(f"{name} 无法计算:{exc.message}")
+                reported[name] = None
+        labels = {
+            "outcome": d.outcomes[outcome].label,
+            "deadlines": {n: dl.label for n, dl in d.deadlines.items()},
+            "reported": {n: _label_of(d, n) for n in d.report},
+            "codes": {n: _codes(d, n) for n in d.report},
+        }
     explain = None
     if ctx.explain:
         for name in d.derived:
@@ -571,7 +575,8 @@ def _assemble(ctx: Context, detail: bool = True) -> DecisionResult:
         pack_digest=d.pack.digest if d.pack else "", as_of=ctx.as_of, outcome=outcome,
         outcome_label=d.outcomes[outcome].label, score=total,
         scores=scores, deadlines=deadlines, reasons=reasons, warnings=list(dict.fromkeys(ctx.warnings)),
-        scorecard=card_detail, checklists=checklists, tables=tables, checks=checks, reported=reported, explain=explain, labels=labels,
+        scorecard=card_detail, checklists=checklists, tables=tables, checks=checks, reported=reported,
+        explain=explain, labels=labels,
         period=(d.valid_from, d.valid_until),
     )
 

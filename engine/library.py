@@ -110,7 +110,8 @@ class Library:
                  source: SourceMap | None = None, detail: bool = True) -> DecisionResult:
         """Check the facts against the decision's inputs, then evaluate them as of a date (default today).
 
-        ``detail=False`` leaves the item-by-item scorecard out of the result (batch work needs only totals).
+        ``detail=False`` (batch work) gives outcome, score and subtotals, deadlines, reasons and warnings only: no
+        item-by-item scorecard, checklists, tables, per-element checks or reported values.
         """
         decision = self.decision(decision_id)
         checked = validate_facts(decision, dict(facts) if isinstance(facts, Mapping) else facts, source)
