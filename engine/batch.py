@@ -177,10 +177,11 @@ def row_facts(decision: Decision, row: dict[str, Any]) -> tuple[dict[str, Any], 
     """Split a raw row into the decision's facts (converted, nested) and the other columns (carried over)."""
     facts: dict[str, Any] = {}
     passthrough: dict[str, Any] = {}
+    plans: dict[str, Any] = decision.__dict__.get("_column_plans", {})
     for key, value in row.items():
         if key is None:
             continue
-        plan = _column_plan(decision, str(key))
+        plan = plans[key] if key in plans else _column_plan(decision, str(key))
         if plan is None:
             passthrough[str(key)] = value
             continue

@@ -37,6 +37,11 @@ class _Locals(_ToPython):
         local = self.names.setdefault(node.id, f"n_{len(self.names)}")
         return ast.copy_location(ast.Name(local, ast.Load()), node)
 
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        # records are dicts here (checked facts); anything else raises and the line-by-line path reports it
+        call = ast.Call(ast.Attribute(self.visit(node.value), "get", ast.Load()), [ast.Constant(node.attr)], [])
+        return ast.copy_location(call, node)
+
 
 def compile_scorecard(card: Scorecard, functions: Mapping[str, FunctionSpec]) -> Callable[[Any], tuple[Any, ...]] | None:
     """``f(ctx) -> (leaf score, …)`` in the order of ``card.category_leaves``; None if any line can't be compiled."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from . import plugins
@@ -179,7 +179,7 @@ class Context:
             if card.fast is not None and not self.reference:
                 try:
                     scores = card.fast(self)
-                except (EvaluationError, TypeError, ArithmeticError, InvalidOperation, ValueError, KeyError):
+                except (EvaluationError, TypeError, AttributeError, ArithmeticError, ValueError, KeyError):
                     scores = None  # the line-by-line path below says precisely which expression failed
             if scores is not None:
                 ids = [leaf.id for leaves in card.category_leaves.values() for leaf in leaves]
