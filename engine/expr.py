@@ -1,8 +1,10 @@
 """Expressions: the only module that imports simpleeval.
 
 An expression is parsed once, when its pack is compiled, and checked against an allow-list of syntax
-(node types), the declared names and the known functions; its type is inferred. Evaluation reuses the
-checked tree through :class:`simpleeval.SimpleEval` (``previously_parsed``) and never parses again.
+(node types), the declared names and the known functions; its type is inferred. Evaluation never parses again:
+the checked tree is compiled once to Python bytecode (``CompiledExpr.fn``: names read through the evaluation
+context, no builtins), and :class:`simpleeval.SimpleEval` walking the same tree is the reference evaluator that
+the tests hold the bytecode to.
 
 What is allowed: names, ``record.field`` on declared record fields, literals (numbers become exact
 decimals, text, booleans, None, lists), ``+ - * /``, comparisons, ``and or not``, ``in``/``not in``,
