@@ -151,7 +151,12 @@ def _coerce(spec: dict[str, Any], value: Any) -> Any:
             return json.loads(text, parse_float=Decimal)
         except json.JSONDecodeError:
             return value
-    return text if kind in ("date", "enum") else value
+    if kind == "enum":
+        values = spec.get("values", {})
+        if text not in values:  # a Chinese label (社会培训评价组织) stands for its code
+            return next((code for code, label in values.items() if label == text), text)
+        return text
+    return text if kind == "date" else value
 
 
 def _nested_spec(decision: Decision, path: list[str]) -> dict[str, Any] | None:
@@ -164,10 +169,17 @@ def _nested_spec(decision: Decision, path: list[str]) -> dict[str, Any] | None:
 
 
 def _column_plan(decision: Decision, key: str) -> tuple[list[str], dict[str, Any] | None] | None:
-    """How a column maps to the facts: its path and declared type, or None for a carried-over column (cached)."""
+    """How a column maps to the facts: its path and declared type, or None for a carried-over column (cached).
+
+    A column is an input by its name (``findings.posts_missing``) or by its Chinese label (``机构类型``), as staff
+    spreadsheets usually head their columns.
+    """
     plans: dict[str, Any] = decision.__dict__.setdefault("_column_plans", {})
     if key not in plans:
         path = key.split(".")
+        if path[0] not in decision.inputs:
+            by_label = {i.label: name for name, i in decision.inputs.items()}
+            path = [by_label[key]] if key in by_label else path
         plans[key] = (path, _nested_spec(decision, path)) if path[0] in decision.inputs else None
     plan: tuple[list[str], dict[str, Any] | None] | None = plans[key]
     return plan
@@ -484,10 +496,10 @@ def run_batch(library: Any, decision_id: str, input_path: str | Path, output_pat
     if header is None:  # JSONL / YAML: the carried-over columns are those of the first row
         first = next(rows, None)
         rows = iter(()) if first is None else _prepend(first, rows)
-        carried = [] if first is None else [k for k in first if k.split(".")[0] not in decision.inputs
+        carried = [] if first is None else [k for k in first if _column_plan(decision, str(k)) is None
                                             and k != "__error__"]
     else:
-        carried = [h for h in header if h.split(".")[0] not in decision.inputs]
+        carried = [h for h in header if _column_plan(decision, h) is None]
     columns = output_columns(decision, carried)
 
     err = stderr or sys.stderr

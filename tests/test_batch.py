@@ -196,3 +196,15 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(tmp_path: Path) -> None:
     run_batch(engine.load(POLICIES), "shanxi/evaluation", src, tmp_path / "b.csv", as_of=dt.date(2023, 9, 20),
               progress=True, stderr=shown)
     assert "2/2" in shown.getvalue() and "行" in shown.getvalue()
+
+
+def test_columns_may_be_headed_by_chinese_labels_with_enum_labels_as_values(tmp_path: Path) -> None:
+    header = ["机构编号", "机构类型", "备案层级", "公布备案资质之日", "assessment_dates", "评估日", "评估结果(延续备案评估表)"]
+    src = write_csv(tmp_path / "in.csv", header, [
+        ["SX-9", "社会培训评价组织", "市级", "2021-03-01", '["2022-06-01", "2023-03-01"]', "2023-09-15", "合格"],
+    ])
+    code, _, err = run_cli(["batch", "shanxi/evaluation", str(src), "-o", str(tmp_path / "out.csv"), "--as-of", AS_OF])
+    assert code == 0, err
+    [row] = read_csv(tmp_path / "out.csv")
+    assert list(row)[0] == "机构编号" and "机构类型" not in row
+    assert row["outcome"] == "normal"
