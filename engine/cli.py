@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("test", help="运行政策包自带的测试用例,并报告覆盖情况")
     t.add_argument("paths", nargs="*", metavar="PATH", help="政策包目录或测试文件(默认 policies/)")
-    t.add_argument("-q", "--quiet", action="store_true", help="只显示失败和汇总")
+    t.add_argument("-v", "--verbose", action="store_true", help="逐个列出通过的用例(默认只列失败、覆盖和汇总)")
+    t.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)  # the default; kept for scripts
 
     b = sub.add_parser("batch", help="批量评估:CSV、XLSX、JSONL 或 YAML 列表,每行一个机构")
     b.add_argument("decision", metavar="DECISION", help="地区/决定,如 shanxi/evaluation")
@@ -196,7 +197,7 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     paths = args.paths or [args.policies or "policies"]
     report = run_paths(paths, policies=args.policies)
-    out.write(report.render(verbose=not args.quiet))
+    out.write(report.render(verbose=args.verbose))
     return EXIT_OK if report.ok else EXIT_FINDINGS
 
 
