@@ -37,7 +37,8 @@ class Context:
     """One evaluation: facts, memoised computed names, the calendar and the evaluator."""
 
     def __init__(self, decision: Decision, facts: dict[str, Any], as_of: dt.date, calendar: HolidayCalendar,
-                 functions: dict[str, FunctionSpec], explain: bool, reference: bool = False) -> None:
+                 functions: dict[str, FunctionSpec], explain: bool, reference: bool = False,
+                 detail: bool = True) -> None:
         self.decision = decision
         self.facts = facts
         self.as_of = as_of
@@ -53,6 +54,7 @@ class Context:
         # The reference evaluator (simpleeval walking each tree) instead of the compiled bytecode: same results,
         # slower; SKILLCERT_REFERENCE_EVALUATOR=1 selects it, and the tests run every pack case both ways.
         self.reference = reference
+        self.detail = detail
         self.in_progress: set[str] = set()
         self._outcome: tuple[str, list[Reason]] | None = None
 
@@ -176,7 +178,8 @@ class Context:
         cached: dict[str, Decimal] | None = self.values.get(key)
         if cached is None:
             scores = None
-            if card.fast is not None and not self.reference:
+            # with the item-by-item detail wanted, the line-by-line scoring below gives both: don't score twice
+            if card.fast is not None and not self.reference and not self.detail:
                 try:
                     scores = card.fast(self)
                 except (EvaluationError, TypeError, AttributeError, ArithmeticError, ValueError, KeyError):
@@ -514,7 +517,7 @@ def evaluate_checked(decision: Decision, facts: dict[str, Any], as_of: dt.date, 
     assert pack is not None
     cal = calendar or pack.calendar
     fns = functions if functions is not None else plugins.functions(plugins.plugin_manager())
-    ctx = Context(decision, facts, as_of, cal, fns, explain, reference=_REFERENCE or reference)
+    ctx = Context(decision, facts, as_of, cal, fns, explain, reference=_REFERENCE or reference, detail=detail)
     ctx.warnings.extend(warnings)
     try:
         return _assemble(ctx, detail)

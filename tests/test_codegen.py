@@ -35,7 +35,8 @@ def test_compiled_scorecard_equals_line_by_line_on_random_findings() -> None:
         facts = library.check_facts("chongqing/renewal", {
             "institution_kind": "social_org", "registry_level": "city", "registration_expires_on": "2025-06-30",
             "applied_on": "2025-05-20", "registered_occupations": ["a"], "findings": findings})
-        ctx = Context(decision, facts, AS_OF, library.calendar_for(decision), library._functions, False)
+        ctx = Context(decision, facts, AS_OF, library.calendar_for(decision), library._functions, False,
+                      detail=False)
         slow = {leaf_id: score for leaf_id, (score, _) in ctx._leaves(card).items()}
         assert dict(zip(slow, fast(ctx), strict=True)) == slow
         assert all(isinstance(v, (Decimal, int)) for v in slow.values())
@@ -53,7 +54,7 @@ def test_a_failing_compiled_card_falls_back_to_the_line_by_line_error() -> None:
         result = library.evaluate("chongqing/renewal", {
             "institution_kind": "social_org", "registry_level": "city", "registration_expires_on": "2025-06-30",
             "applied_on": "2025-05-20", "registered_occupations": ["a"], "findings": {"posts_missing": 2}},
-            as_of=AS_OF)
+            as_of=AS_OF, detail=False)
         assert result.score == Decimal("95.2")
     finally:
         card.fast = saved
