@@ -40,3 +40,15 @@ def test_readme_python_example_runs_and_prints_what_its_comment_says() -> None:
     lines = buffer.getvalue().splitlines()
     assert lines[0] == "renew 94.6 2025-06-18"
     assert any("institution_kind(机构类型)" in line for line in lines)
+
+
+def test_every_bundled_example_command_in_the_readme_runs() -> None:
+    section = README.split("### Bundled examples", 1)[1].split("\n## ", 1)[0]
+    commands = [line.split("skillcert ", 1)[1].split() for line in section.splitlines()
+                if line.startswith("skillcert evaluate")]
+    assert len(commands) >= 8
+    for argv in commands:
+        argv = [str(ROOT / a) if a.startswith("policies/") else a for a in argv]
+        out, err = io.StringIO(), io.StringIO()
+        assert run(["--policies", str(ROOT / "policies"), *argv], out, err) == 0, (argv, err.getvalue())
+        assert "结论：" in out.getvalue()
