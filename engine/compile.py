@@ -255,6 +255,10 @@ class _Scope:
         self.in_progress: set[str] = set()
         self.locals: list[dict[str, VType]] = []
 
+    def is_local(self, name: str) -> bool:
+        """A name of an enclosing `each` element, `let` or table row (not in the evaluation's table of values)."""
+        return any(name in frame for frame in self.locals)
+
     def names(self) -> list[str]:
         out = list(self.fixed) + list(self.raw.get("derived", {}))
         for frame in self.locals:

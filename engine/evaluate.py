@@ -33,6 +33,31 @@ class _Unavailable:
         self.error = error
 
 
+class _Values(dict):  # type: ignore[type-arg]
+    """Name → value for one evaluation; a miss computes the name (derived value, deadline, score, outcome).
+
+    Compiled expressions index it directly (``_v['name']``), so a value already known costs one dict lookup.
+    A value that could not be computed is never stored: every use raises its error again.
+    """
+
+    __slots__ = ("ctx", "unavailable")
+
+    def __init__(self, ctx: Context, initial: dict[str, Any]) -> None:
+        super().__init__(initial)
+        self.ctx = ctx
+        self.unavailable: dict[str, EvaluationError] = {}
+
+    def __missing__(self, name: str) -> Any:
+        if name in self.unavailable:
+            raise self.unavailable[name]
+        value = self.ctx._compute(name)
+        if value.__class__ is _Unavailable:
+            self.unavailable[name] = value.error
+            raise value.error
+        self[name] = value
+        return value
+
+
 class Context:
     """One evaluation: facts, memoised computed names, the calendar and the evaluator."""
 
@@ -44,7 +69,7 @@ class Context:
         self.as_of = as_of
         self.calendar = calendar
         # facts and parameters are looked up directly; derived values, deadlines and scores are added as computed
-        self.values: dict[str, Any] = {**decision.parameter_values, **facts, "as_of": as_of}
+        self.values: dict[str, Any] = _Values(self, {**decision.parameter_values, **facts, "as_of": as_of})
         self.locals: list[dict[str, Any]] = []
         self.warnings: list[str] = []
         self.explain = explain
@@ -70,13 +95,7 @@ class Context:
             for frame in reversed(self.locals):
                 if name in frame:
                     return frame[name]
-        try:
-            value = self.values[name]
-        except KeyError:
-            value = self.values[name] = self._compute(name)
-        if value.__class__ is _Unavailable:
-            raise value.error
-        return value
+        return self.values[name]  # computed on a miss (see _Values)
 
     def lookup_safe(self, name: str) -> Any:
         try:

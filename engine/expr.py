@@ -82,12 +82,13 @@ class CompiledExpr:
     type: VType
     names: frozenset[str]
     functions: frozenset[str] = field(default_factory=frozenset)
-    fn: Callable[[Any], Any] | None = None
+    fn: Callable[[Any, Any], Any] | None = None
+    local_names: frozenset[str] = field(default_factory=frozenset)
 
     def evaluate(self, ctx: EvalContext) -> Any:
         try:
             if self.fn is not None and not getattr(ctx, "reference", False):
-                return self.fn(ctx)
+                return self.fn(ctx, getattr(ctx, "values", None))
             return ctx.evaluator.run(self)
         except EvaluationError:
             raise
@@ -164,6 +165,7 @@ class _Checker:
         self.functions = functions
         self.problems = problems
         self.names: set[str] = set()
+        self.locals: set[str] = set()
         self.called: set[str] = set()
         self.count = 0
 
@@ -212,6 +214,9 @@ class _Checker:
                       did_you_mean(name, _known_names(self.resolve)))
             return ANY
         self.names.add(name)
+        is_local = getattr(self.resolve, "is_local", None)
+        if is_local is None or is_local(name):
+            self.locals.add(name)  # read through the context (element frames); others straight from the table
         return t
 
     def _List(self, node: ast.List, depth: int) -> VType:
@@ -472,7 +477,8 @@ def compile_expr(source: Any, resolve: NameResolver, functions: Mapping[str, Fun
     except _Refused as refused:
         problems.append(refused.problem)
         return None
-    compiled = CompiledExpr(stripped, tree.body, t, frozenset(checker.names), frozenset(checker.called))
+    compiled = CompiledExpr(stripped, tree.body, t, frozenset(checker.names), frozenset(checker.called),
+                            local_names=frozenset(checker.locals))
     if not problems:
         compiled.fn = _to_python(compiled, functions)
     return compiled
@@ -500,8 +506,9 @@ class _ToPython(ast.NodeTransformer):
     ``_get(x, 'field')``, division exact, functions and decimal constants module-level names of our own. Only
     trees that passed the allow-list get here, and the code runs with no builtins."""
 
-    def __init__(self, functions: Mapping[str, FunctionSpec]) -> None:
+    def __init__(self, functions: Mapping[str, FunctionSpec], local_names: frozenset[str] = frozenset()) -> None:
         self.functions = functions
+        self.local_names = local_names
         self.env: dict[str, Any] = {"__builtins__": {}, "_get": _get, "_div": _div}
 
     def _bind(self, value: Any, prefix: str) -> ast.Name:
@@ -510,8 +517,12 @@ class _ToPython(ast.NodeTransformer):
         return ast.Name(name, ast.Load())
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        call = ast.Call(ast.Attribute(ast.Name("_c", ast.Load()), "lookup", ast.Load()), [ast.Constant(node.id)], [])
-        return ast.copy_location(call, node)
+        if node.id in self.local_names:  # an element of an `each` or a table row: through the context's frames
+            call = ast.Call(ast.Attribute(ast.Name("_c", ast.Load()), "lookup", ast.Load()), [ast.Constant(node.id)],
+                            [])
+            return ast.copy_location(call, node)
+        # the evaluation's table of values, which computes a name on a miss
+        return ast.copy_location(ast.Subscript(ast.Name("_v", ast.Load()), ast.Constant(node.id), ast.Load()), node)
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         call = ast.Call(ast.Name("_get", ast.Load()), [self.visit(node.value), ast.Constant(node.attr)], [])
@@ -537,16 +548,16 @@ class _ToPython(ast.NodeTransformer):
         return ast.copy_location(ast.Call(self._bind(spec.func, "f"), args, []), node)
 
 
-def _to_python(expr: CompiledExpr, functions: Mapping[str, FunctionSpec]) -> Callable[[Any], Any] | None:
+def _to_python(expr: CompiledExpr, functions: Mapping[str, FunctionSpec]) -> Callable[[Any, Any], Any] | None:
     import copy
 
     if any(name not in functions for name in expr.functions):
         return None  # unknown functions were reported; the reference evaluator will refuse them
-    transformer = _ToPython(functions)
+    transformer = _ToPython(functions, expr.local_names)
     body = transformer.visit(copy.deepcopy(expr.tree))
-    lam = ast.Lambda(ast.arguments([], [ast.arg("_c")], None, [], [], None, []), body)
+    lam = ast.Lambda(ast.arguments([], [ast.arg("_c"), ast.arg("_v")], None, [], [], None, []), body)
     tree = ast.fix_missing_locations(ast.Expression(lam))
-    fn: Callable[[Any], Any] = eval(compile(tree, f"<{expr.text}>", "eval"), transformer.env)  # noqa: S307
+    fn: Callable[[Any, Any], Any] = eval(compile(tree, f"<{expr.text}>", "eval"), transformer.env)  # noqa: S307
     return fn
 
 
