@@ -363,8 +363,8 @@ def _apply(ctx: Context, rule: Rule) -> list[Reason]:
         if not failures:
             return []
         outcome = _outcome_of(ctx, rule)
-        return [Reason(_part_id(rule.id, cond, i), outcome, msg, cond.source or rule.source)
-                for i, (cond, msg) in enumerate(failures)]
+        return [Reason(_part_id(rule.id, cond), outcome, msg, cond.source or rule.source)
+                for cond, msg in failures]
     if rule.kind == "each":
         out = []
         for v in ctx.verdicts(rule):
@@ -402,7 +402,7 @@ def _each_verdicts(ctx: Context, rule: Rule) -> list[dict[str, Any]]:
     return out
 
 
-def _part_id(rule_id: str, cond: Condition, index: int) -> str:
+def _part_id(rule_id: str, cond: Condition) -> str:
     return f"{rule_id}.{cond.id}" if cond.id else rule_id
 
 

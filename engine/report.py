@@ -175,34 +175,32 @@ def _score_summary(category: ItemScore, lines: list[str]) -> None:
             return
         path = " › ".join(trail[1:] + [node.label])
         lines.append(f"    {path}  {_v(node.score)} / {_v(node.max)}")
-        sign = "+" if node.bonus else "−"
-        for line in node.lines:
-            count = f" × {_v(line['count'])}" if "count" in line else ""
-            lines.append(f"        {sign}{_v(line['points'])}  {line['label']}{count}")
-        deducted = sum((ln["points"] for ln in node.lines), Decimal(0))
-        if not node.bonus and deducted > node.max:
-            lines.append(f"        （扣分 {_v(deducted)} 超过本项满分 {_v(node.max)}，扣完为止）")
+        lines.extend(_line_texts(node, "        "))
 
     visit(category, [])
 
 
-def _score_lines(item: ItemScore, depth: int, lines: list[str]) -> None:
-    pad = "  " * depth
-    lost = item.max - item.score
-    if item.bonus and not item.items:
-        mark = f"+{_v(item.score)}" if item.score else "未得分"
-        lines.append(f"{pad}{item.label}  {_v(item.score)} / {_v(item.max)}  ({mark})")
-    elif not item.items and lost == 0:
-        lines.append(f"{pad}{item.label}  {_v(item.score)} / {_v(item.max)}")
-    else:
-        lines.append(f"{pad}{item.label}  {_v(item.score)} / {_v(item.max)}")
+def _line_texts(item: ItemScore, pad: str) -> list[str]:
+    """A leaf's deductions or awards, one per line, and a note when deductions exceed the item (扣完为止)."""
+    sign = "+" if item.bonus else "−"
+    out = []
     for line in item.lines:
-        sign = "+" if item.bonus else "−"
         count = f" × {_v(line['count'])}" if "count" in line else ""
-        lines.append(f"{pad}    {sign}{_v(line['points'])}  {line['label']}{count}")
-    if not item.items and not item.bonus and item.lines:
+        out.append(f"{pad}{sign}{_v(line['points'])}  {line['label']}{count}")
+    if not item.bonus and item.lines:
         deducted = sum((ln["points"] for ln in item.lines), Decimal(0))
         if deducted > item.max:
-            lines.append(f"{pad}    （扣分 {_v(deducted)} 超过本项满分，扣完为止）")
+            out.append(f"{pad}（扣分 {_v(deducted)} 超过本项满分 {_v(item.max)}，扣完为止）")
+    return out
+
+
+def _score_lines(item: ItemScore, depth: int, lines: list[str]) -> None:
+    """The whole scorecard, every item (for --explain)."""
+    pad = "  " * depth
+    head = f"{pad}{item.label}  {_v(item.score)} / {_v(item.max)}"
+    if item.bonus and not item.items:
+        head += f"  ({'+' + _v(item.score) if item.score else '未得分'})"
+    lines.append(head)
+    lines.extend(_line_texts(item, pad + "    "))
     for child in item.items:
         _score_lines(child, depth + 1, lines)

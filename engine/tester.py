@@ -341,7 +341,7 @@ def find_test_files(path: Path) -> list[Path]:
     return sorted(path.glob("*/tests/*.yaml")) + sorted(path.glob("*/tests/*.yml"))
 
 
-def _policies_root(path: Path) -> Path | None:
+def policies_root(path: Path) -> Path | None:
     """The folder of packs that a test file or pack folder belongs to."""
     p = path.resolve()
     for candidate in [p] + list(p.parents):
@@ -433,7 +433,7 @@ def run_paths(paths: list[str], *, policies: str | None = None) -> PackTestRepor
     if not files:
         raise UsageError("没有找到测试文件(政策包目录下的 tests/*.yaml)")
     for f in files:
-        root = Path(policies) if policies else _policies_root(f)
+        root = Path(policies) if policies else policies_root(f)
         if root is None:
             report.problems.append(Problem("no-pack", "找不到这个测试文件所属的政策包(上级目录中没有 pack.yaml)",
                                            Location(str(f))))

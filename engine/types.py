@@ -16,9 +16,6 @@ from typing import Any
 __all__ = ["VType", "ANY", "BOOL", "INTEGER", "DECIMAL", "NUMBER", "DATE", "TEXT", "NULL", "type_of_value",
            "comparable", "describe"]
 
-SCALARS = ("bool", "integer", "decimal", "number", "date", "text", "null", "any")
-
-
 @dataclass(frozen=True)
 class VType:
     kind: str

@@ -23,7 +23,7 @@ def pack_dirs(path: Path) -> list[Path]:
 
 def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
     """All problems under the given paths (sorted by file and line) and the number of files checked."""
-    from .tester import check_case_file, find_test_files
+    from .tester import check_case_file, find_test_files, policies_root
 
     problems: list[Problem] = []
     checked = 0
@@ -33,7 +33,7 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
             raise UsageError(f"路径不存在:{raw}")
         if path.is_file() and path.name != PACK_FILE:
             # a single test file: check it against the packs it belongs to
-            root = _root_of(path)
+            root = policies_root(path)
             if root is None:
                 raise UsageError(f"{raw} 既不是 pack.yaml,也不在某个政策包的 tests/ 目录中")
             problems.extend(check_case_file(path, Library(root)))
@@ -77,10 +77,3 @@ def _check_example(path: Path, region: str, library: Library) -> list[Problem]:
     except SkillcertError as exc:
         return exc.problems or [Problem(exc.code, exc.message, exc.location or Location(display_path(path)))]
     return []
-
-
-def _root_of(path: Path) -> Path | None:
-    for candidate in path.resolve().parents:
-        if (candidate / PACK_FILE).is_file():
-            return candidate.parent
-    return None
