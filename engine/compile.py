@@ -994,6 +994,9 @@ def check_pack(directory: str | Path, *, pm: pluggy.PluginManager | None = None,
         if c.stopped:
             break
     problems = c.problems.sorted()
+    if c.problems.truncated:  # say so rather than let a long list look complete
+        problems.append(Problem("too-many-problems", f"问题超过 {c.problems.limit} 个,其余未列出;请先改正以上问题",
+                                Location(shown)))
     return (c.pack if not (c.stopped or c.shape_broken) else None), problems
 
 

@@ -356,3 +356,14 @@ def test_validate_checks_example_facts(tmp_path: Path) -> None:
     assert "facts-invalid" in out and "did you mean 'applied_on'?" in out
     assert "example-name" in out
     assert ":4:1: facts-invalid" in out
+
+
+def test_a_truncated_problem_list_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine import errors
+
+    folder = pack_variant(tmp_path, SMALL, "variant", [("        kind: trigger\n        when: late\n",
+                                                        "        kind: trigger\n        wen: late\n")])
+    original = errors.Problems.__init__
+    monkeypatch.setattr(errors.Problems, "__init__", lambda self, limit=1000: original(self, limit=0))
+    codes = problem_codes(folder)
+    assert codes == ["too-many-problems"]
