@@ -19,7 +19,7 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
 
 class PackCaseFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        from engine.tester import load_cases
+        from skillcert.analysis.tester import load_cases
 
         cases, problems = load_cases(self.path)
         if problems:
@@ -35,7 +35,7 @@ class PackCase(pytest.Item):
         self.case = case
 
     def runtest(self) -> None:
-        from engine.tester import run_case
+        from skillcert.analysis.tester import run_case
 
         library = _library(self.path.parent.parent.parent)
         outcome = run_case(self.case, library)
@@ -71,7 +71,7 @@ _LIBRARIES: dict[Path, Any] = {}
 
 
 def _library(root: Path) -> Any:
-    from engine.library import load
+    from skillcert.library import load
 
     if root not in _LIBRARIES:
         _LIBRARIES[root] = load(root)

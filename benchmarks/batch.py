@@ -4,7 +4,7 @@
     python benchmarks/batch.py --rows 10000 100000 1000000 --workers 1 2     # the full table (several minutes)
 
 For each size a CSV of realistic institutions (dotted `findings.*` columns, seeded) is generated once, then
-`python -m engine batch` runs in a fresh process per (size, workers); the table shows wall time, rows per second,
+`python -m skillcert batch` runs in a fresh process per (size, workers); the table shows wall time, rows per second,
 microseconds per row and the peak resident memory of the whole process tree (sampled from /proc every 50 ms).
 Nothing is asserted: it measures.
 """
@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 FINDINGS = ["posts_missing", "duties_unfulfilled", "no_duty_records", "safety_notice_missing", "annual_plans_missing",
             "publicity_items_missing", "theory_room_defects", "skill_room_defects", "cameras_missing",
@@ -71,7 +70,7 @@ def _tree_rss_kib(pid: int) -> int:
 
 
 def run(input_path: Path, output_path: Path, workers: int) -> tuple[float, int]:
-    cmd = [sys.executable, "-m", "engine", "batch", "chongqing/renewal", str(input_path), "-o", str(output_path),
+    cmd = [sys.executable, "-m", "skillcert", "batch", "chongqing/renewal", str(input_path), "-o", str(output_path),
            "--as-of", "2025-05-25", "--workers", str(workers), "--no-progress"]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -2,7 +2,7 @@
 
     python benchmarks/cli_startup.py [--runs 15]
 
-Each command runs in a fresh process (python -m engine …) --runs times after one warm-up; the table shows the
+Each command runs in a fresh process (python -m skillcert …) --runs times after one warm-up; the table shows the
 median and the fastest run. Nothing here is asserted: it measures.
 """
 
@@ -29,7 +29,7 @@ COMMANDS = {
 
 
 def measure(args: list[str], runs: int) -> list[float]:
-    cmd = [sys.executable, "-m", "engine", *args]
+    cmd = [sys.executable, "-m", "skillcert", *args]
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)  # warm-up (bytecode, disk cache)
     times = []
     for _ in range(runs):
@@ -47,7 +47,7 @@ def main() -> None:
           f"{platform.system()} {platform.release()}")
     bare = measure(["--help"], args.runs)
     print(f"{'command':40} {'median':>9} {'fastest':>9}")
-    print(f"{'python -m engine --help (interpreter floor)':40} {statistics.median(bare):9.3f} {min(bare):9.3f}")
+    print(f"{'python -m skillcert --help (interpreter floor)':40} {statistics.median(bare):9.3f} {min(bare):9.3f}")
     for name, argv in COMMANDS.items():
         t = measure(argv, args.runs)
         print(f"{name:40} {statistics.median(t):9.3f} {min(t):9.3f}")

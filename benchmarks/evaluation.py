@@ -22,17 +22,16 @@ import json
 import os
 import platform
 import random
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-import engine  # noqa: E402
-from engine.model import Decision, Scorecard  # noqa: E402
+
+import skillcert  # noqa: E402
+from skillcert.compiler.model import Decision, Scorecard  # noqa: E402
 
 DECISION = "chongqing/renewal"
 AS_OF = dt.date(2025, 5, 25)
@@ -190,7 +189,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    library = engine.load(ROOT / "policies")
+    library = skillcert.load(ROOT / "policies")
     decision = library.decision(DECISION)
     card = decision.scorecards["total"]
     params = decision.parameter_values

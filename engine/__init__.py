@@ -12,6 +12,10 @@ Everything here is the same code path as the ``skillcert`` command line.
 
 from __future__ import annotations
 
+if __name__ != "skillcert":  # the repository folder is engine/, but the package has one name only
+    raise ImportError(f"skillcert 的代码请以 `import skillcert` 导入(此处被当作 {__name__!r} 导入);"
+                      "请先 pip install -e . 或安装 wheel")
+
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -27,15 +31,15 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .compile import check_pack, compile_pack
+    from .compiler.pipeline import check_pack, compile_pack
     from .library import DecisionInfo, Library, load
-    from .result import DecisionResult, Reason
+    from .runtime.result import DecisionResult, Reason
 
 # The heavier parts (pydantic, jsonschema, the compiler) load on first use, so that `skillcert --help`
 # and `import engine` stay fast.
 _LAZY = {
-    "load": "library", "Library": "library", "DecisionInfo": "library", "DecisionResult": "result",
-    "Reason": "result", "compile_pack": "compile", "check_pack": "compile",
+    "load": "library", "Library": "library", "DecisionInfo": "library", "DecisionResult": "runtime.result",
+    "Reason": "runtime.result", "compile_pack": "compiler.pipeline", "check_pack": "compiler.pipeline",
 }
 
 
@@ -75,7 +79,8 @@ __version__ = "0.1.0"
 
 def validate(*paths: str) -> list[Problem]:
     """Every problem of the packs (with their tests and examples) under ``paths``; empty when clean."""
-    from .validation import validate_paths
+    from .analysis.validation import validate_paths
+    from .source.resources import policies_dir
 
-    problems, _ = validate_paths(list(paths) or ["policies"])
+    problems, _ = validate_paths(list(paths) or [str(policies_dir())])
     return problems

@@ -14,16 +14,16 @@ from typing import Any
 import pluggy
 
 from . import plugins
-from .calendar import HolidayCalendar, YearData
-from .compile import PACK_FILE, compile_pack
+from .compiler.model import Decision, Pack
+from .compiler.pipeline import PACK_FILE, compile_pack
 from .errors import UsageError
-from .evaluate import evaluate_checked
-from .expr import did_you_mean
-from .facts import validate_facts
-from .loader import SourceMap, display_path
-from .model import Decision, Pack
-from .resources import policies_dir
-from .result import DecisionResult
+from .lang.calendar import HolidayCalendar, YearData
+from .lang.expr import did_you_mean
+from .runtime.evaluate import evaluate_checked
+from .runtime.facts import validate_facts
+from .runtime.result import DecisionResult
+from .source.loader import SourceMap, display_path
+from .source.resources import policies_dir
 
 __all__ = ["Library", "DecisionInfo", "load"]
 
@@ -43,14 +43,12 @@ class Library:
 
     def __init__(self, directory: str | Path | None = None, *, pm: pluggy.PluginManager | None = None,
                  calendar_years: Iterable[YearData] = (), reference: bool = False) -> None:
-        self.directory = Path(directory) if directory is not None else policies_dir()
+        self.directory = policies_dir(directory)
         self.pm = pm or plugins.plugin_manager()
         self._packs: dict[str, Pack] = {}
         self._extra_years = list(calendar_years)
         self._functions = plugins.functions(self.pm)
         self.reference = reference  # evaluate with simpleeval walking the trees (same results, slower)
-        if not self.directory.is_dir():
-            raise UsageError(f"找不到政策包目录 {self.directory}")
 
     @property
     def extra_years(self) -> tuple[YearData, ...]:
@@ -128,7 +126,7 @@ class Library:
         and text cells; keys that are not inputs (ids, names) are carried over. A row with bad facts yields a row
         with its ``error``; the generator goes on.
         """
-        from .batch import evaluate_many
+        from .tabular.batch import evaluate_many
 
         return evaluate_many(self, decision_id, (dict(r) for r in rows), as_of=as_of,
                              allow_out_of_period=allow_out_of_period)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from engine.calendar import YearData
-from engine.expr import FunctionSpec
-from engine.formats import OutputFormat
-from engine.plugins import hookimpl
-from engine.result import DecisionResult, format_decimal
+from skillcert.lang.calendar import YearData
+from skillcert.lang.expr import FunctionSpec
+from skillcert.plugins import hookimpl
+from skillcert.render.formats import OutputFormat
+from skillcert.runtime.result import DecisionResult, format_decimal
 
 HOLIDAY_2031 = dt.date(2031, 5, 30)
 

@@ -9,11 +9,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine import plugins
-from engine.calendar import HolidayCalendar, builtin_calendar
-from engine.compile import check_pack
-from engine.expr import CompiledExpr, ExprProblem, FunctionSpec, compile_expr, make_evaluator
-from engine.types import VType, type_of_value
+from skillcert import plugins
+from skillcert.compiler.pipeline import check_pack
+from skillcert.lang.calendar import HolidayCalendar, builtin_calendar
+from skillcert.lang.expr import CompiledExpr, ExprProblem, FunctionSpec, compile_expr, make_evaluator
+from skillcert.lang.types import VType, type_of_value
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = ROOT / "tests" / "testdata"
@@ -72,7 +72,7 @@ def problem_codes(folder: Path, **kwargs: Any) -> list[str]:
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
     """Run ``skillcert`` in-process: (exit code, stdout, stderr)."""
-    from engine.cli import run
+    from skillcert.cli import run
 
     out, err = io.StringIO(), io.StringIO()
     code = run(argv, stdout=out, stderr=err)

@@ -11,10 +11,9 @@ from typing import Any
 
 import openpyxl
 import pytest
+import skillcert
+from skillcert.tabular.batch import run_batch
 from skillcert_testutil import POLICIES, run_cli
-
-import engine
-from engine.batch import run_batch
 
 AS_OF = "2023-09-20"
 HEADER = ["机构编号", "institution_kind", "registry_level", "registered_on", "assessment_dates", "evaluation_on",
@@ -136,7 +135,7 @@ def test_an_interrupted_run_leaves_the_old_output_intact(tmp_path: Path, monkeyp
     src = write_csv(tmp_path / "in.csv", HEADER, ROWS[:3])
     target = tmp_path / "out.csv"
     target.write_text("previous results\n", encoding="utf-8")
-    import engine.batch as batch
+    import skillcert.tabular.batch as batch
 
     real = batch._evaluate_row
     calls = {"n": 0}
@@ -149,14 +148,14 @@ def test_an_interrupted_run_leaves_the_old_output_intact(tmp_path: Path, monkeyp
 
     monkeypatch.setattr(batch, "_evaluate_row", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_batch(engine.load(POLICIES), "shanxi/evaluation", src, target, as_of=dt.date(2023, 9, 20),
+        run_batch(skillcert.load(POLICIES), "shanxi/evaluation", src, target, as_of=dt.date(2023, 9, 20),
                   progress=False, stderr=io.StringIO())
     assert target.read_text(encoding="utf-8") == "previous results\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_evaluate_many_is_a_generator_on_the_same_path() -> None:
-    library = engine.load(POLICIES)
+    library = skillcert.load(POLICIES)
     rows = iter([
         {"id": 1, "institution_kind": "school", "registry_level": "city", "registered_on": "2021-03-01",
          "evaluation_on": "2023-09-15", "evaluation_result": "pass", "assessment_dates": ["2022-06-01"]},
@@ -189,11 +188,11 @@ def test_batch_refuses_to_run_with_exit_2(tmp_path: Path, as_of: str, output: st
 def test_progress_bar_only_when_asked_or_on_a_terminal(tmp_path: Path) -> None:
     src = write_csv(tmp_path / "in.csv", HEADER, ROWS[:2])
     quiet = io.StringIO()
-    run_batch(engine.load(POLICIES), "shanxi/evaluation", src, tmp_path / "a.csv", as_of=dt.date(2023, 9, 20),
+    run_batch(skillcert.load(POLICIES), "shanxi/evaluation", src, tmp_path / "a.csv", as_of=dt.date(2023, 9, 20),
               stderr=quiet)
     assert quiet.getvalue() == ""
     shown = io.StringIO()
-    run_batch(engine.load(POLICIES), "shanxi/evaluation", src, tmp_path / "b.csv", as_of=dt.date(2023, 9, 20),
+    run_batch(skillcert.load(POLICIES), "shanxi/evaluation", src, tmp_path / "b.csv", as_of=dt.date(2023, 9, 20),
               progress=True, stderr=shown)
     assert "2/2" in shown.getvalue() and "行" in shown.getvalue()
 

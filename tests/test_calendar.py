@@ -1,4 +1,4 @@
-"""Tests for engine.calendar: PRC working days with statutory holidays and make-up days (调休)."""
+"""Tests for skillcert.lang.calendar: PRC working days with statutory holidays and make-up days (调休)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from engine.calendar import HolidayCalendar, YearData, builtin_calendar, year_data_from_mapping
-from engine.errors import CalendarError, SkillcertError
+from skillcert.errors import CalendarError, SkillcertError
+from skillcert.lang.calendar import HolidayCalendar, YearData, builtin_calendar, year_data_from_mapping
 
 D = date
 
@@ -50,7 +49,7 @@ def test_builtin_calendar_is_cached() -> None:
 
 def test_importing_the_module_does_not_import_chinesecalendar() -> None:
     root = Path(__file__).resolve().parent.parent
-    code = "import sys, engine.calendar; print('chinese_calendar' in sys.modules)"
+    code = "import sys, skillcert.lang.calendar; print('chinese_calendar' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(root), "PATH": ""})
     assert out.stdout.strip() == "False"

@@ -1,4 +1,4 @@
-"""engine.cli: the ``skillcert`` command line, called in-process through ``run(argv, stdout, stderr)``."""
+"""skillcert.cli: the ``skillcert`` command line, called in-process through ``run(argv, stdout, stderr)``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from skillcert.source.loader import MAX_FILE_BYTES
 from skillcert_testutil import MINI, PACKS, ROOT, SOCIAL_ORG_EXAMPLE, run_cli
-
-from engine.loader import MAX_FILE_BYTES
 
 EXAMPLE = str(SOCIAL_ORG_EXAMPLE)
 EVALUATE = ["evaluate", "chongqing/renewal"]
@@ -258,7 +257,7 @@ def test_help_exits_0() -> None:
 
 def test_module_entry_point_reports_bad_facts_without_traceback(tmp_path: Path) -> None:
     facts = write(tmp_path, "bad.yaml", GOOD_FACTS.replace("applied_on: 2025-05-20\n", ""))
-    proc = subprocess.run([sys.executable, "-m", "engine", "evaluate", "chongqing/renewal", facts,
+    proc = subprocess.run([sys.executable, "-m", "skillcert", "evaluate", "chongqing/renewal", facts,
                            "--as-of", "2025-05-25"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stdout == ""

@@ -6,22 +6,21 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+import skillcert
+from skillcert.compiler.scorecode import compile_scorecard
+from skillcert.runtime.evaluate import Context
 from skillcert_testutil import POLICIES
-
-import engine
-from engine.codegen import compile_scorecard
-from engine.evaluate import Context
 
 AS_OF = dt.date(2025, 5, 25)
 
 
 def test_bundled_scorecards_compile_to_one_function() -> None:
-    decision = engine.load(POLICIES).decision("chongqing/renewal")
+    decision = skillcert.load(POLICIES).decision("chongqing/renewal")
     assert decision.scorecards["total"].fast is not None
 
 
 def test_compiled_scorecard_equals_line_by_line_on_random_findings() -> None:
-    library = engine.load(POLICIES)
+    library = skillcert.load(POLICIES)
     decision = library.decision("chongqing/renewal")
     card = decision.scorecards["total"]
     fast = compile_scorecard(card, library._functions)
@@ -43,7 +42,7 @@ def test_compiled_scorecard_equals_line_by_line_on_random_findings() -> None:
 
 
 def test_a_failing_compiled_card_falls_back_to_the_line_by_line_error() -> None:
-    library = engine.load(POLICIES)
+    library = skillcert.load(POLICIES)
     decision = library.decision("chongqing/renewal")
     card = decision.scorecards["total"]
     saved = card.fast

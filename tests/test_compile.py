@@ -1,4 +1,4 @@
-"""engine.compile (with engine.schema): every problem code at its exact ``file:line:col``, all at once.
+"""skillcert.compiler.pipeline (with skillcert.source.schema): every problem code at its exact ``file:line:col``, all at once.
 
 Each folder under tests/testdata/broken/ is tests/testdata/packs/small with exactly one mistake (the
 folder name says which), so each must report exactly one line.
@@ -10,10 +10,9 @@ import hashlib
 from pathlib import Path
 
 import pytest
+import skillcert
+from skillcert.compiler.pipeline import STAGES, check_pack, compile_pack
 from skillcert_testutil import BROKEN, MINI, ROOT, SMALL, pack_variant, problem_codes, problem_lines, run_cli
-
-import engine
-from engine.compile import STAGES, check_pack, compile_pack
 
 # folder → (line:col: code, a fragment of the message or hint)
 BROKEN_PACKS: dict[str, tuple[str, str]] = {
@@ -83,7 +82,7 @@ def test_all_problems_of_a_file_are_reported_in_one_run_sorted_by_line() -> None
 
 
 def test_compile_pack_raises_pack_error_listing_every_problem() -> None:
-    with pytest.raises(engine.PackError) as info:
+    with pytest.raises(skillcert.PackError) as info:
         compile_pack(BROKEN / "three_mistakes")
     assert info.value.code == "pack-invalid"
     assert [p.code for p in info.value.problems] == ["reserved-name", "unknown-name", "type-mismatch"]
@@ -359,7 +358,7 @@ def test_validate_checks_example_facts(tmp_path: Path) -> None:
 
 
 def test_a_truncated_problem_list_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine import errors
+    from skillcert import errors
 
     folder = pack_variant(tmp_path, SMALL, "variant", [("        kind: trigger\n        when: late\n",
                                                         "        kind: trigger\n        wen: late\n")])

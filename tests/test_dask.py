@@ -12,7 +12,7 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 pd = pytest.importorskip("pandas")
 
-from engine.dask import evaluate_dataframe  # noqa: E402
+from skillcert.tabular.dask import evaluate_dataframe  # noqa: E402
 
 AS_OF = dt.date(2023, 9, 20)
 
@@ -40,14 +40,14 @@ def institutions(n: int) -> object:
 
 
 def test_dask_dataframe_is_evaluated_on_a_local_cluster_like_batch(client: object) -> None:
-    import engine
+    import skillcert
 
     ddf = institutions(40)
     result = evaluate_dataframe(ddf, "shanxi/evaluation", policies=POLICIES, as_of=AS_OF)
     assert list(result.columns)[:3] == ["机构编号", "outcome", "outcome_label"]
     computed = result.compute()
     assert len(computed) == 40 and list(computed["机构编号"]) == [f"SX-{i:04d}" for i in range(40)]
-    expected = list(engine.load(POLICIES).evaluate_many(
+    expected = list(skillcert.load(POLICIES).evaluate_many(
         "shanxi/evaluation", ddf.compute().to_dict("records"), as_of=AS_OF))
     assert list(computed["outcome"]) == [r["outcome"] for r in expected]
     first_reasons = json.loads(computed["reasons"].iloc[0])
@@ -56,7 +56,7 @@ def test_dask_dataframe_is_evaluated_on_a_local_cluster_like_batch(client: objec
 
 
 def test_an_unknown_decision_fails_on_the_client_before_any_work() -> None:
-    import engine
+    import skillcert
 
-    with pytest.raises(engine.UsageError):
+    with pytest.raises(skillcert.UsageError):
         evaluate_dataframe(institutions(3), "shanxi/evaluaton", policies=POLICIES, as_of=AS_OF)

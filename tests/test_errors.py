@@ -1,11 +1,10 @@
-"""engine.errors: locations, problems and the error hierarchy with stable codes."""
+"""skillcert.errors: locations, problems and the error hierarchy with stable codes."""
 
 from __future__ import annotations
 
 import pytest
-
-import engine
-from engine.errors import (
+import skillcert
+from skillcert.errors import (
     CalendarError,
     EvaluationError,
     FactsError,
@@ -89,5 +88,5 @@ def test_code_can_be_given_per_instance() -> None:
 def test_public_api_exports_the_errors() -> None:
     for name in ("SkillcertError", "PackError", "FactsError", "EvaluationError", "CalendarError",
                  "OutOfPeriodError", "UsageError", "Problem", "Location"):
-        assert name in engine.__all__
-        assert getattr(engine, name) is not None
+        assert name in skillcert.__all__
+        assert getattr(skillcert, name) is not None

@@ -1,4 +1,4 @@
-"""engine.evaluate: rules, precedence, scorecards, deadlines and the period of validity, on mini/check."""
+"""skillcert.runtime.evaluate: rules, precedence, scorecards, deadlines and the period of validity, on mini/check."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import skillcert
+from skillcert.errors import EvaluationError, OutOfPeriodError
+from skillcert.lang.calendar import YearData
+from skillcert.library import Library
+from skillcert.runtime.result import DecisionResult
 from skillcert_testutil import (
     AS_OF,
     MINI,
@@ -19,19 +24,13 @@ from skillcert_testutil import (
     problem_lines,
 )
 
-import engine
-from engine.calendar import YearData
-from engine.errors import EvaluationError, OutOfPeriodError
-from engine.library import Library
-from engine.result import DecisionResult
-
 D = dt.date
 BANK_OK = {"occupation": "焊工", "level": 4, "theory_sets": 5, "skill_sets": 5}
 
 
 @pytest.fixture(scope="module")
 def library() -> Library:
-    return engine.load(PACKS)
+    return skillcert.load(PACKS)
 
 
 def evaluate(library: Library, as_of: dt.date = AS_OF, **facts: Any) -> DecisionResult:
@@ -81,7 +80,7 @@ def test_equal_rank_outcomes_firing_together_is_an_outcome_conflict(tmp_path: Pa
     folder = pack_variant(tmp_path, SMALL, "conflict", [("      - id: score_band\n", (
         "      - id: also_rectify\n        kind: trigger\n        when: scored\n        outcome: rectify\n"
         "        message: 同时整改\n        source: §三\n      - id: score_band\n"))])
-    library = engine.load(tmp_path)
+    library = skillcert.load(tmp_path)
     facts = {"kind": "social_org", "registration_expires_on": "2025-06-30", "applied_on": "2025-05-20"}
     with pytest.raises(EvaluationError) as info:
         library.evaluate("conflict/renewal", facts, as_of=AS_OF)
@@ -102,7 +101,7 @@ def test_default_outcome_when_no_rule_fires(library: Library) -> None:
 
 def test_no_rule_and_no_default_outcome_is_an_error(tmp_path: Path) -> None:
     pack_variant(tmp_path, SMALL, "nodefault")
-    library = engine.load(tmp_path)
+    library = skillcert.load(tmp_path)
     facts = {"kind": "employer", "registration_expires_on": "2025-06-30", "applied_on": "2025-05-20"}
     with pytest.raises(EvaluationError) as info:
         library.evaluate("nodefault/renewal", facts, as_of=AS_OF)
@@ -132,7 +131,7 @@ def test_any_fails_only_when_every_branch_fails_and_reports_its_message(library:
 
 def test_any_without_a_message_lists_every_failing_branch(tmp_path: Path) -> None:
     pack_variant(tmp_path, MINI, "mini", [("              message: 既未达到 {min_person_times} 人次,也不是社会认可的品牌\n", "")])
-    result = engine.load(tmp_path).evaluate("mini/check", mini_facts(person_times=5), as_of=AS_OF)
+    result = skillcert.load(tmp_path).evaluate("mini/check", mini_facts(person_times=5), as_of=AS_OF)
     [reason] = [r for r in result.reasons if r.outcome == "ineligible"]
     assert "累计培训评价不足 100 人次" in reason.message
     assert "非社会认可的品牌" in reason.message
@@ -286,7 +285,7 @@ def test_pack_calendar_section_makes_the_year_known(tmp_path: Path) -> None:
         "    holidays: [2031-01-01, {from: 2031-05-29, to: 2031-05-30, name: 测试假期}]\n"
         "    workdays: []\n"
         "    source: 测试数据\n"))
-    result = engine.load(tmp_path).evaluate("mini/check", mini_facts(expires_on="2031-06-30", applied_on="2031-05-20"),
+    result = skillcert.load(tmp_path).evaluate("mini/check", mini_facts(expires_on="2031-06-30", applied_on="2031-05-20"),
                                             as_of=D(2031, 5, 25))
     assert result.deadlines["decision_due"] == D(2031, 6, 19)  # 4 weeks later, plus the two days off
     assert result.warnings == []
@@ -294,7 +293,7 @@ def test_pack_calendar_section_makes_the_year_known(tmp_path: Path) -> None:
 
 def test_extra_calendar_years_given_to_the_library_are_used() -> None:
     year = YearData(2031, frozenset({D(2031, 1, 1), D(2031, 6, 2)}), frozenset(), "--calendar")
-    library = engine.load(PACKS, calendar_years=[year])
+    library = skillcert.load(PACKS, calendar_years=[year])
     result = library.evaluate("mini/check", mini_facts(expires_on="2031-06-30", applied_on="2031-05-20"),
                               as_of=D(2031, 5, 25))
     assert result.deadlines["decision_due"] == D(2031, 6, 18)
@@ -326,7 +325,7 @@ def test_out_of_period_allowed_gives_a_warning(library: Library) -> None:
 def test_decision_may_narrow_the_pack_period(tmp_path: Path) -> None:
     pack_variant(tmp_path, MINI, "mini", [
         ("    title: 测试用延续备案\n", "    title: 测试用延续备案\n    valid_from: 2025-01-01\n")])
-    library = engine.load(tmp_path)
+    library = skillcert.load(tmp_path)
     with pytest.raises(OutOfPeriodError):
         library.evaluate("mini/check", mini_facts(), as_of=D(2024, 12, 31))
     assert library.evaluate("mini/check", mini_facts(), as_of=D(2025, 1, 1)).outcome == "pass"
@@ -371,7 +370,7 @@ def test_same_input_gives_byte_identical_json_twice(library: Library) -> None:
                                  banks=[BANK_OK], materials=["letter"])
     first = evaluate(library, **facts).to_json()
     second = evaluate(library, **facts).to_json()
-    third = engine.load(PACKS).evaluate("mini/check", mini_facts(**facts), as_of=AS_OF).to_json()
+    third = skillcert.load(PACKS).evaluate("mini/check", mini_facts(**facts), as_of=AS_OF).to_json()
     assert first.encode("utf-8") == second.encode("utf-8") == third.encode("utf-8")
 
 
@@ -389,7 +388,7 @@ def _outcome_variant(tmp_path: Path, outcome: str) -> Path:
 
 def test_an_outcome_may_be_an_expression_over_the_facts(tmp_path: Path) -> None:
     folder = _outcome_variant(tmp_path, "\"'refuse' if person_times > 0 else 'late'\"")
-    library = engine.load(folder.parent)
+    library = skillcert.load(folder.parent)
     assert library.evaluate("variant/check", mini_facts(revoked=True), as_of=AS_OF).outcome == "refuse"
     result = library.evaluate("variant/check", mini_facts(revoked=True, person_times=0), as_of=AS_OF)
     assert result.outcome == "late" and result.reasons[0].rule == "revoked" and result.reasons[0].outcome == "late"

@@ -7,11 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from skillcert.analysis.tester import Case, find_test_files, load_cases
+from skillcert.errors import SkillcertError
+from skillcert.library import Library
 from skillcert_testutil import POLICIES
-
-from engine.errors import SkillcertError
-from engine.library import Library
-from engine.tester import Case, find_test_files, load_cases
 
 FAST = Library(POLICIES)
 REFERENCE = Library(POLICIES, reference=True)
@@ -28,7 +27,7 @@ def _cases() -> list[Case]:
 @pytest.mark.parametrize("detail", [True, False], ids=["detail", "batch-path"])
 @pytest.mark.parametrize("case", _cases(), ids=lambda c: f"{c.decision}:{c.name}")
 def test_compiled_and_reference_evaluators_agree(case: Case, detail: bool) -> None:
-    """With detail=False the compiled scorecard function (engine.codegen) scores the totals."""
+    """With detail=False the compiled scorecard function (skillcert.compiler.scorecode) scores the totals."""
     def run(library: Library) -> str:
         try:
             return library.evaluate(case.decision, case.facts, as_of=case.as_of, explain=True, detail=detail,

@@ -1,4 +1,4 @@
-"""engine.expr: the allow-list, name and type checks, exact arithmetic, and that nothing escapes."""
+"""skillcert.lang.expr: the allow-list, name and type checks, exact arithmetic, and that nothing escapes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import skillcert
+from skillcert.errors import EvaluationError
+from skillcert.lang.expr import MAX_DEPTH, MAX_EXPR_LENGTH, MAX_NODES, did_you_mean
+from skillcert.lang.types import DATE, INTEGER, TEXT, VType
 from skillcert_testutil import (
     AS_OF,
     MINI,
@@ -20,11 +24,6 @@ from skillcert_testutil import (
     pack_variant,
     problem_codes,
 )
-
-import engine
-from engine.errors import EvaluationError
-from engine.expr import MAX_DEPTH, MAX_EXPR_LENGTH, MAX_NODES, did_you_mean
-from engine.types import DATE, INTEGER, TEXT, VType
 
 LIST = VType("list", item=INTEGER)
 FINDINGS = VType("record", fields=(("posts_missing", INTEGER), ("no_records", VType("bool"))))
@@ -121,8 +120,8 @@ def test_escape_in_a_pack_stops_compilation_and_never_executes(tmp_path: Path) -
         ("expr: applied_on > apply_by", f"expr: \"__import__('os').system('touch {marker}') == 0\""),
     ])
     assert "expr-not-allowed" in problem_codes(folder)
-    with pytest.raises(engine.PackError) as info:
-        engine.compile_pack(folder)
+    with pytest.raises(skillcert.PackError) as info:
+        skillcert.compile_pack(folder)
     assert any(p.code == "expr-not-allowed" for p in info.value.problems)
     assert not marker.exists()
 
@@ -355,7 +354,7 @@ def test_did_you_mean(name: str, candidates: list[str], hint: str) -> None:
 def test_evaluation_never_parses_again(monkeypatch: pytest.MonkeyPatch) -> None:
     compiled, problems = compile_text("x / 4 + 0.1 > 2 and s in ['a', 'b']", TYPES)
     assert not problems and compiled is not None
-    library = engine.load(PACKS)
+    library = skillcert.load(PACKS)
     library.decision("mini/check")  # compile the pack before parsing is forbidden
 
     def no_parse(*args: Any, **kwargs: Any) -> Any:

@@ -1,4 +1,4 @@
-"""engine.facts: facts are checked against the decision's inputs before anything runs."""
+"""skillcert.runtime.facts: facts are checked against the decision's inputs before anything runs."""
 
 from __future__ import annotations
 
@@ -7,18 +7,17 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import skillcert
+from skillcert.compiler.model import Decision
+from skillcert.errors import FactsError
+from skillcert.runtime.facts import label_of_path, validate_facts
+from skillcert.source.loader import load_text
 from skillcert_testutil import PACKS, POLICIES, mini_facts
-
-import engine
-from engine.errors import FactsError
-from engine.facts import label_of_path, validate_facts
-from engine.loader import load_text
-from engine.model import Decision
 
 
 @pytest.fixture(scope="module")
 def decision() -> Decision:
-    return engine.load(PACKS).decision("mini/check")
+    return skillcert.load(PACKS).decision("mini/check")
 
 
 def problems_of(decision: Decision, facts: Any, source: Any = None) -> list[str]:
@@ -205,7 +204,7 @@ def test_label_of_path(decision: Decision, path: tuple[Any, ...], label: str) ->
 
 
 def test_bundled_pack_facts_name_the_chinese_label() -> None:
-    d = engine.load(POLICIES).decision("chongqing/renewal")
+    d = skillcert.load(POLICIES).decision("chongqing/renewal")
     with pytest.raises(FactsError) as info:
         validate_facts(d, {"institution_kind": "socal_org"})
     text = str(info.value)

@@ -1,4 +1,4 @@
-"""engine.functions: the built-in expression functions (dates, working days, lists, text, decimals)."""
+"""skillcert.lang.functions: the built-in expression functions (dates, working days, lists, text, decimals)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from skillcert.errors import CalendarError
+from skillcert.lang.functions import BUILTIN_FUNCTIONS
+from skillcert.lang.types import DATE, VType
 from skillcert_testutil import ROOT, builtin_functions, compile_text, evaluate_text
-
-from engine.errors import CalendarError
-from engine.functions import BUILTIN_FUNCTIONS
-from engine.types import DATE, VType
 
 D = dt.date
 
@@ -147,7 +146,7 @@ def test_every_function_the_pack_format_documents_exists() -> None:
 )
 def test_gap_over_years_finds_the_first_stretch_longer_than_whole_years(
         start: dt.date, dates: list[dt.date], end: dt.date, expected: tuple[dt.date, dt.date, int] | None) -> None:
-    from engine.functions import gap_over_years
+    from skillcert.lang.functions import gap_over_years
 
     found = gap_over_years(start, dates, end, 2)
     if expected is None:

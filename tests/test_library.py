@@ -1,4 +1,4 @@
-"""engine.library and the public API: finding packs, compiling each once, evaluating decisions."""
+"""skillcert.library and the public API: finding packs, compiling each once, evaluating decisions."""
 
 from __future__ import annotations
 
@@ -6,24 +6,23 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import skillcert
+from skillcert.errors import PackError, UsageError
 from skillcert_testutil import AS_OF, BROKEN, MINI, PACKS, POLICIES, mini_facts, run_cli
-
-import engine
-from engine.errors import PackError, UsageError
 
 
 def test_default_library_is_the_bundled_policies() -> None:
-    library = engine.load()
+    library = skillcert.load()
     assert library.directory.resolve() == POLICIES.resolve()
     assert "chongqing" in library.regions()
 
 
 def test_regions_are_the_folders_with_a_pack() -> None:
-    assert engine.load(PACKS).regions() == ["mini", "small", "tabular"]
+    assert skillcert.load(PACKS).regions() == ["mini", "small", "tabular"]
 
 
 def test_decisions_list_title_and_period() -> None:
-    infos = {i.id: i for i in engine.load(PACKS).decisions()}
+    infos = {i.id: i for i in skillcert.load(PACKS).decisions()}
     assert set(infos) == {"mini/check", "small/renewal", "tabular/groups", "tabular/stats"}
     mini = infos["mini/check"]
     assert (mini.title, mini.version, mini.valid_from, mini.valid_until) == (
@@ -31,7 +30,7 @@ def test_decisions_list_title_and_period() -> None:
 
 
 def test_each_pack_is_compiled_once() -> None:
-    library = engine.load(PACKS)
+    library = skillcert.load(PACKS)
     assert library.pack("mini") is library.pack("mini")
     assert library.decision("mini/check") is library.decision("mini/check")
 
@@ -43,17 +42,17 @@ def test_each_pack_is_compiled_once() -> None:
 )
 def test_unknown_decision_is_a_usage_error_with_a_suggestion(decision: str, fragment: str) -> None:
     with pytest.raises(UsageError) as info:
-        engine.load(PACKS).decision(decision)
+        skillcert.load(PACKS).decision(decision)
     assert fragment in info.value.message
 
 
 def test_missing_policies_folder_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
-        engine.load(tmp_path / "nowhere")
+        skillcert.load(tmp_path / "nowhere")
 
 
 def test_broken_pack_raises_pack_error_with_every_problem() -> None:
-    library = engine.load(BROKEN)
+    library = skillcert.load(BROKEN)
     with pytest.raises(PackError) as info:
         library.decision("three_mistakes/renewal")
     assert len(info.value.problems) == 3
@@ -69,18 +68,18 @@ def test_evaluate_against_a_broken_pack_exits_2_listing_the_problems() -> None:
 
 
 def test_check_facts_returns_checked_facts() -> None:
-    checked = engine.load(PACKS).check_facts("mini/check", mini_facts())
+    checked = skillcert.load(PACKS).check_facts("mini/check", mini_facts())
     assert checked["applied_on"] == dt.date(2025, 5, 20)
 
 
 def test_evaluate_through_the_public_api() -> None:
-    result = engine.load(PACKS).evaluate("mini/check", mini_facts(), as_of=AS_OF)
-    assert isinstance(result, engine.DecisionResult)
+    result = skillcert.load(PACKS).evaluate("mini/check", mini_facts(), as_of=AS_OF)
+    assert isinstance(result, skillcert.DecisionResult)
     assert result.decision == "mini/check"
     assert result.pack_version == "0.1.0"
 
 
 def test_public_api_names_exist() -> None:
-    for name in engine.__all__:
-        assert hasattr(engine, name), name
-    assert callable(engine.load) and callable(engine.compile_pack) and callable(engine.check_pack)
+    for name in skillcert.__all__:
+        assert hasattr(skillcert, name), name
+    assert callable(skillcert.load) and callable(skillcert.compile_pack) and callable(skillcert.check_pack)

@@ -1,4 +1,4 @@
-"""engine.loader: safe YAML/JSON reading with line marks, exact decimals and YAML 1.2 booleans."""
+"""skillcert.source.loader: safe YAML/JSON reading with line marks, exact decimals and YAML 1.2 booleans."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from engine.errors import SkillcertError
-from engine.loader import MAX_FILE_BYTES, format_path, load_file, load_text
+from skillcert.errors import SkillcertError
+from skillcert.source.loader import MAX_FILE_BYTES, format_path, load_file, load_text
 
 # ---- refused constructs
 

@@ -1,4 +1,4 @@
-"""engine.plugins and engine.hookspecs: extra functions, calendar years and output formats from plugins,
+"""skillcert.plugins and skillcert.plugins.hookspecs: extra functions, calendar years and output formats from plugins,
 registered directly or discovered through the ``skillcert`` entry-point group; built-ins use the same hooks."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from typing import Any
 
 import pluggy
 import pytest
+import skillcert
 import skillcert_testplugin
+from skillcert import plugins
+from skillcert.lang.calendar import YearData
+from skillcert.lang.expr import FunctionSpec
+from skillcert.plugins import hookspecs
+from skillcert.render.formats import OutputFormat
 from skillcert_testutil import MINI, PACKS, PLUGIN_PACKS, mini_facts, problem_codes, run_cli
-
-import engine
-from engine import hookspecs, plugins
-from engine.calendar import YearData
-from engine.expr import FunctionSpec
-from engine.formats import OutputFormat
 
 D = dt.date
 HOOKS = {"skillcert_expr_functions", "skillcert_calendar_years", "skillcert_output_formats"}
@@ -51,7 +51,7 @@ def test_plugin_function_is_available_to_packs(pm: pluggy.PluginManager) -> None
     folder = PLUGIN_PACKS / "plugged"
     assert problem_codes(folder, pm=plugins.new_plugin_manager(entry_points=False)) == ["unknown-function"]
     assert problem_codes(folder, pm=pm) == []
-    library = engine.load(PLUGIN_PACKS, pm=pm)
+    library = skillcert.load(PLUGIN_PACKS, pm=pm)
     result = library.evaluate("plugged/renewal", {"applied_on": "2031-05-20", "defects": 3}, as_of=D(2031, 5, 25))
     assert result.reported == {"weighted_defects": 6}
     assert result.outcome == "deny"
@@ -60,7 +60,7 @@ def test_plugin_function_is_available_to_packs(pm: pluggy.PluginManager) -> None
 
 def test_plugin_calendar_year_makes_a_working_day_deadline_computable(pm: pluggy.PluginManager) -> None:
     assert 2031 in plugins.calendar(pm).known_years
-    library = engine.load(PLUGIN_PACKS, pm=pm)
+    library = skillcert.load(PLUGIN_PACKS, pm=pm)
     result = library.evaluate("plugged/renewal", {"applied_on": "2031-05-20"}, as_of=D(2031, 5, 25))
     # 2031-05-20 is a Tuesday: 20 working days are four weeks, one more for the plugin's holiday (05-30).
     assert result.deadlines["decision_due"] == D(2031, 6, 18)
@@ -69,7 +69,7 @@ def test_plugin_calendar_year_makes_a_working_day_deadline_computable(pm: pluggy
 
 
 def test_plugin_calendar_year_is_used_by_other_packs_too(pm: pluggy.PluginManager) -> None:
-    result = engine.load(PACKS, pm=pm).evaluate(
+    result = skillcert.load(PACKS, pm=pm).evaluate(
         "mini/check", mini_facts(expires_on="2031-06-30", applied_on="2031-05-20", check_overdue=True),
         as_of=D(2031, 5, 25))
     assert result.deadlines["decision_due"] == D(2031, 6, 18)
@@ -79,7 +79,7 @@ def test_plugin_calendar_year_is_used_by_other_packs_too(pm: pluggy.PluginManage
 def test_plugin_output_format(pm: pluggy.PluginManager) -> None:
     formats = plugins.output_formats(pm)
     assert set(formats) == {"text", "json", "oneline"}
-    result = engine.load(PACKS, pm=pm).evaluate("mini/check", mini_facts(), as_of=D(2025, 5, 25))
+    result = skillcert.load(PACKS, pm=pm).evaluate("mini/check", mini_facts(), as_of=D(2025, 5, 25))
     assert formats["oneline"].render(result, False) == "mini/check pass 98\n"
 
 
@@ -167,5 +167,5 @@ def test_functions_command_lists_plugin_functions(pm: pluggy.PluginManager, monk
 
 
 def test_plugin_json_output_is_still_the_contract(pm: pluggy.PluginManager) -> None:
-    result = engine.load(PACKS, pm=pm).evaluate("mini/check", mini_facts(), as_of=D(2025, 5, 25))
+    result = skillcert.load(PACKS, pm=pm).evaluate("mini/check", mini_facts(), as_of=D(2025, 5, 25))
     assert json.loads(plugins.output_formats(pm)["json"].render(result, False))["score"] == 98

@@ -7,7 +7,7 @@ import re
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from engine.cli import run
+from skillcert.cli import run
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""engine.report: the Chinese text report and the JSON rendering of a result."""
+"""skillcert.render.text: the Chinese text report and the JSON rendering of a result."""
 
 from __future__ import annotations
 
@@ -7,24 +7,23 @@ import json
 from typing import Any
 
 import pytest
+import skillcert
+from skillcert.render.text import render_json, render_text
+from skillcert.runtime.result import DecisionResult
+from skillcert.source.loader import load_file
 from skillcert_testutil import AS_OF, PACKS, POLICIES, mini_facts
-
-import engine
-from engine.loader import load_file
-from engine.report import render_json, render_text
-from engine.result import DecisionResult
 
 
 @pytest.fixture(scope="module")
-def library() -> engine.Library:
-    return engine.load(PACKS)
+def library() -> skillcert.Library:
+    return skillcert.load(PACKS)
 
 
-def evaluate(library: engine.Library, as_of: dt.date = AS_OF, explain: bool = False, **facts: Any) -> DecisionResult:
+def evaluate(library: skillcert.Library, as_of: dt.date = AS_OF, explain: bool = False, **facts: Any) -> DecisionResult:
     return library.evaluate("mini/check", mini_facts(**facts), as_of=as_of, explain=explain)
 
 
-def test_text_report_shows_outcome_score_reasons_deadlines_and_digest(library: engine.Library) -> None:
+def test_text_report_shows_outcome_score_reasons_deadlines_and_digest(library: skillcert.Library) -> None:
     result = evaluate(library, findings={"posts_missing": 2, "contributed": True})
     text = render_text(result)
     assert "测试用延续备案" in text and "mini/check" in text
@@ -37,7 +36,7 @@ def test_text_report_shows_outcome_score_reasons_deadlines_and_digest(library: e
     assert result.pack_digest in text
 
 
-def test_text_report_lists_findings_overridden_by_a_stronger_outcome(library: engine.Library) -> None:
+def test_text_report_lists_findings_overridden_by_a_stronger_outcome(library: skillcert.Library) -> None:
     result = evaluate(library, as_of=dt.date(2025, 6, 10), applied_on="2025-06-05",
                       banks=[{"occupation": "电工", "level": 3, "theory_sets": 1, "skill_sets": 3}])
     text = render_text(result)
@@ -48,24 +47,24 @@ def test_text_report_lists_findings_overridden_by_a_stronger_outcome(library: en
     assert text.index("应于 2025-05-31 前申请") < text.index("电工 3级")
 
 
-def test_text_report_shows_reported_values_with_their_chinese_names(library: engine.Library) -> None:
+def test_text_report_shows_reported_values_with_their_chinese_names(library: skillcert.Library) -> None:
     text = render_text(evaluate(library, kind="school"))
     assert "审核方式" in text and "资料审核" in text
     assert "待审核" in text
 
 
-def test_text_report_without_score_has_no_score_line(library: engine.Library) -> None:
+def test_text_report_without_score_has_no_score_line(library: skillcert.Library) -> None:
     text = render_text(evaluate(library, kind="school"))
     assert "得分" not in text
 
 
-def test_text_report_shows_warnings(library: engine.Library) -> None:
+def test_text_report_shows_warnings(library: skillcert.Library) -> None:
     result = library.evaluate("mini/check", mini_facts(), as_of=dt.date(2024, 8, 1), allow_out_of_period=True)
     assert result.warnings
     assert result.warnings[0] in render_text(result)
 
 
-def test_text_report_never_shows_python_reprs(library: engine.Library) -> None:
+def test_text_report_never_shows_python_reprs(library: skillcert.Library) -> None:
     result = evaluate(library, revoked=True, fee="12.50", materials=["letter"],
                       findings={"posts_missing": 3, "contributed": True, "papers": 1})
     text = render_text(result, explain=True)
@@ -73,7 +72,7 @@ def test_text_report_never_shows_python_reprs(library: engine.Library) -> None:
         assert leak not in text
 
 
-def test_explain_shows_each_derived_value_and_its_expression(library: engine.Library) -> None:
+def test_explain_shows_each_derived_value_and_its_expression(library: skillcert.Library) -> None:
     result = evaluate(library, explain=True)
     text = render_text(result, explain=True)
     assert "applied_on > apply_by" in text
@@ -82,12 +81,12 @@ def test_explain_shows_each_derived_value_and_its_expression(library: engine.Lib
     assert {step["name"] for step in result.explain} >= {"route", "late", "apply_by", "decision_due"}
 
 
-def test_text_report_is_deterministic(library: engine.Library) -> None:
+def test_text_report_is_deterministic(library: skillcert.Library) -> None:
     facts: dict[str, Any] = {"findings": {"posts_missing": 2}, "materials": ["letter"]}
     assert render_text(evaluate(library, **facts)) == render_text(evaluate(library, **facts))
 
 
-def test_json_rendering_is_the_result_json_and_a_newline(library: engine.Library) -> None:
+def test_json_rendering_is_the_result_json_and_a_newline(library: skillcert.Library) -> None:
     result = evaluate(library)
     text = render_json(result)
     assert text == result.to_json() + "\n"
@@ -96,7 +95,7 @@ def test_json_rendering_is_the_result_json_and_a_newline(library: engine.Library
 
 def test_bundled_example_text_report() -> None:
     facts = load_file(POLICIES / "chongqing" / "examples" / "renewal-social-org.yaml").data
-    result = engine.load(POLICIES).evaluate("chongqing/renewal", facts, as_of=AS_OF)
+    result = skillcert.load(POLICIES).evaluate("chongqing/renewal", facts, as_of=AS_OF)
     text = render_text(result)
     assert "予以延续备案" in text
     assert "94.6" in text

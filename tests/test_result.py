@@ -1,4 +1,4 @@
-"""engine.result: the decision result and its JSON form (exact decimals, ISO dates, fixed key order)."""
+"""skillcert.runtime.result: the decision result and its JSON form (exact decimals, ISO dates, fixed key order)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import skillcert
+from skillcert.runtime.result import DecisionResult, ItemScore, Reason, format_decimal, jsonable, to_json
 from skillcert_testutil import AS_OF, PACKS, mini_facts
-
-import engine
-from engine.result import DecisionResult, ItemScore, Reason, format_decimal, jsonable, to_json
 
 
 @pytest.mark.parametrize(
@@ -90,7 +89,7 @@ def test_item_score_walks_its_tree_and_marks_bonus() -> None:
 
 
 def result_of(**facts: Any) -> DecisionResult:
-    return engine.load(PACKS).evaluate("mini/check", mini_facts(**facts), as_of=AS_OF)
+    return skillcert.load(PACKS).evaluate("mini/check", mini_facts(**facts), as_of=AS_OF)
 
 
 def test_result_keys_follow_the_contract_order() -> None:

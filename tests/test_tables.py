@@ -6,16 +6,15 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import skillcert
+from skillcert.render.text import render_text
 from skillcert_testutil import PACKS, pack_variant, problem_codes
-
-import engine
-from engine.report import render_text
 
 AS_OF = dt.date(2023, 6, 1)
 
 
-def evaluate(facts: dict[str, object]) -> engine.DecisionResult:
-    return engine.load(PACKS).evaluate("tabular/stats", facts, as_of=AS_OF)
+def evaluate(facts: dict[str, object]) -> skillcert.DecisionResult:
+    return skillcert.load(PACKS).evaluate("tabular/stats", facts, as_of=AS_OF)
 
 
 def test_table_rows_use_earlier_columns_and_the_total_row_sums_and_recomputes() -> None:
@@ -52,7 +51,7 @@ def test_table_is_in_the_json_with_exact_decimals() -> None:
 
 
 def test_mapping_keys_outside_the_enum_are_refused_with_the_field_named() -> None:
-    with pytest.raises(engine.FactsError) as info:
+    with pytest.raises(skillcert.FactsError) as info:
         evaluate({"rows": [{"name": "甲", "counts": {"3": 1}}]})
     assert any("rows[0].counts" in str(p) for p in info.value.problems), info.value.problems
 
@@ -97,8 +96,8 @@ def test_a_table_column_that_cannot_be_summed_is_reported(tmp_path: object) -> N
     assert "type-mismatch" in problem_codes(folder)
 
 
-def evaluate_groups(groups: list[dict[str, object]]) -> engine.DecisionResult:
-    return engine.load(PACKS).evaluate("tabular/groups", {"groups": groups}, as_of=AS_OF)
+def evaluate_groups(groups: list[dict[str, object]]) -> skillcert.DecisionResult:
+    return skillcert.load(PACKS).evaluate("tabular/groups", {"groups": groups}, as_of=AS_OF)
 
 
 def test_each_rule_without_outcome_lists_failures_but_decides_nothing_and_collects_the_passing() -> None:

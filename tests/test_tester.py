@@ -1,4 +1,4 @@
-"""engine.tester: running a pack's YAML cases, comparing results, and reporting coverage."""
+"""skillcert.analysis.tester: running a pack's YAML cases, comparing results, and reporting coverage."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import skillcert
+from skillcert.analysis.tester import check_case_file, load_cases, run_case, run_paths
+from skillcert.errors import UsageError
 from skillcert_testutil import MINI, PACKS, POLICIES, run_cli
-
-import engine
-from engine.errors import UsageError
-from engine.tester import check_case_file, load_cases, run_case, run_paths
 
 HEADER = "decision: mini/check\nbase:\n  as_of: 2025-05-25\n  facts: {kind: org, expires_on: 2025-06-30, " \
          "applied_on: 2025-05-20, person_times: 150}\ncases:\n"
@@ -141,7 +140,7 @@ def test_duplicate_case_ids_are_a_problem(tmp_path: Path) -> None:
 
 def test_check_case_file_locates_bad_case_facts(tmp_path: Path) -> None:
     folder = mini_copy(tmp_path, "  - note: 拼错的事实\n    facts: {aplied_on: 2025-05-20}\n    want: {outcome: pass}\n")
-    problems = check_case_file(folder / "tests" / "cases.yaml", engine.load(folder.parent))
+    problems = check_case_file(folder / "tests" / "cases.yaml", skillcert.load(folder.parent))
     assert [(p.code, p.location.line) for p in problems] == [("facts-invalid", 7)]
     assert "did you mean 'applied_on'?" in str(problems[0])
 
@@ -150,7 +149,7 @@ def test_unknown_decision_in_a_test_file_is_a_problem(tmp_path: Path) -> None:
     folder = mini_copy(tmp_path, "  - note: x\n    want: {outcome: pass}\n")
     path = folder / "tests" / "cases.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("mini/check", "mini/chek"), encoding="utf-8")
-    problems = check_case_file(path, engine.load(folder.parent))
+    problems = check_case_file(path, skillcert.load(folder.parent))
     assert [p.code for p in problems] == ["unknown-decision"]
     assert "did you mean 'check'?" in problems[0].message
 
@@ -158,7 +157,7 @@ def test_unknown_decision_in_a_test_file_is_a_problem(tmp_path: Path) -> None:
 def test_run_case_returns_the_result(tmp_path: Path) -> None:
     folder = mini_copy(tmp_path, "  - note: x\n    want: {outcome: pass, score: 98}\n")
     [case], _ = load_cases(folder / "tests" / "cases.yaml")
-    outcome = run_case(case, engine.load(folder.parent))
+    outcome = run_case(case, skillcert.load(folder.parent))
     assert outcome.passed
     assert outcome.result is not None and outcome.result.outcome == "pass"
 
@@ -174,7 +173,7 @@ def test_folder_without_test_files_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_values_compare_numbers_by_value_and_name_the_differing_cell() -> None:
-    from engine.tester import _canon, _differences
+    from skillcert.analysis.tester import _canon, _differences
 
     assert _canon({"rate": 100}) == _canon({"rate": __import__("decimal").Decimal("100.00")})
     diffs = _differences(_canon({"rows": [{"a": 1, "b": 2}]}), _canon({"rows": [{"a": 1, "b": 3}]}), "table")

@@ -1,4 +1,4 @@
-"""engine.types: value types, how they combine and which comparisons make sense."""
+"""skillcert.lang.types: value types, how they combine and which comparisons make sense."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
-from engine.types import (
+from skillcert.lang.types import (
     ANY,
     BOOL,
     DATE,

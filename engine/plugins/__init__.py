@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from .. import hookspecs
+from . import hookspecs
 
 if TYPE_CHECKING:
-    from ..calendar import HolidayCalendar
-    from ..expr import FunctionSpec
-    from ..formats import OutputFormat
+    from ..lang.calendar import HolidayCalendar
+    from ..lang.expr import FunctionSpec
+    from ..render.formats import OutputFormat
 
 __all__ = ["hookimpl", "plugin_manager", "new_plugin_manager", "functions", "calendar", "output_formats",
            "ENTRY_POINT_GROUP"]
@@ -59,7 +59,7 @@ def functions(pm: pluggy.PluginManager) -> dict[str, FunctionSpec]:
 
 
 def calendar(pm: pluggy.PluginManager) -> HolidayCalendar:
-    from ..calendar import HolidayCalendar
+    from ..lang.calendar import HolidayCalendar
 
     return HolidayCalendar(_merged(pm.hook.skillcert_calendar_years(), lambda data: data.year))
 

@@ -8,21 +8,21 @@ from typing import TYPE_CHECKING
 from . import hookimpl
 
 if TYPE_CHECKING:
-    from ..calendar import YearData
-    from ..expr import FunctionSpec
-    from ..formats import OutputFormat
+    from ..lang.calendar import YearData
+    from ..lang.expr import FunctionSpec
+    from ..render.formats import OutputFormat
 
 
 @hookimpl
 def skillcert_expr_functions() -> Iterable[FunctionSpec]:
-    from ..functions import BUILTIN_FUNCTIONS
+    from ..lang.functions import BUILTIN_FUNCTIONS
 
     return BUILTIN_FUNCTIONS
 
 
 @hookimpl
 def skillcert_calendar_years() -> Iterable[YearData]:
-    from ..calendar import builtin_calendar
+    from ..lang.calendar import builtin_calendar
 
     cal = builtin_calendar()
     return [cal.year_data(y) for y in sorted(cal.known_years)]
@@ -30,8 +30,8 @@ def skillcert_calendar_years() -> Iterable[YearData]:
 
 @hookimpl
 def skillcert_output_formats() -> Iterable[OutputFormat]:
-    from ..formats import OutputFormat
-    from ..report import render_json, render_text
+    from ..render.formats import OutputFormat
+    from ..render.text import render_json, render_text
 
     return [
         OutputFormat("text", "中文报告 (a readable Chinese report)", render_text),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .compile import PACK_FILE, check_pack
-from .errors import Location, Problem, SkillcertError, UsageError
-from .library import Library
-from .loader import display_path
+from ..compiler.pipeline import PACK_FILE, check_pack
+from ..errors import Location, Problem, SkillcertError, UsageError
+from ..library import Library
+from ..source.loader import display_path
 
 __all__ = ["validate_paths", "pack_dirs"]
 
@@ -62,8 +62,8 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
 
 def _check_example(path: Path, region: str, library: Library) -> list[Problem]:
     """Example facts are named <decision>[-anything].yaml; they must be valid facts of that decision."""
-    from .facts import validate_facts
-    from .loader import load_file
+    from ..runtime.facts import validate_facts
+    from ..source.loader import load_file
 
     pack = library.pack(region)
     stem = path.stem

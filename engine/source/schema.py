@@ -15,8 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .errors import Problem
-from .expr import did_you_mean
+from ..errors import Problem, UsageError
+from ..lang.expr import did_you_mean
 from .loader import Document
 from .resources import schemas_dir
 
@@ -30,8 +30,12 @@ TESTS_SCHEMA = "pack-tests.schema.json"
 def _validator(name: str) -> Any:
     import jsonschema  # deferred: about 60 ms of import time, needed only when a file is checked
 
-    with open(schemas_dir() / name, encoding="utf-8") as fh:
-        schema = json.load(fh)
+    path = schemas_dir() / name
+    try:
+        with open(path, encoding="utf-8") as fh:
+            schema = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"无法读取 JSON Schema {path}:{exc}") from None
     cls = jsonschema.validators.validator_for(schema)
     # The schemas themselves are checked against the metaschema by tests/test_schemas.py, not at every start.
     return cls(schema)
@@ -56,7 +60,10 @@ def _cache_dir() -> Path | None:
 
 def _cache_key(doc: Document, schema_name: str) -> str:
     h = hashlib.sha256()
-    h.update((schemas_dir() / schema_name).read_bytes())
+    try:
+        h.update((schemas_dir() / schema_name).read_bytes())
+    except OSError as exc:
+        raise UsageError(f"无法读取 JSON Schema {schemas_dir() / schema_name}:{exc}") from None
     h.update(b"\0")
     h.update(doc.text.encode("utf-8"))
     return h.hexdigest()

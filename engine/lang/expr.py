@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import simpleeval
 
-from .errors import EvaluationError
+from ..errors import EvaluationError
 from .types import ANY, BOOL, DATE, DECIMAL, INTEGER, NULL, TEXT, VType, comparable, describe, unify
 
 __all__ = ["FunctionSpec", "CompiledExpr", "ExprProblem", "compile_expr", "NameResolver", "did_you_mean",

@@ -25,10 +25,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ..library import Library, load
+from ..runtime.result import format_decimal, jsonable
+from ..source.resources import policies_dir
 from .batch import output_columns
-from .library import Library, load
-from .resources import policies_dir
-from .result import format_decimal, jsonable
 
 __all__ = ["evaluate_dataframe"]
 
@@ -86,7 +86,7 @@ def evaluate_dataframe(df: Any, decision_id: str, *, policies: str | Path | None
 
     folder = str(Path(policies) if policies is not None else policies_dir())
     decision = load(folder).decision(decision_id)  # fail early, on the client: unknown decision, out of period
-    from .evaluate import check_period
+    from ..runtime.evaluate import check_period
 
     check_period(decision, as_of or dt.date.today(), allow_out_of_period)
     carried = [str(c) for c in df.columns if str(c).split(".")[0] not in decision.inputs]

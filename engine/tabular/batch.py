@@ -29,9 +29,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import SkillcertError, UsageError
-from .model import Decision
-from .result import DecisionResult, display_value, format_decimal
+from ..compiler.model import Decision
+from ..errors import SkillcertError, UsageError
+from ..runtime.result import DecisionResult, display_value, format_decimal
 
 __all__ = ["INPUT_FORMATS", "OUTPUT_FORMATS", "BatchSummary", "read_rows", "row_facts", "result_row",
            "evaluate_many", "run_batch"]
@@ -109,7 +109,7 @@ def read_rows(path: str | Path) -> tuple[list[str] | None, Iterator[dict[str, An
                         continue
                     yield value if isinstance(value, dict) else {"__error__": f"第 {n} 行应是一个 JSON 对象"}
         return None, jsonl_rows()
-    from .loader import load_file
+    from ..source.loader import load_file
 
     doc = load_file(p)
     if not isinstance(doc.data, list):
@@ -254,7 +254,7 @@ def _cell(value: Any) -> Any:
     if isinstance(value, list) and value and isinstance(value[0], dict) and "message" in value[0]:
         return "\n".join(f"[{r['outcome'] or '-'}] {r['message']}({r['rule']})" for r in value)
     if isinstance(value, (list, dict)):
-        from .result import jsonable
+        from ..runtime.result import jsonable
 
         return json.dumps(jsonable(value), ensure_ascii=False)
     return value
@@ -280,7 +280,7 @@ def evaluate_many(library: Any, decision_id: str, rows: Iterable[dict[str, Any]]
     The pack is compiled once; the generator holds one row at a time.
     """
     decision = library.decision(decision_id)
-    from .evaluate import check_period
+    from ..runtime.evaluate import check_period
 
     check_period(decision, as_of or dt.date.today(), allow_out_of_period)  # refuse the whole batch up front
     for row in rows:
@@ -320,7 +320,7 @@ _WORKER: dict[str, Any] = {}
 
 def _worker_init(policies: str, decision_id: str, as_of: dt.date | None, allow: bool, years: list[Any],
                  columns: list[str], out_fmt: str) -> None:
-    from .library import load
+    from ..library import load
 
     library = load(policies, calendar_years=years)
     _WORKER.update(library=library, decision=library.decision(decision_id), as_of=as_of, allow=allow,
@@ -407,7 +407,7 @@ class _JsonlWriter(_Writer):
         self.fh: TextIO = open(path, "w", encoding="utf-8")  # noqa: SIM115
 
     def write(self, row: dict[str, Any]) -> None:
-        from .result import to_json
+        from ..runtime.result import to_json
 
         self.fh.write(to_json(row, indent=None) + "\n")
 
@@ -489,7 +489,7 @@ def run_batch(library: Any, decision_id: str, input_path: str | Path, output_pat
     if workers < 1:
         raise UsageError("--workers 至少为 1")
     decision = library.decision(decision_id)
-    from .evaluate import check_period
+    from ..runtime.evaluate import check_period
 
     check_period(decision, as_of or dt.date.today(), allow_out_of_period)
     header, rows = read_rows(src)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from .result import DecisionResult, ItemScore, display_value
+from ..runtime.result import DecisionResult, ItemScore, display_value
 
 __all__ = ["render_text", "render_json", "format_table"]
 

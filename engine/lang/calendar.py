@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from engine.errors import CalendarError, Location, SkillcertError
+from ..errors import CalendarError, Location, SkillcertError
 
 __all__ = [
     "YearData",

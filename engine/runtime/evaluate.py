@@ -12,12 +12,12 @@ import os
 from decimal import Decimal
 from typing import Any
 
-from . import plugins
-from .calendar import HolidayCalendar
-from .errors import CalendarError, EvaluationError, OutOfPeriodError
-from .expr import CompiledExpr, FunctionSpec, make_evaluator
-from .functions import add_days, add_months, add_years
-from .model import Condition, Decision, Rule, Scorecard, ScoreNode, Table
+from .. import plugins
+from ..compiler.model import Condition, Decision, Rule, Scorecard, ScoreNode, Table
+from ..errors import CalendarError, EvaluationError, OutOfPeriodError
+from ..lang.calendar import HolidayCalendar
+from ..lang.expr import CompiledExpr, FunctionSpec, make_evaluator
+from ..lang.functions import add_days, add_months, add_years
 from .result import DecisionResult, ItemScore, Reason, display_value, format_decimal
 
 __all__ = ["evaluate_checked", "check_period"]

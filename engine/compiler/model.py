@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .errors import Location
-from .expr import CompiledExpr
-from .types import VType
+from ..errors import Location
+from ..lang.expr import CompiledExpr
+from ..lang.types import VType
 
 __all__ = [
     "InputDef", "Parameter", "Derived", "Deadline", "ScoreLine", "ScoreNode", "Scorecard", "ChecklistItem",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .result import DecisionResult
+    from ..runtime.result import DecisionResult
 
 __all__ = ["OutputFormat"]
 

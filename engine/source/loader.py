@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Location, SkillcertError
+from ..errors import Location, SkillcertError
 
 __all__ = ["Document", "SourceMap", "load_file", "load_text", "format_path", "display_path", "MAX_FILE_BYTES"]
 

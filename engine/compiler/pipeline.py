@@ -27,10 +27,19 @@ from typing import Any
 
 import pluggy
 
-from . import plugins
-from .errors import Location, PackError, Problem, Problems, SkillcertError
-from .expr import CompiledExpr, ExprProblem, FunctionSpec, check_template_names, compile_expr, did_you_mean
-from .loader import Document, PathT, load_file
+from .. import plugins
+from ..errors import Location, PackError, Problem, Problems, SkillcertError
+from ..lang.expr import (
+    CompiledExpr,
+    ExprProblem,
+    FunctionSpec,
+    check_template_names,
+    compile_expr,
+    did_you_mean,
+)
+from ..lang.types import ANY, BOOL, DATE, DECIMAL, NULL, TEXT, VType, type_of_value
+from ..source.loader import Document, PathT, load_file
+from ..source.schema import PACK_SCHEMA, check_document
 from .model import (
     Band,
     Checklist,
@@ -51,8 +60,6 @@ from .model import (
     Table,
     TableColumn,
 )
-from .schema import PACK_SCHEMA, check_document
-from .types import ANY, BOOL, DATE, DECIMAL, NULL, TEXT, VType, type_of_value
 
 __all__ = ["compile_pack", "check_pack", "STAGES", "Compilation", "PACK_FILE", "RESERVED_NAMES",
            "RESULT_KEYS"]
@@ -181,7 +188,7 @@ def stage_model(c: Compilation) -> None:
 
 
 def _model_calendar(c: Compilation, years: list[dict[str, Any]]) -> None:
-    from .calendar import year_data_from_mapping
+    from ..lang.calendar import year_data_from_mapping
 
     assert c.pack is not None
     extra = []
@@ -305,7 +312,7 @@ class _Scope:
         for p in problems:
             self.c.problems.add(p.code, p.message, self._expr_location(path, p.offset), p.hint)
         if compiled is not None and want is not None and not _fits(compiled.type, want):
-            from .types import describe
+            from ..lang.types import describe
 
             self.c.add("type-mismatch", f"{what or '表达式'}应为 {describe(want)},`{compiled.text}` 是 "
                        f"{describe(compiled.type)}", path)
@@ -398,7 +405,7 @@ def _compile_decision_exprs(c: Compilation, d: Decision, raw: dict[str, Any], ba
         )
 
     if not c.problems:
-        from .codegen import compile_scorecard
+        from .scorecode import compile_scorecard
 
         for card in d.scorecards.values():
             card.fast = compile_scorecard(card, c.functions)
@@ -865,7 +872,7 @@ def _nodes(nodes: list[ScoreNode]) -> Iterable[ScoreNode]:
 
 
 def _fmt(d: Decimal) -> str:
-    from .result import format_decimal
+    from ..runtime.result import format_decimal
 
     return format_decimal(d)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from .expr import FunctionSpec, _ToPython
+from ..lang.expr import FunctionSpec, _ToPython
 from .model import Scorecard
 
 __all__ = ["compile_scorecard"]

@@ -16,13 +16,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .compile import PACK_FILE
-from .errors import Location, Problem, SkillcertError, UsageError
-from .library import Library, load
-from .loader import Document, load_file
-from .model import Decision
-from .result import DecisionResult, ItemScore, display_value, format_decimal, jsonable
-from .schema import TESTS_SCHEMA, check_document
+from ..compiler.model import Decision
+from ..compiler.pipeline import PACK_FILE
+from ..errors import Location, Problem, SkillcertError, UsageError
+from ..library import Library, load
+from ..runtime.result import DecisionResult, ItemScore, display_value, format_decimal, jsonable
+from ..source.loader import Document, load_file
+from ..source.schema import TESTS_SCHEMA, check_document
 
 __all__ = ["Case", "CaseOutcome", "PackTestReport", "load_cases", "run_case", "run_paths", "find_test_files",
            "check_case_file"]
@@ -362,7 +362,7 @@ def check_case_file(path: Path, library: Library) -> list[Problem]:
         except SkillcertError as exc:
             problems.append(Problem("unknown-decision", exc.message, case.doc.source.locate(("decision",))))
             break
-        from .facts import validate_facts
+        from ..runtime.facts import validate_facts
 
         problems.extend(_check_expectations(case, decision))
         if case.want_error == "facts-invalid":
@@ -382,7 +382,7 @@ def _check_expectations(case: Case, d: Decision) -> list[Problem]:
     out: list[Problem] = []
 
     def unknown(key: str, name: str, known: list[str], what: str) -> None:
-        from .expr import did_you_mean
+        from ..lang.expr import did_you_mean
 
         out.append(Problem("unknown-name", f"want.{key} 中的 '{name}' 不是{what}", case.doc.source.locate(
             base + (key,)), did_you_mean(name, known)))

@@ -24,10 +24,10 @@ from pydantic import (
     create_model,
 )
 
-from .errors import FactsError, Location, Problem
-from .expr import did_you_mean
-from .loader import SourceMap, format_path
-from .model import Decision
+from ..compiler.model import Decision
+from ..errors import FactsError, Location, Problem
+from ..lang.expr import did_you_mean
+from ..source.loader import SourceMap, format_path
 
 __all__ = ["validate_facts", "facts_model", "label_of_path"]
 

@@ -15,10 +15,11 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .errors import SkillcertError, UsageError
+from ..errors import SkillcertError, UsageError
+from ..source.resources import policies_dir
 
 if TYPE_CHECKING:
-    from .library import Library
+    from ..library import Library
 
 __all__ = ["run", "main"]
 
@@ -115,12 +116,12 @@ def main() -> None:
 
 
 def _library(args: argparse.Namespace, calendar_files: list[str] | None = None) -> Library:
-    from .library import load
+    from ..library import load
 
     years = []
     if calendar_files:
-        from .calendar import year_data_from_mapping
-        from .loader import load_file
+        from ..lang.calendar import year_data_from_mapping
+        from ..source.loader import load_file
 
         for f in calendar_files:
             doc = load_file(f)
@@ -137,9 +138,9 @@ def _library(args: argparse.Namespace, calendar_files: list[str] | None = None) 
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .validation import validate_paths
+    from ..analysis.validation import validate_paths
 
-    paths = args.paths or [args.policies or "policies"]
+    paths = args.paths or [str(policies_dir(args.policies))]
     problems, checked = validate_paths(paths)
     for p in problems:
         print(p, file=out)
@@ -155,8 +156,8 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import plugins
-    from .loader import load_file, load_text
+    from .. import plugins
+    from ..source.loader import load_file, load_text
 
     formats = plugins.output_formats(plugins.plugin_manager())
     if args.format not in formats:
@@ -177,7 +178,7 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .batch import run_batch
+    from ..tabular.batch import run_batch
 
     library = _library(args, args.calendar)
     summary = run_batch(library, args.decision, args.input, args.output, as_of=args.as_of, workers=args.workers,
@@ -193,9 +194,9 @@ def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .tester import run_paths
+    from ..analysis.tester import run_paths
 
-    paths = args.paths or [args.policies or "policies"]
+    paths = args.paths or [str(policies_dir(args.policies))]
     report = run_paths(paths, policies=args.policies)
     out.write(report.render(verbose=args.verbose))
     return EXIT_OK if report.ok else EXIT_FINDINGS
@@ -218,14 +219,14 @@ def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for info in infos:
             period = f"{info.valid_from} 至 {info.valid_until}" if info.valid_until else f"{info.valid_from} 起"
             rows.append((info.id, info.title, info.version, period))
-    from .report import format_table
+    from ..render.text import format_table
 
     out.write("\n".join(format_table(rows, rule=False)) + "\n")
     return EXIT_ERROR if broken else EXIT_OK
 
 
 def _functions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import plugins
+    from .. import plugins
 
     for name, spec in sorted(plugins.functions(plugins.plugin_manager()).items()):
         print(f"{name:22} {spec.doc}", file=out)

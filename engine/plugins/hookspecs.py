@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from .calendar import YearData
-    from .expr import FunctionSpec
-    from .formats import OutputFormat
+    from ..lang.calendar import YearData
+    from ..lang.expr import FunctionSpec
+    from ..render.formats import OutputFormat
 
 hookspec = pluggy.HookspecMarker("skillcert")
 
