@@ -47,7 +47,8 @@ class Library:
         self.pm = pm or plugins.plugin_manager()
         self._packs: dict[str, Pack] = {}
         self._extra_years = list(calendar_years)
-        self._functions = plugins.functions(self.pm)
+        self.env = plugins.environment(self.pm)
+        self._functions = dict(self.env.functions)
         self.reference = reference  # evaluate with simpleeval walking the trees (same results, slower)
 
     @property
@@ -66,7 +67,7 @@ class Library:
                 hint = did_you_mean(region, available)
                 raise UsageError(f"没有地区 '{region}' 的政策包(可用:{'、'.join(available) or '无'})"
                                  + (f";{hint}" if hint else ""))
-            self._packs[region] = compile_pack(folder, pm=self.pm, display=display_path(folder / PACK_FILE),
+            self._packs[region] = compile_pack(folder, env=self.env, display=display_path(folder / PACK_FILE),
                                                use_cache=True)
         return self._packs[region]
 

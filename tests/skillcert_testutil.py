@@ -65,8 +65,11 @@ def problem_lines(folder: Path, **kwargs: Any) -> list[str]:
     return [str(p) for p in problems]
 
 
-def problem_codes(folder: Path, **kwargs: Any) -> list[str]:
-    _, problems = check_pack(folder, display=f"{folder.name}/pack.yaml", **kwargs)
+def problem_codes(folder: Path, pm: Any = None) -> list[str]:
+    from skillcert import plugins
+
+    env = plugins.environment(pm) if pm is not None else None
+    _, problems = check_pack(folder, display=f"{folder.name}/pack.yaml", env=env)
     return [p.code for p in problems]
 
 

@@ -44,12 +44,12 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
             raise UsageError(f"{raw} 下没有政策包(<地区>/pack.yaml)")
         for folder in dirs:
             shown = display_path(folder / PACK_FILE)
-            pack, found = check_pack(folder, display=shown)
+            library = Library(folder.parent)
+            pack, found = check_pack(folder, display=shown, env=library.env)
             problems.extend(found)
             checked += 1
             if pack is None or found:
                 continue
-            library = Library(folder.parent)
             library.add(pack)
             for test_file in find_test_files(folder):
                 problems.extend(check_case_file(test_file, library))

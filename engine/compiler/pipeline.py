@@ -25,10 +25,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pluggy
-
-from .. import plugins
 from ..errors import Location, PackError, Problem, Problems, SkillcertError
+from ..lang.environment import Environment, builtin_environment
 from ..lang.expr import (
     CompiledExpr,
     ExprProblem,
@@ -78,7 +76,7 @@ class Compilation:
 
     directory: Path
     display: str
-    pm: pluggy.PluginManager
+    env: Environment
     problems: Problems = field(default_factory=Problems)
     doc: Document | None = None
     pack: Pack | None = None
@@ -180,7 +178,7 @@ def stage_model(c: Compilation) -> None:
     if pack.valid_until is not None and pack.valid_until < pack.valid_from:
         c.add("bad-period", f"有效期截止日 {pack.valid_until} 早于施行日期 {pack.valid_from}", ("pack", "valid_until"))
     c.pack = pack
-    c.functions = plugins.functions(c.pm)
+    c.functions = dict(c.env.functions)
     _model_calendar(c, data.get("calendar", []))
     for name, d in data["decisions"].items():
         with c.part():
@@ -198,7 +196,7 @@ def _model_calendar(c: Compilation, years: list[dict[str, Any]]) -> None:
             extra.append(year_data_from_mapping(y, str(where)))
         except SkillcertError as exc:
             c.problems.add("calendar-data-invalid", exc.message, where)
-    base = plugins.calendar(c.pm)
+    base = c.env.calendar
     c.pack.calendar = base.with_years(extra) if extra else base
 
 
@@ -983,7 +981,7 @@ STAGES: list[tuple[str, Stage]] = [
 ]
 
 
-def check_pack(directory: str | Path, *, pm: pluggy.PluginManager | None = None,
+def check_pack(directory: str | Path, *, env: Environment | None = None,
                display: str | None = None, use_cache: bool = False) -> tuple[Pack | None, list[Problem]]:
     """Run every stage; return the pack (None if it could not be built) and all problems, sorted.
 
@@ -991,7 +989,7 @@ def check_pack(directory: str | Path, *, pm: pluggy.PluginManager | None = None,
     """
     directory = Path(directory)
     shown = display or str(directory / PACK_FILE)
-    c = Compilation(directory, shown, pm or plugins.plugin_manager(), use_cache=use_cache)
+    c = Compilation(directory, shown, env or builtin_environment(), use_cache=use_cache)
     for _name, stage in STAGES:
         if c.shape_broken and _name != "schema":
             with c.part():  # the pack-level parts of a stage, when the shape is broken
@@ -1007,10 +1005,10 @@ def check_pack(directory: str | Path, *, pm: pluggy.PluginManager | None = None,
     return (c.pack if not (c.stopped or c.shape_broken) else None), problems
 
 
-def compile_pack(directory: str | Path, *, pm: pluggy.PluginManager | None = None,
+def compile_pack(directory: str | Path, *, env: Environment | None = None,
                  display: str | None = None, use_cache: bool = False) -> Pack:
     """A checked pack, or :class:`PackError` listing every problem."""
-    pack, problems = check_pack(directory, pm=pm, display=display, use_cache=use_cache)
+    pack, problems = check_pack(directory, env=env, display=display, use_cache=use_cache)
     if problems or pack is None:
         n = len(problems)
         raise PackError(f"政策包 {display or directory} 有 {n} 个问题", problems=problems)

@@ -12,10 +12,11 @@ from . import hookspecs
 
 if TYPE_CHECKING:
     from ..lang.calendar import HolidayCalendar
+    from ..lang.environment import Environment
     from ..lang.expr import FunctionSpec
     from ..render.formats import OutputFormat
 
-__all__ = ["hookimpl", "plugin_manager", "new_plugin_manager", "functions", "calendar", "output_formats",
+__all__ = ["hookimpl", "plugin_manager", "new_plugin_manager", "functions", "calendar", "environment", "output_formats",
            "ENTRY_POINT_GROUP"]
 
 hookimpl = pluggy.HookimplMarker("skillcert")
@@ -62,6 +63,13 @@ def calendar(pm: pluggy.PluginManager) -> HolidayCalendar:
     from ..lang.calendar import HolidayCalendar
 
     return HolidayCalendar(_merged(pm.hook.skillcert_calendar_years(), lambda data: data.year))
+
+
+def environment(pm: pluggy.PluginManager) -> Environment:
+    """The functions and holiday years of every registered plugin, for the compiler and the evaluator."""
+    from ..lang.environment import Environment
+
+    return Environment(functions(pm), calendar(pm))
 
 
 def output_formats(pm: pluggy.PluginManager) -> dict[str, OutputFormat]:

@@ -12,10 +12,10 @@ import os
 from decimal import Decimal
 from typing import Any
 
-from .. import plugins
 from ..compiler.model import Condition, Decision, Rule, Scorecard, ScoreNode, Table
 from ..errors import CalendarError, EvaluationError, OutOfPeriodError
 from ..lang.calendar import HolidayCalendar
+from ..lang.environment import builtin_environment
 from ..lang.expr import CompiledExpr, FunctionSpec, make_evaluator
 from ..lang.functions import add_days, add_months, add_years
 from .result import DecisionResult, ItemScore, Reason, display_value, format_decimal
@@ -535,7 +535,7 @@ def evaluate_checked(decision: Decision, facts: dict[str, Any], as_of: dt.date, 
     pack = decision.pack
     assert pack is not None
     cal = calendar or pack.calendar
-    fns = functions if functions is not None else plugins.functions(plugins.plugin_manager())
+    fns = functions if functions is not None else dict(builtin_environment().functions)
     ctx = Context(decision, facts, as_of, cal, fns, explain, reference=_REFERENCE or reference, detail=detail)
     ctx.warnings.extend(warnings)
     try:
