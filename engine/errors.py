@@ -7,6 +7,7 @@ Compile stages collect problems into a :class:`Problems` list instead of stoppin
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ __all__ = [
     "CalendarError",
     "OutOfPeriodError",
     "UsageError",
+    "did_you_mean",
 ]
 
 
@@ -153,3 +155,9 @@ class OutOfPeriodError(SkillcertError):
     """The evaluation date lies outside the pack's period of validity."""
 
     code = "out-of-period"
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """A hint naming the closest candidate ("did you mean 'x'?"), or empty when none is close."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
+    return f"did you mean '{close[0]}'?" if close else ""

@@ -16,9 +16,8 @@ import pluggy
 from . import plugins
 from .compiler.model import Decision, Pack
 from .compiler.pipeline import PACK_FILE, compile_pack
-from .errors import UsageError
+from .errors import UsageError, did_you_mean
 from .lang.calendar import HolidayCalendar, YearData
-from .lang.expr import did_you_mean
 from .runtime.evaluate import evaluate_checked
 from .runtime.facts import validate_facts
 from .runtime.result import DecisionResult

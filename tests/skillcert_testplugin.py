@@ -17,7 +17,8 @@ from skillcert.lang.calendar import YearData
 from skillcert.lang.expr import FunctionSpec
 from skillcert.plugins import hookimpl
 from skillcert.render.formats import OutputFormat
-from skillcert.runtime.result import DecisionResult, format_decimal
+from skillcert.runtime.result import DecisionResult
+from skillcert.values import format_decimal
 
 HOLIDAY_2031 = dt.date(2031, 5, 30)
 

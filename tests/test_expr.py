@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import skillcert
-from skillcert.errors import EvaluationError
-from skillcert.lang.expr import MAX_DEPTH, MAX_EXPR_LENGTH, MAX_NODES, did_you_mean
+from skillcert.errors import EvaluationError, did_you_mean
+from skillcert.lang.expr import MAX_DEPTH, MAX_EXPR_LENGTH, MAX_NODES
 from skillcert.lang.types import DATE, INTEGER, TEXT, VType
 from skillcert_testutil import (
     AS_OF,

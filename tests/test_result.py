@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import skillcert
-from skillcert.runtime.result import DecisionResult, ItemScore, Reason, format_decimal, jsonable, to_json
+from skillcert.runtime.result import DecisionResult, ItemScore, Reason
+from skillcert.values import format_decimal, jsonable, to_json
 from skillcert_testutil import AS_OF, PACKS, mini_facts
 
 

@@ -20,9 +20,10 @@ from ..compiler.model import Decision
 from ..compiler.pipeline import PACK_FILE
 from ..errors import Location, Problem, SkillcertError, UsageError
 from ..library import Library, load
-from ..runtime.result import DecisionResult, ItemScore, display_value, format_decimal, jsonable
+from ..runtime.result import DecisionResult, ItemScore
 from ..source.loader import Document, load_file
 from ..source.schema import TESTS_SCHEMA, check_document
+from ..values import display_value, format_decimal, jsonable
 
 __all__ = ["Case", "CaseOutcome", "PackTestReport", "load_cases", "run_case", "run_paths", "find_test_files",
            "check_case_file"]
@@ -382,7 +383,7 @@ def _check_expectations(case: Case, d: Decision) -> list[Problem]:
     out: list[Problem] = []
 
     def unknown(key: str, name: str, known: list[str], what: str) -> None:
-        from ..lang.expr import did_you_mean
+        from ..errors import did_you_mean
 
         out.append(Problem("unknown-name", f"want.{key} 中的 '{name}' 不是{what}", case.doc.source.locate(
             base + (key,)), did_you_mean(name, known)))

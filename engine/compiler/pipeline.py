@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..errors import Location, PackError, Problem, Problems, SkillcertError
+from ..errors import Location, PackError, Problem, Problems, SkillcertError, did_you_mean
 from ..lang.environment import Environment, builtin_environment
 from ..lang.expr import (
     CompiledExpr,
@@ -33,7 +33,6 @@ from ..lang.expr import (
     FunctionSpec,
     check_template_names,
     compile_expr,
-    did_you_mean,
 )
 from ..lang.types import ANY, BOOL, DATE, DECIMAL, NULL, TEXT, VType, type_of_value
 from ..source.loader import Document, PathT, load_file
@@ -870,7 +869,7 @@ def _nodes(nodes: list[ScoreNode]) -> Iterable[ScoreNode]:
 
 
 def _fmt(d: Decimal) -> str:
-    from ..runtime.result import format_decimal
+    from ..values import format_decimal
 
     return format_decimal(d)
 

@@ -16,20 +16,19 @@ keyword arguments, ``**``, names starting with ``_`` — is refused with a messa
 from __future__ import annotations
 
 import ast
-import difflib
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 import simpleeval
 
-from ..errors import EvaluationError
+from ..errors import EvaluationError, did_you_mean
 from .types import ANY, BOOL, DATE, DECIMAL, INTEGER, NULL, TEXT, VType, comparable, describe, unify
 
-__all__ = ["FunctionSpec", "CompiledExpr", "ExprProblem", "compile_expr", "NameResolver", "did_you_mean",
+__all__ = ["FunctionSpec", "CompiledExpr", "ExprProblem", "compile_expr", "NameResolver",
            "MAX_EXPR_LENGTH", "MAX_NODES"]
 
 MAX_EXPR_LENGTH = 4000
@@ -115,11 +114,6 @@ class EvalContext(Protocol):
     def lookup(self, name: str) -> Any: ...
 
     def lookup_safe(self, name: str) -> Any: ...
-
-
-def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
-    return f"did you mean '{close[0]}'?" if close else ""
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from ..runtime.result import DecisionResult, ItemScore, display_value
+from ..runtime.result import DecisionResult, ItemScore
+from ..values import display_value
 
 __all__ = ["render_text", "render_json", "format_table"]
 

@@ -18,7 +18,8 @@ from ..lang.calendar import HolidayCalendar
 from ..lang.environment import builtin_environment
 from ..lang.expr import CompiledExpr, FunctionSpec, make_evaluator
 from ..lang.functions import add_days, add_months, add_years
-from .result import DecisionResult, ItemScore, Reason, display_value, format_decimal
+from ..values import display_value, format_decimal
+from .result import DecisionResult, ItemScore, Reason
 
 __all__ = ["evaluate_checked", "check_period"]
 

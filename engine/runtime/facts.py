@@ -25,8 +25,7 @@ from pydantic import (
 )
 
 from ..compiler.model import Decision
-from ..errors import FactsError, Location, Problem
-from ..lang.expr import did_you_mean
+from ..errors import FactsError, Location, Problem, did_you_mean
 from ..source.loader import SourceMap, format_path
 
 __all__ = ["validate_facts", "facts_model", "label_of_path"]
@@ -249,7 +248,7 @@ def _problem(decision: Decision, error: Any, source: SourceMap | None) -> Proble
 
 def _shown(value: Any) -> str:
     """A value as the user wrote it: 1.5, 2025-06-30, 'two', true."""
-    from .result import format_decimal
+    from ..values import format_decimal
 
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -8,40 +8,13 @@ pack always give byte-identical output.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["Reason", "ItemScore", "DecisionResult", "format_decimal", "display_value", "to_json", "jsonable"]
+from ..values import to_json
 
-
-def format_decimal(d: Decimal) -> str:
-    """Exact, without exponent or trailing zeros: 94.60 → '94.6', 80.00 → '80', 0E-2 → '0'."""
-    if d == 0:
-        return "0"
-    text = format(d.normalize(), "f")
-    return text
-
-
-def display_value(value: Any, vtype: Any = None, empty: str = "—") -> str:
-    """A value for people: dates ISO, decimals exact, booleans 是/否, lists joined with 、, enum codes as labels."""
-    if value is None:
-        return empty
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, Decimal):
-        return format_decimal(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list):
-        item_t = vtype.item if vtype is not None and vtype.kind == "list" else None
-        return "、".join(display_value(v, item_t, empty) for v in value) if value else "(无)"
-    if vtype is not None and vtype.kind == "enum":
-        label = vtype.label_of(value)
-        if label:
-            return str(label)
-    return str(value)
+__all__ = ["Reason", "ItemScore", "DecisionResult"]
 
 
 @dataclass
@@ -149,75 +122,3 @@ class DecisionResult:
 
     def to_json(self, indent: int | None = 2) -> str:
         return to_json(self.as_dict(), indent)
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON values, with decimals as exact strings (for callers that need json.dumps)."""
-    if isinstance(value, Decimal):
-        return format_decimal(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, ItemScore):
-        return jsonable(value.as_dict())
-    return value
-
-
-def to_json(value: Any, indent: int | None = 2) -> str:
-    """JSON text in which decimals are number tokens written exactly."""
-    parts: list[str] = []
-    _write(value, parts, indent, 0)
-    return "".join(parts)
-
-
-def _write(value: Any, out: list[str], indent: int | None, level: int) -> None:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False))
-    elif isinstance(value, Decimal):
-        out.append(format_decimal(value))
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, float):  # never produced by the engine; kept for third-party plugins
-        out.append(json.dumps(value))
-    elif isinstance(value, dt.date):
-        out.append(json.dumps(value.isoformat()))
-    elif isinstance(value, ItemScore):
-        _write(value.as_dict(), out, indent, level)
-    elif isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        out.append("{")
-        first = True
-        for k, v in value.items():
-            if not first:
-                out.append(",")
-            first = False
-            _newline(out, indent, level + 1)
-            out.append(json.dumps(str(k), ensure_ascii=False))
-            out.append(": " if indent is not None else ":")
-            _write(v, out, indent, level + 1)
-        _newline(out, indent, level)
-        out.append("}")
-    elif isinstance(value, (list, tuple)):
-        if not value:
-            out.append("[]")
-            return
-        out.append("[")
-        for i, v in enumerate(value):
-            if i:
-                out.append(",")
-            _newline(out, indent, level + 1)
-            _write(v, out, indent, level + 1)
-        _newline(out, indent, level)
-        out.append("]")
-    else:
-        out.append(json.dumps(str(value), ensure_ascii=False))
-
-
-def _newline(out: list[str], indent: int | None, level: int) -> None:
-    if indent is not None:
-        out.append("\n" + " " * (indent * level))

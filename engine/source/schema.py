@@ -15,8 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem, UsageError
-from ..lang.expr import did_you_mean
+from ..errors import Problem, UsageError, did_you_mean
 from .loader import Document
 from .resources import schemas_dir
 

@@ -31,7 +31,8 @@ from typing import Any, TextIO
 
 from ..compiler.model import Decision
 from ..errors import SkillcertError, UsageError
-from ..runtime.result import DecisionResult, display_value, format_decimal
+from ..runtime.result import DecisionResult
+from ..values import display_value, format_decimal
 
 __all__ = ["INPUT_FORMATS", "OUTPUT_FORMATS", "BatchSummary", "read_rows", "row_facts", "result_row",
            "evaluate_many", "run_batch"]
@@ -254,7 +255,7 @@ def _cell(value: Any) -> Any:
     if isinstance(value, list) and value and isinstance(value[0], dict) and "message" in value[0]:
         return "\n".join(f"[{r['outcome'] or '-'}] {r['message']}({r['rule']})" for r in value)
     if isinstance(value, (list, dict)):
-        from ..runtime.result import jsonable
+        from ..values import jsonable
 
         return json.dumps(jsonable(value), ensure_ascii=False)
     return value
@@ -407,7 +408,7 @@ class _JsonlWriter(_Writer):
         self.fh: TextIO = open(path, "w", encoding="utf-8")  # noqa: SIM115
 
     def write(self, row: dict[str, Any]) -> None:
-        from ..runtime.result import to_json
+        from ..values import to_json
 
         self.fh.write(to_json(row, indent=None) + "\n")
 

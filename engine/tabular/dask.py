@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..library import Library, load
-from ..runtime.result import format_decimal, jsonable
 from ..source.resources import policies_dir
+from ..values import format_decimal, jsonable
 from .batch import output_columns
 
 __all__ = ["evaluate_dataframe"]
