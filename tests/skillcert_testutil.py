@@ -12,7 +12,9 @@ from typing import Any
 from skillcert import plugins
 from skillcert.compiler.pipeline import check_pack
 from skillcert.lang.calendar import HolidayCalendar, builtin_calendar
-from skillcert.lang.expr import CompiledExpr, ExprProblem, FunctionSpec, compile_expr, make_evaluator
+from skillcert.lang.checker import compile_expr
+from skillcert.lang.expr import CompiledExpr, ExprProblem, FunctionSpec
+from skillcert.lang.reference import make_evaluator
 from skillcert.lang.types import VType, type_of_value
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import skillcert
 from skillcert.compiler.scorecode import compile_scorecard
-from skillcert.runtime.evaluate import Context
+from skillcert.runtime.context import Context
+from skillcert.runtime.evaluate import compute
+from skillcert.runtime.scoring import score_leaves
 from skillcert_testutil import POLICIES
 
 AS_OF = dt.date(2025, 5, 25)
@@ -34,9 +36,9 @@ def test_compiled_scorecard_equals_line_by_line_on_random_findings() -> None:
         facts = library.check_facts("chongqing/renewal", {
             "institution_kind": "social_org", "registry_level": "city", "registration_expires_on": "2025-06-30",
             "applied_on": "2025-05-20", "registered_occupations": ["a"], "findings": findings})
-        ctx = Context(decision, facts, AS_OF, library.calendar_for(decision), library._functions, False,
+        ctx = Context(decision, facts, AS_OF, library.calendar_for(decision), library._functions, compute,
                       detail=False)
-        slow = {leaf_id: score for leaf_id, (score, _) in ctx._leaves(card).items()}
+        slow = {leaf_id: score for leaf_id, (score, _) in score_leaves(ctx, card).items()}
         assert dict(zip(slow, fast(ctx), strict=True)) == slow
         assert all(isinstance(v, (Decimal, int)) for v in slow.values())
 

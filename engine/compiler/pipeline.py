@@ -26,14 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Location, PackError, Problem, Problems, SkillcertError, did_you_mean
+from ..lang.checker import check_template_names, compile_expr
 from ..lang.environment import Environment, builtin_environment
-from ..lang.expr import (
-    CompiledExpr,
-    ExprProblem,
-    FunctionSpec,
-    check_template_names,
-    compile_expr,
-)
+from ..lang.expr import CompiledExpr, ExprProblem, FunctionSpec
 from ..lang.types import ANY, BOOL, DATE, DECIMAL, NULL, TEXT, VType, type_of_value
 from ..source.loader import Document, PathT, load_file
 from ..source.schema import PACK_SCHEMA, check_document

@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..lang.expr import FunctionSpec, _ToPython
+from ..lang.bytecode import ToPython
+from ..lang.expr import FunctionSpec
 from .model import Scorecard
 
 __all__ = ["compile_scorecard"]
@@ -26,7 +27,7 @@ def _deduct(per: Decimal, count: Any) -> Any:
     return per * count if count and count > 0 else 0
 
 
-class _Locals(_ToPython):
+class _Locals(ToPython):
     """Names become function locals, each read from the context once at the top."""
 
     def __init__(self, functions: Mapping[str, FunctionSpec]) -> None:

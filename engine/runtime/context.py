@@ -1,0 +1,145 @@
+"""One evaluation's state: the facts, the table of values, local names, warnings and per-evaluation memos.
+
+Names are computed on demand and remembered: the table of values (:class:`Values`) holds the facts and
+parameters from the start and asks the evaluation's resolver for anything else (a derived value, a deadline, a
+score, the outcome) on first use, so each expression runs at most once and only if something needs it. The
+compiler has proven there are no cycles; a guard here protects against hand-built packs and plugins.
+
+What the names mean is not known here: the resolver (:func:`skillcert.runtime.evaluate.compute`) and the
+modules for scoring, deadlines and rules do that work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..compiler.model import Decision
+from ..errors import EvaluationError
+from ..lang.calendar import HolidayCalendar
+from ..lang.expr import CompiledExpr, FunctionSpec
+from ..lang.reference import make_evaluator
+from .tracer import Tracer
+
+__all__ = ["Context", "Unavailable", "Resolver"]
+
+Resolver = Callable[["Context", str], Any]
+
+
+class Unavailable:
+    """A value that could not be computed (e.g. a deadline in an unknown calendar year); every use raises again."""
+
+    def __init__(self, error: EvaluationError) -> None:
+        self.error = error
+
+
+class Values(dict):  # type: ignore[type-arg]
+    """Name → value for one evaluation; a miss computes the name through the context's resolver.
+
+    Compiled expressions index it directly (``_v['name']``), so a value already known costs one dict lookup.
+    A value that could not be computed is never stored: every use raises its error again.
+    """
+
+    __slots__ = ("ctx", "unavailable")
+
+    def __init__(self, ctx: Context, initial: dict[str, Any]) -> None:
+        super().__init__(initial)
+        self.ctx = ctx
+        self.unavailable: dict[str, EvaluationError] = {}
+
+    def __missing__(self, name: str) -> Any:
+        if name in self.unavailable:
+            raise self.unavailable[name]
+        value = self.ctx.compute_name(name)
+        if value.__class__ is Unavailable:
+            self.unavailable[name] = value.error
+            raise value.error
+        self[name] = value
+        return value
+
+
+class Context:
+    """Facts, the table of values, frames of local names (elements of ``each``, table rows), warnings, memos."""
+
+    def __init__(self, decision: Decision, facts: dict[str, Any], as_of: dt.date, calendar: HolidayCalendar,
+                 functions: Mapping[str, FunctionSpec], resolver: Resolver, *, reference: bool = False,
+                 detail: bool = True, tracer: Tracer | None = None) -> None:
+        self.decision = decision
+        self.facts = facts
+        self.as_of = as_of
+        self.calendar = calendar
+        self.functions = functions
+        self.resolver = resolver
+        # facts and parameters are looked up directly; derived values, deadlines and scores are added as computed
+        self.values: dict[str, Any] = Values(self, {**decision.parameter_values, **facts, "as_of": as_of})
+        self.locals: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
+        # results computed once per evaluation by scoring, checklists and rules, by key
+        self.memo: dict[str, Any] = {}
+        self.tracer = tracer
+        # The reference evaluator (simpleeval walking each tree) instead of the compiled bytecode: same results,
+        # slower; the tests run every pack case both ways.
+        self.reference = reference
+        self.detail = detail
+        self._evaluator: Any = None
+        self._in_progress: set[str] = set()
+
+    @property
+    def evaluator(self) -> Any:
+        if self._evaluator is None:
+            self._evaluator = make_evaluator(self, self.functions)
+        return self._evaluator
+
+    def lookup(self, name: str) -> Any:
+        if self.locals:
+            for frame in reversed(self.locals):
+                if name in frame:
+                    return frame[name]
+        return self.values[name]  # computed on a miss (see Values)
+
+    def lookup_safe(self, name: str) -> Any:
+        try:
+            return self.lookup(name)
+        except EvaluationError:
+            return None
+
+    def compute_name(self, name: str) -> Any:
+        if name in self._in_progress:  # the compiler rejects cycles; this guards plugins and hand-built packs
+            raise EvaluationError(f"循环依赖:{name}", code="cycle")
+        self._in_progress.add(name)
+        try:
+            return self.resolver(self, name)
+        finally:
+            self._in_progress.discard(name)
+
+    def run(self, expr: CompiledExpr) -> Any:
+        return expr.evaluate(self)
+
+    def test(self, expr: CompiledExpr | None) -> bool:
+        """A condition: absent holds; a null value does not."""
+        if expr is None:
+            return True
+        value = self.run(expr)
+        if value is None:
+            return False
+        return bool(value)
+
+    def with_frame(self, frame: dict[str, Any]) -> _Frame:
+        """``with ctx.with_frame({...}):`` names of an element or a row, visible inside the block."""
+        return _Frame(self, frame)
+
+
+class _Frame:
+    __slots__ = ("ctx", "frame")
+
+    def __init__(self, ctx: Context, frame: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.frame = frame
+
+    def __enter__(self) -> dict[str, Any]:
+        self.ctx.locals.append(self.frame)
+        return self.frame
+
+    def __exit__(self, *exc: object) -> None:
+        self.ctx.locals.pop()

@@ -1,0 +1,28 @@
+"""The calculation trace behind ``--explain``: each derived value and deadline, how it was computed, its value.
+
+Evaluation records a step when a traced name is computed; the result lists the steps in the decision's order.
+A tracer is only made when asked for, so ordinary evaluations pay nothing for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Tracer"]
+
+
+@dataclass
+class Tracer:
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, name: str, label: str, how: str, value: Any, value_label: str | None = None) -> None:
+        step: dict[str, Any] = {"name": name, "label": label, "expr": how, "value": value}
+        if value_label is not None:
+            step["value_label"] = value_label
+        self.steps.append(step)
+
+    def ordered(self, order: list[str]) -> list[dict[str, Any]]:
+        """The steps in evaluation order (names not in ``order`` last)."""
+        index = {name: i for i, name in enumerate(order)}
+        return sorted(self.steps, key=lambda s: index.get(s["name"], len(order)))
