@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import replace
 from decimal import Decimal
 
 import skillcert
 from skillcert.compiler.scorecode import compile_scorecard
 from skillcert.runtime.context import Context
-from skillcert.runtime.evaluate import compute
+from skillcert.runtime.evaluate import compute, evaluate_checked
 from skillcert.runtime.scoring import score_leaves
 from skillcert_testutil import POLICIES
 
@@ -46,16 +47,13 @@ def test_compiled_scorecard_equals_line_by_line_on_random_findings() -> None:
 def test_a_failing_compiled_card_falls_back_to_the_line_by_line_error() -> None:
     library = skillcert.load(POLICIES)
     decision = library.decision("chongqing/renewal")
-    card = decision.scorecards["total"]
-    saved = card.fast
-    try:
-        def broken(ctx: object) -> tuple[object, ...]:
-            raise TypeError("boom")
-        card.fast = broken
-        result = library.evaluate("chongqing/renewal", {
-            "institution_kind": "social_org", "registry_level": "city", "registration_expires_on": "2025-06-30",
-            "applied_on": "2025-05-20", "registered_occupations": ["a"], "findings": {"posts_missing": 2}},
-            as_of=AS_OF, detail=False)
-        assert result.score == Decimal("95.2")
-    finally:
-        card.fast = saved
+
+    def broken(ctx: object) -> tuple[object, ...]:
+        raise TypeError("boom")
+
+    with_broken_card = replace(decision, scorecards={"total": replace(decision.scorecards["total"], fast=broken)})
+    facts = library.check_facts("chongqing/renewal", {
+        "institution_kind": "social_org", "registry_level": "city", "registration_expires_on": "2025-06-30",
+        "applied_on": "2025-05-20", "registered_occupations": ["a"], "findings": {"posts_missing": 2}})
+    result = evaluate_checked(with_broken_card, facts, AS_OF, detail=False)
+    assert result.score == Decimal("95.2")

@@ -101,7 +101,8 @@ def test_load_problems_stop_before_the_schema() -> None:
 
 
 def test_stages_run_in_the_documented_order() -> None:
-    assert [name for name, _ in STAGES] == ["load", "schema", "model", "expressions", "consistency", "dependencies"]
+    assert [name for name, _ in STAGES] == ["load", "schema", "declarations", "expressions", "consistency",
+                                            "dependencies", "scorecode", "build"]
 
 
 def test_missing_pack_file_is_a_problem(tmp_path: Path) -> None:
@@ -366,3 +367,14 @@ def test_a_truncated_problem_list_says_so(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(errors.Problems, "__init__", lambda self, limit=1000: original(self, limit=0))
     codes = problem_codes(folder)
     assert codes == ["too-many-problems"]
+
+
+def test_the_compiled_model_is_frozen() -> None:
+    import dataclasses
+
+    pack = compile_pack(MINI)
+    decision = next(iter(pack.decisions.values()))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decision.title = "x"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decision.rules[0].message = "x"  # type: ignore[misc]

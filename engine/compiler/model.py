@@ -1,18 +1,22 @@
-"""The compiled form of a pack: plain, immutable-by-convention dataclasses the evaluator walks.
+"""The compiled form of a pack: frozen dataclasses the evaluator walks.
 
-The compiler (:mod:`engine.compile`) builds these from a schema-valid YAML document; nothing here
-parses or checks. Every element keeps its :class:`~engine.errors.Location` so that runtime errors and
-coverage reports can point back into the pack.
+The compiler (:mod:`skillcert.compiler.pipeline`) builds these once from a schema-valid YAML document; nothing
+here parses or checks, nothing is assigned after the build, no cache is kept on them (per-evaluation and
+per-process caches live beside them, keyed by identity) and the raw YAML is not kept. Mappings and lists are
+typed read-only. Every element keeps its :class:`~skillcert.errors.Location` so that runtime errors and coverage
+reports can point back into the pack.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from ..errors import Location
+from ..lang.calendar import HolidayCalendar
 from ..lang.expr import CompiledExpr
 from ..lang.types import VType
 
@@ -22,7 +26,7 @@ __all__ = [
 ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class InputDef:
     name: str
     label: str
@@ -35,7 +39,7 @@ class InputDef:
     location: Location
 
 
-@dataclass
+@dataclass(frozen=True)
 class Parameter:
     name: str
     label: str
@@ -45,17 +49,17 @@ class Parameter:
     location: Location
 
 
-@dataclass
+@dataclass(frozen=True)
 class Derived:
     name: str
     label: str
     expr: CompiledExpr
-    values: dict[str, str]
+    values: Mapping[str, str]
     source: str
     location: Location
 
 
-@dataclass
+@dataclass(frozen=True)
 class Deadline:
     name: str
     label: str
@@ -68,7 +72,7 @@ class Deadline:
     location: Location
 
 
-@dataclass
+@dataclass(frozen=True)
 class ScoreLine:
     label: str
     per: Decimal | None
@@ -79,45 +83,53 @@ class ScoreLine:
     location: Location
 
 
-@dataclass
+@dataclass(frozen=True)
 class ScoreNode:
     id: str
     label: str
     max: Decimal
     bonus: bool
     source: str
-    children: list[ScoreNode]
-    lines: list[ScoreLine]          # deductions, or awards when bonus
+    children: tuple[ScoreNode, ...]
+    lines: tuple[ScoreLine, ...]    # deductions, or awards when bonus
     location: Location
 
     @property
     def is_leaf(self) -> bool:
         return not self.children
 
-    def leaves(self) -> list[ScoreNode]:
+    def walk(self) -> Iterator[ScoreNode]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def leaves(self) -> tuple[ScoreNode, ...]:
         if self.is_leaf:
-            return [self]
-        return [leaf for c in self.children for leaf in c.leaves()]
+            return (self,)
+        return tuple(leaf for c in self.children for leaf in c.leaves())
 
 
-@dataclass
+@dataclass(frozen=True)
 class Scorecard:
     name: str
     label: str
     max: Decimal
     when: CompiledExpr | None
     source: str
-    categories: list[ScoreNode]
+    categories: tuple[ScoreNode, ...]
     location: Location
-    # category id → its leaves, in order (computed once; scoring walks leaves flat)
-    category_leaves: dict[str, list[ScoreNode]] = field(default_factory=dict)
-    fast: Any = None                 # the whole card as one Python function (engine.codegen), set by the compiler
+    # category id → its leaves, in order (scoring walks leaves flat)
+    category_leaves: Mapping[str, tuple[ScoreNode, ...]]
+    # the whole card as one Python function (skillcert.compiler.scorecode): f(ctx) -> every leaf's score, in order
+    fast: Callable[[Any], tuple[Any, ...]] | None = None
 
-    def __post_init__(self) -> None:
-        self.category_leaves = {c.id: c.leaves() for c in self.categories}
+    def nodes(self) -> Iterator[ScoreNode]:
+        """Every category and item, depth first."""
+        for category in self.categories:
+            yield from category.walk()
 
 
-@dataclass
+@dataclass(frozen=True)
 class ChecklistItem:
     id: str
     label: str
@@ -126,7 +138,7 @@ class ChecklistItem:
     location: Location
 
 
-@dataclass
+@dataclass(frozen=True)
 class Checklist:
     name: str
     label: str
@@ -134,11 +146,11 @@ class Checklist:
     provided: CompiledExpr | None
     outcome: str | None
     when: CompiledExpr | None
-    items: list[ChecklistItem]
+    items: tuple[ChecklistItem, ...]
     location: Location
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     code: str
     label: str
@@ -148,7 +160,7 @@ class Outcome:
     location: Location
 
 
-@dataclass
+@dataclass(frozen=True)
 class Condition:
     """A node of a condition tree: ``check`` leaf, ``all`` / ``any`` / ``not``, or ``each`` (every element of a
     list must satisfy the child condition; each failing element is named)."""
@@ -156,7 +168,7 @@ class Condition:
     op: str                          # check | all | any | not | each
     id: str
     check: CompiledExpr | None
-    children: list[Condition]
+    children: tuple[Condition, ...]
     message: str
     source: str
     location: Location
@@ -166,7 +178,7 @@ class Condition:
     where: CompiledExpr | None = None    # each: only these elements
 
 
-@dataclass
+@dataclass(frozen=True)
 class Band:
     min: Decimal | None
     below: Decimal | None
@@ -175,7 +187,7 @@ class Band:
     location: Location
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rule:
     id: str
     kind: str                        # trigger | conditions | bands | each
@@ -186,20 +198,20 @@ class Rule:
     message: str
     require: Condition | None = None
     score: CompiledExpr | None = None
-    bands: list[Band] = field(default_factory=list)
+    bands: tuple[Band, ...] = ()
     over: CompiledExpr | None = None
     as_name: str = ""
     where: CompiledExpr | None = None
     element_name: str = ""
-    let: list[tuple[str, CompiledExpr]] = field(default_factory=list)   # per-element names of an `each`
+    let: tuple[tuple[str, CompiledExpr], ...] = ()   # per-element names of an `each`
     outcome_expr: CompiledExpr | None = None     # when the outcome depends on the facts (an expression)
-    outcome_codes: list[str] = field(default_factory=list)   # the codes that expression can give
+    outcome_codes: tuple[str, ...] = ()   # the codes that expression can give
     collect: str = ""                # each: a name for the list of elements that pass (also reported per element)
-    local_types: dict[str, VType] = field(default_factory=dict)
+    local_types: Mapping[str, VType] = field(default_factory=dict)
     location: Location = field(default_factory=Location)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TableColumn:
     id: str
     label: str
@@ -208,7 +220,7 @@ class TableColumn:
     location: Location
 
 
-@dataclass
+@dataclass(frozen=True)
 class Table:
     """A computed table in the result: one row per element of a list, columns by expression, a total row."""
 
@@ -217,11 +229,11 @@ class Table:
     source: str
     rows: CompiledExpr | None
     as_name: str
-    columns: list[TableColumn]
+    columns: tuple[TableColumn, ...]
     location: Location
 
 
-@dataclass
+@dataclass(frozen=True)
 class SourceDoc:
     id: str
     title: str
@@ -230,7 +242,7 @@ class SourceDoc:
     seed: str
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Decision:
     pack_id: str
     name: str
@@ -239,49 +251,42 @@ class Decision:
     source: str
     valid_from: dt.date
     valid_until: dt.date | None
-    inputs: dict[str, InputDef]
-    parameters: dict[str, Parameter]
-    derived: dict[str, Derived]
-    scorecards: dict[str, Scorecard]
+    inputs: Mapping[str, InputDef]
+    parameters: Mapping[str, Parameter]
+    derived: Mapping[str, Derived]
+    scorecards: Mapping[str, Scorecard]
     primary_score: str | None
-    deadlines: dict[str, Deadline]
-    checklists: dict[str, Checklist]
-    tables: dict[str, Table]
-    outcomes: dict[str, Outcome]
+    deadlines: Mapping[str, Deadline]
+    checklists: Mapping[str, Checklist]
+    tables: Mapping[str, Table]
+    outcomes: Mapping[str, Outcome]
     default_outcome: str | None
-    rules: list[Rule]
-    report: list[str]
+    rules: Sequence[Rule]
+    report: Sequence[str]
     location: Location
-    # filled by the compiler's last stage
-    order: list[str] = field(default_factory=list)        # evaluation order of computed names
+    order: Sequence[str]                    # the order in which computed names are listed (--explain)
+    parameter_values: Mapping[str, Any]     # name → value of every parameter
+    summary_by: str | None = None           # the input a batch summary counts outcomes by
     pack: Pack | None = None
-    facts_model: Any = None                               # built lazily by engine.facts
 
     @property
     def id(self) -> str:
         return f"{self.pack_id}/{self.name}"
 
-    @property
-    def parameter_values(self) -> dict[str, Any]:
-        cached: dict[str, Any] | None = self.__dict__.get("_parameter_values")
-        if cached is None:
-            cached = self.__dict__["_parameter_values"] = {n: p.value for n, p in self.parameters.items()}
-        return cached
 
-
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Pack:
     id: str
     title: str
     jurisdiction: str
     issuer: str
     version: str
-    sources: dict[str, SourceDoc]
+    sources: Mapping[str, SourceDoc]
     valid_from: dt.date
     valid_until: dt.date | None
     notes: str
-    decisions: dict[str, Decision]
-    files: list[str]
+    decisions: Mapping[str, Decision]      # filled once, by the build stage
+    files: Sequence[str]
     digest: str
-    calendar: Any = None             # HolidayCalendar with any years the pack adds
+    calendar: HolidayCalendar              # the environment's holiday years with any years the pack adds
     directory: str = ""

@@ -1,9 +1,9 @@
-"""A scorecard compiled into one Python function: the fast path for totals.
+"""Stage 7: each scorecard compiled into one Python function, the fast path for totals.
 
 Scoring calls every line's `count` and `when` of every item — a hundred small expressions for the Chongqing
 scorecard. Compiled one by one they still pay a call and a name lookup each; here the checked trees of a whole
 scorecard become the body of one function that reads each name once and returns every leaf's score, in order.
-Only trees that passed the expression allow-list get here (see :mod:`engine.expr`), and the function runs with
+Only trees that passed the expression allow-list get here (see :mod:`skillcert.lang.checker`), and the function runs with
 no builtins. If it raises (a missing value, an unknown calendar year), the evaluator falls back to the line-by-line
 path, which reports the precise expression.
 """
@@ -13,14 +13,16 @@ from __future__ import annotations
 import ast
 import copy
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from ..lang.bytecode import ToPython
 from ..lang.expr import FunctionSpec
+from .compilation import Compilation
 from .model import Scorecard
 
-__all__ = ["compile_scorecard"]
+__all__ = ["compile_scorecard", "stage_scorecode"]
 
 
 def _deduct(per: Decimal, count: Any) -> Any:
@@ -91,3 +93,12 @@ def compile_scorecard(card: Scorecard, functions: Mapping[str, FunctionSpec]) ->
     exec(compile(module, f"<scorecard {card.name}>", "exec"), namespace)  # noqa: S102 - our own checked trees
     fn: Callable[[Any], tuple[Any, ...]] = namespace["_scorecard"]
     return fn
+
+
+def stage_scorecode(c: Compilation) -> None:
+    """Only for a pack without problems: every line of every card then checked and typed."""
+    if c.problems:
+        return
+    for d in c.drafts.values():
+        for name, card in d.scorecards.items():
+            d.scorecards[name] = replace(card, fast=compile_scorecard(card, c.functions))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import weakref
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -131,12 +132,16 @@ def _record_model(fields: dict[str, Any], where: str) -> type[BaseModel]:
     return model
 
 
+# Built on first use per compiled decision and kept beside it (the model is frozen), for as long as it lives.
+_MODELS: weakref.WeakKeyDictionary[Decision, type[BaseModel]] = weakref.WeakKeyDictionary()
+
+
 def facts_model(decision: Decision) -> type[BaseModel]:
-    """The pydantic model of a decision's facts (built on first use, then kept on the decision)."""
-    if decision.facts_model is None:
+    """The pydantic model of a decision's facts (built on first use, then kept for that decision)."""
+    model = _MODELS.get(decision)
+    if model is None:
         specs = {name: i.spec for name, i in decision.inputs.items()}
-        decision.facts_model = _record_model(specs, decision.id.replace("/", "_"))
-    model: type[BaseModel] = decision.facts_model
+        model = _MODELS[decision] = _record_model(specs, decision.id.replace("/", "_"))
     return model
 
 

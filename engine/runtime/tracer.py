@@ -6,6 +6,7 @@ A tracer is only made when asked for, so ordinary evaluations pay nothing for it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ class Tracer:
             step["value_label"] = value_label
         self.steps.append(step)
 
-    def ordered(self, order: list[str]) -> list[dict[str, Any]]:
+    def ordered(self, order: Sequence[str]) -> list[dict[str, Any]]:
         """The steps in evaluation order (names not in ``order`` last)."""
         index = {name: i for i, name in enumerate(order)}
         return sorted(self.steps, key=lambda s: index.get(s["name"], len(order)))

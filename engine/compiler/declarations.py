@@ -1,0 +1,119 @@
+"""Stage 3: the declarations — pack metadata, the pack's holiday years, and each decision's inputs with their
+types, parameters, outcomes with their rank in the precedence, default outcome, primary score and report names.
+
+Nothing here is an expression: those are the next stage's. Problems found while declaring (a pack id that is
+not its folder's name, a period that ends before it starts, bad calendar data) are reported here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ..errors import SkillcertError
+from ..lang.calendar import year_data_from_mapping
+from ..lang.types import VType
+from ..source.loader import PathT
+from .compilation import Compilation, DecisionDraft
+from .model import InputDef, Outcome, Parameter, SourceDoc
+
+__all__ = ["stage_declarations", "vtype_of"]
+
+
+def vtype_of(spec: dict[str, Any]) -> VType:
+    """The value type an input or field declaration describes."""
+    kind = spec["type"]
+    nullable = "default" in spec and spec["default"] is None
+    if kind == "enum":
+        values = spec["values"]
+        return VType("enum", tuple(values), tuple(values.items()), nullable=nullable)
+    if kind == "list":
+        return VType("list", item=vtype_of(spec["items"]), nullable=nullable)
+    if kind == "mapping":
+        return VType("mapping", item=vtype_of(spec["items"]), nullable=nullable)
+    if kind == "record":
+        fields = tuple((name, vtype_of(f)) for name, f in spec["fields"].items())
+        labels = tuple((name, f.get("label", name)) for name, f in spec["fields"].items())
+        return VType("record", fields=fields, field_labels=labels, nullable=nullable)
+    return VType(kind, nullable=nullable)
+
+
+def stage_declarations(c: Compilation) -> None:
+    assert c.doc is not None
+    data = c.doc.data
+    meta = data["pack"]
+    folder = c.directory.name
+    if meta["id"] != folder:
+        c.add("pack-id", f"政策包 id '{meta['id']}' 应与目录名 '{folder}' 相同", ("pack", "id"))
+    sources = {
+        sid: SourceDoc(sid, s["title"], s.get("number", ""), str(s.get("date", "")), s.get("seed", ""))
+        for sid, s in meta["sources"].items()
+    }
+    c.pack_fields = dict(
+        id=meta["id"], title=meta["title"], jurisdiction=meta["jurisdiction"], issuer=meta["issuer"],
+        version=meta["version"], sources=sources, valid_from=meta["valid_from"],
+        valid_until=meta.get("valid_until"), notes=meta.get("notes", ""), files=(c.display,),
+        digest="sha256:" + hashlib.sha256(c.doc.text.encode("utf-8")).hexdigest(), directory=str(c.directory),
+    )
+    valid_until = meta.get("valid_until")
+    if valid_until is not None and valid_until < meta["valid_from"]:
+        c.add("bad-period", f"有效期截止日 {valid_until} 早于施行日期 {meta['valid_from']}", ("pack", "valid_until"))
+    _calendar(c, data.get("calendar", []))
+    for name, d in data["decisions"].items():
+        with c.part():
+            c.drafts[name] = _decision(c, name, d)
+
+
+def _calendar(c: Compilation, years: list[dict[str, Any]]) -> None:
+    extra = []
+    for i, y in enumerate(years):
+        where = c.loc(("calendar", i))
+        try:
+            extra.append(year_data_from_mapping(y, str(where)))
+        except SkillcertError as exc:
+            c.problems.add("calendar-data-invalid", exc.message, where)
+    base = c.env.calendar
+    c.calendar = base.with_years(extra) if extra else base
+
+
+def _decision(c: Compilation, name: str, d: dict[str, Any]) -> DecisionDraft:
+    base: PathT = ("decisions", name)
+    inputs = {}
+    for iname, spec in d["inputs"].items():
+        inputs[iname] = InputDef(
+            name=iname, label=spec["label"], type=vtype_of(spec), spec=spec, required="default" not in spec,
+            default=spec.get("default"), source=spec.get("source", ""), description=spec.get("description", ""),
+            location=c.loc(base + ("inputs", iname), key=True),
+        )
+    parameters = {
+        pname: Parameter(pname, p["label"], p["value"], p.get("unit", ""), p["source"],
+                         c.loc(base + ("parameters", pname), key=True))
+        for pname, p in d.get("parameters", {}).items()
+    }
+    ranks = _ranks(d.get("precedence", []))
+    outcomes = {
+        code: Outcome(code, o["label"], o.get("description", ""), o.get("source", ""), ranks.get(code, -1),
+                      c.loc(base + ("outcomes", code), key=True))
+        for code, o in d["outcomes"].items()
+    }
+    primary = d.get("score")
+    scorecards = d.get("scorecards", {})
+    if primary is None and len(scorecards) == 1:  # a decision with one scorecard scores by it
+        primary = next(iter(scorecards))
+    return DecisionDraft(
+        name=name, raw=d, base=base, title=d["title"], description=d.get("description", ""),
+        source=d.get("source", ""), valid_from=d.get("valid_from", c.pack_fields["valid_from"]),
+        valid_until=d.get("valid_until", c.pack_fields["valid_until"]), inputs=inputs, parameters=parameters,
+        outcomes=outcomes, default_outcome=d.get("default_outcome"), primary_score=primary,
+        summary_by=d.get("summary_by"), report=list(d.get("report", [])), location=c.loc(base, key=True),
+    )
+
+
+def _ranks(precedence: list[Any]) -> dict[str, int]:
+    """Rank of each outcome code: its position in ``precedence`` (codes in one inner list share a rank)."""
+    ranks: dict[str, int] = {}
+    for rank, entry in enumerate(precedence):
+        for code in entry if isinstance(entry, list) else [entry]:
+            if isinstance(code, str):
+                ranks.setdefault(code, rank)
+    return ranks
