@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 import skillcert
-from skillcert.render.text import render_json, render_text
+from skillcert.render.json import render_json
+from skillcert.render.text import render_text
 from skillcert.runtime.result import DecisionResult
 from skillcert.source.loader import load_file
 from skillcert_testutil import AS_OF, PACKS, POLICIES, mini_facts

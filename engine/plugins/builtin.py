@@ -31,9 +31,10 @@ def skillcert_calendar_years() -> Iterable[YearData]:
 @hookimpl
 def skillcert_output_formats() -> Iterable[OutputFormat]:
     from ..render.formats import OutputFormat
-    from ..render.text import render_json, render_text
+    from ..render.json import render_json
+    from ..render.text import render_text
 
     return [
         OutputFormat("text", "中文报告 (a readable Chinese report)", render_text),
-        OutputFormat("json", "JSON 结果 (the contract's JSON object)", render_json),
+        OutputFormat("json", "JSON 结果 (the contract's JSON object)", render_json, "application/json", ".json"),
     ]

@@ -1,20 +1,20 @@
-"""Rendering results for people (a Chinese text report) and for programs (JSON)."""
+"""The Chinese text report of a decision result (``skillcert evaluate``'s default output).
+
+Outcome and the reasons that decided it, other findings, the scorecard (the items that lost or earned points, or
+every item with ``--explain``), deadlines, checklists, per-element verdicts, tables, reported values, warnings and,
+with ``--explain``, how each derived value and deadline was computed.
+"""
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from ..runtime.result import DecisionResult, ItemScore
 from ..values import display_value
+from .table import format_table
 
-__all__ = ["render_text", "render_json", "format_table"]
-
-
-def render_json(result: DecisionResult, explain: bool = False) -> str:
-    return result.to_json() + "\n"
+__all__ = ["render_text"]
 
 
 def _v(value: Any) -> str:
@@ -130,22 +130,6 @@ def _display_reported(result: DecisionResult, name: str, value: Any) -> str:
     if isinstance(value, list) and codes:
         return "、".join(str(codes.get(v, v)) for v in value) if value else "(无)"
     return _v(value)
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def format_table(grid: Sequence[Sequence[str]], *, rule: bool = True) -> list[str]:
-    """Plain-text table lines, columns padded by display width (CJK characters count double); the first row
-    is the header, followed by a line of dashes when ``rule``."""
-    widths = [max(_width(r[i]) for r in grid) for i in range(len(grid[0]))]
-    out = []
-    for n, r in enumerate(grid):
-        out.append("  ".join(cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(r)).rstrip())
-        if n == 0 and rule:
-            out.append("  ".join("-" * w for w in widths))
-    return out
 
 
 def _table_lines(table: dict[str, Any]) -> list[str]:
