@@ -1,6 +1,6 @@
 """Stage 7: each scorecard compiled into one Python function, the fast path for totals.
 
-Scoring calls every line's `count` and `when` of every item — a hundred small expressions for the Chongqing
+Scoring calls every line's `count` and `when` of every item — a hundred small expressions for a 100-point
 scorecard. Compiled one by one they still pay a call and a name lookup each; here the checked trees of a whole
 scorecard become the body of one function that reads each name once and returns every leaf's score, in order.
 Only trees that passed the expression allow-list get here (see :mod:`skillcert.lang.checker`), and the function runs with

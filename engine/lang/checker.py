@@ -224,7 +224,7 @@ class _Checker:
         self._check_enum_literals(right, ln)
 
     def _check_enum_literals(self, t: VType, other: ast.AST) -> None:
-        """``institution_kind == 'socal_org'``: a literal that is not one of the enum's codes."""
+        """``level == 'citty'``: a literal that is not one of the enum's codes."""
         if t.kind != "enum":
             return
         literals: list[ast.Constant] = []

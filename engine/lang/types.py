@@ -3,7 +3,7 @@
 A :class:`VType` describes a value the engine handles: a scalar kind (bool, integer, decimal, date, text),
 an enum with its codes and Chinese labels, a list of some type, a record with named fields, or a mapping.
 The compiler infers a type for every expression and uses the rules here to report mismatches
-(``registration_expires_on > 80``) and unknown enum codes (``institution_kind == 'socal_org'``).
+(``registration_expires_on > 80``) and unknown enum codes (``level == 'citty'``).
 """
 
 from __future__ import annotations
