@@ -1,0 +1,64 @@
+"""``skillcert evaluate DECISION FACTS``: one decision on the facts of one case, as a Chinese report or JSON.
+
+The output formats come from the plugins (``text`` and ``json`` built in); ``--explain`` shows how each derived
+value and deadline was computed; ``--calendar`` adds holiday years.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, TextIO
+
+from ..errors import UsageError
+from .common import EXIT_OK, load_library, require_schemas
+from .parser import add_command, date_arg
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: Any) -> None:
+    p = add_command(
+        sub, "evaluate", summary="对一个个案的事实作出决定",
+        description="按政策包对一个评估对象的事实作出决定:结论、得分、期限和依据。\n"
+                    "DECISION 写作 地区/决定(skillcert list 列出可用的决定);FACTS 是 YAML 或 JSON 文件,"
+                    "- 表示从标准输入读取。事实有误时,消息写明字段(键名和中文名)或文件位置。",
+        examples=["skillcert evaluate chongqing/renewal \\\n"
+                  "  policies/chongqing/examples/renewal-social-org.yaml --as-of 2025-05-25",
+                  "skillcert evaluate chongqing/renewal facts.yaml --format json",
+                  "skillcert evaluate shanxi/evaluation \\\n"
+                  "  policies/shanxi/examples/evaluation-social-org.yaml --explain",
+                  "cat facts.json | skillcert evaluate fuzhou/application -"],
+        exit_codes=[(0, "已作出决定(无论结论如何)"),
+                    (2, "输入有误或被拒绝(如评估日在政策包有效期之外)、无法运行")],
+        environment=["SKILLCERT_POLICIES", "SKILLCERT_SCHEMAS", "SKILLCERT_NO_CACHE", "SKILLCERT_CACHE_DIR",
+                     "SKILLCERT_REFERENCE_EVALUATOR", "SKILLCERT_DEBUG"],
+        run=run)
+    p.add_argument("decision", metavar="DECISION", help="地区/决定,如 chongqing/renewal")
+    p.add_argument("facts", metavar="FACTS", help="事实文件(YAML 或 JSON),- 表示标准输入")
+    p.add_argument("--as-of", type=date_arg, metavar="DATE", help="评估日 YYYY-MM-DD(默认今天)")
+    p.add_argument("--format", default="text", metavar="FORMAT", help="输出格式:text(中文报告,默认)、json")
+    p.add_argument("--explain", action="store_true", help="列出每个派生值和期限的计算过程")
+    p.add_argument("--allow-out-of-period", action="store_true", help="允许在政策包有效期之外评估(结果带警告)")
+    p.add_argument("--calendar", action="append", default=[], metavar="FILE",
+                   help="补充节假日数据的 YAML 文件(可多次给出)")
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .. import plugins
+    from ..source.loader import load_file, load_text
+
+    formats = plugins.output_formats(plugins.plugin_manager())
+    if args.format not in formats:
+        raise UsageError(f"未知的输出格式 '{args.format}'(可用:{'、'.join(formats)})")
+    if args.facts == "-":
+        doc = load_text(sys.stdin.read(), "<stdin>")
+    else:
+        doc = load_file(args.facts)
+    require_schemas()
+    library = load_library(args, args.calendar)
+    result = library.evaluate(args.decision, doc.data, as_of=args.as_of,
+                              allow_out_of_period=args.allow_out_of_period, explain=args.explain,
+                              source=doc.source)
+    out.write(formats[args.format].render(result, args.explain))
+    return EXIT_OK
