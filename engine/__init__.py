@@ -2,12 +2,15 @@
 
 The public API is small::
 
-    import engine
-    library = engine.load()                         # the bundled packs (or engine.load("path/to/policies"))
+    import skillcert
+    library = skillcert.load()                     # the bundled packs (or skillcert.load("path/to/policies"))
     result = library.evaluate("chongqing/renewal", facts, as_of=datetime.date(2025, 5, 25))
     result.outcome, result.score, result.deadlines, result.to_json()
 
-Everything here is the same code path as the ``skillcert`` command line.
+Everything here is the same code path as the ``skillcert`` command line. Plugin authors find what they need here
+too: :data:`hookimpl`, :class:`FunctionSpec` and the value types for expression functions, :class:`YearData` and
+:class:`HolidayCalendar` for holiday years, :class:`OutputFormat` for output formats (see the README's Plugins
+section). Names not listed in ``__all__`` are internal and may change.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ if __name__ != "skillcert":  # the repository folder is engine/, but the package
     raise ImportError(f"skillcert 的代码请以 `import skillcert` 导入(此处被当作 {__name__!r} 导入);"
                       "请先 pip install -e . 或安装 wheel")
 
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -32,37 +37,54 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .compiler.pipeline import check_pack, compile_pack
-    from .library import DecisionInfo, Library, load
-    from .runtime.result import DecisionResult, Reason
+    from .lang.calendar import HolidayCalendar, YearData
+    from .lang.environment import Environment
+    from .lang.expr import FunctionSpec
+    from .lang.types import ANY, BOOL, DATE, DECIMAL, INTEGER, NULL, TEXT, VType
+    from .library import DecisionInfo, Library, LibrarySpec, load
+    from .plugins import hookimpl
+    from .render.formats import OutputFormat
+    from .runtime.result import DecisionResult, ItemScore, Reason
+
+try:
+    __version__ = version("skillcert")  # one source of truth: the package metadata (pyproject.toml)
+except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+    __version__ = "0+unknown"
 
 # The heavier parts (pydantic, jsonschema, the compiler) load on first use, so that `skillcert --help`
-# and `import engine` stay fast.
+# and `import skillcert` stay fast.
 _LAZY = {
-    "load": "library", "Library": "library", "DecisionInfo": "library", "DecisionResult": "runtime.result",
-    "Reason": "runtime.result", "compile_pack": "compiler.pipeline", "check_pack": "compiler.pipeline",
+    "load": "library", "Library": "library", "LibrarySpec": "library", "DecisionInfo": "library",
+    "DecisionResult": "runtime.result", "Reason": "runtime.result", "ItemScore": "runtime.result",
+    "compile_pack": "compiler.pipeline", "check_pack": "compiler.pipeline",
+    "hookimpl": "plugins", "FunctionSpec": "lang.expr", "Environment": "lang.environment",
+    "YearData": "lang.calendar", "HolidayCalendar": "lang.calendar", "OutputFormat": "render.formats",
+    "VType": "lang.types", "ANY": "lang.types", "BOOL": "lang.types", "DATE": "lang.types",
+    "DECIMAL": "lang.types", "INTEGER": "lang.types", "NULL": "lang.types", "TEXT": "lang.types",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
-        module = importlib.import_module(f".{_LAZY[name]}", __name__)
-        value = getattr(module, name)
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    raise AttributeError(f"module 'skillcert' has no attribute {name!r}")
 
 
 __all__ = [
+    # using packs
     "load",
     "Library",
+    "LibrarySpec",
     "DecisionInfo",
     "DecisionResult",
     "Reason",
+    "ItemScore",
+    "validate",
     "compile_pack",
     "check_pack",
-    "validate",
+    # errors
     "SkillcertError",
     "PackError",
     "FactsError",
@@ -72,13 +94,30 @@ __all__ = [
     "UsageError",
     "Problem",
     "Location",
+    # writing plugins
+    "hookimpl",
+    "FunctionSpec",
+    "Environment",
+    "VType",
+    "ANY",
+    "BOOL",
+    "DATE",
+    "DECIMAL",
+    "INTEGER",
+    "NULL",
+    "TEXT",
+    "YearData",
+    "HolidayCalendar",
+    "OutputFormat",
+    "__version__",
 ]
-
-__version__ = "0.1.0"
 
 
 def validate(*paths: str) -> list[Problem]:
-    """Every problem of the packs (with their tests and examples) under ``paths``; empty when clean."""
+    """Every problem of the packs (with their tests and examples) under ``paths``; empty when clean.
+
+    With no path, the packs a command would use: ``$SKILLCERT_POLICIES`` or the bundled ones.
+    """
     from .analysis.validation import validate_paths
     from .source.resources import policies_dir
 

@@ -13,12 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from skillcert.lang.calendar import YearData
-from skillcert.lang.expr import FunctionSpec
-from skillcert.plugins import hookimpl
-from skillcert.render.formats import OutputFormat
-from skillcert.runtime.result import DecisionResult
-from skillcert.values import format_decimal
+from skillcert import DecisionResult, FunctionSpec, OutputFormat, YearData, hookimpl
 
 HOLIDAY_2031 = dt.date(2031, 5, 30)
 
@@ -28,7 +23,7 @@ def double(n: int) -> int:
 
 
 def render_oneline(result: DecisionResult, explain: bool = False) -> str:
-    score = "-" if result.score is None else format_decimal(result.score)
+    score = "-" if result.score is None else str(result.score.normalize())
     return f"{result.decision} {result.outcome} {score}\n"
 
 

@@ -169,3 +169,19 @@ def test_functions_command_lists_plugin_functions(pm: pluggy.PluginManager, monk
 def test_plugin_json_output_is_still_the_contract(pm: pluggy.PluginManager) -> None:
     result = skillcert.load(PACKS, pm=pm).evaluate("mini/check", mini_facts(), as_of=D(2025, 5, 25))
     assert json.loads(plugins.output_formats(pm)["json"].render(result, False))["score"] == 98
+
+
+def test_a_plugin_needs_only_the_public_api() -> None:
+    """The test plugin is written as a third party would: it imports nothing but ``skillcert``'s public names."""
+    import ast
+
+    tree = ast.parse(Path(skillcert_testplugin.__file__).read_text(encoding="utf-8"))
+    imported = [(node.module, alias.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                for alias in node.names if node.module and node.module.startswith("skillcert")]
+    assert imported and all(module == "skillcert" and name in skillcert.__all__ for module, name in imported)
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    assert skillcert.__version__ == version("skillcert")
