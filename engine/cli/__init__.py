@@ -20,10 +20,14 @@ import sys
 from typing import TextIO
 
 from ..errors import SkillcertError, UsageError
+from . import batch, evaluate, functions, test, validate
+from . import list as list_command
 from .common import EXIT_ERROR, EXIT_OK, os_error_text, print_error
 from .parser import build_parser, chinese_argparse
 
 __all__ = ["run", "main"]
+
+COMMANDS = (validate, evaluate, test, batch, list_command, functions)  # in the order the help lists them
 
 
 def run(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
@@ -31,7 +35,7 @@ def run(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Tex
     err = stderr or sys.stderr
     try:
         with chinese_argparse(), contextlib.redirect_stdout(out):  # --help and --version go to the caller's stream
-            args = build_parser().parse_args(argv)
+            args = build_parser(COMMANDS).parse_args(argv)
         code: int = args.run(args, out, err)
         return code
     except SkillcertError as exc:

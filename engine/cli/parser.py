@@ -2,7 +2,8 @@
 
 This module owns what argparse shows: the usage line (``用法:``), group titles, ``-h/--help`` and
 ``--version``, the help sections every command has (示例, 退出码, 环境变量), and argparse's own error messages.
-The commands add their parsers through :func:`add_command`; each command module owns its options.
+The commands add their parsers through :func:`add_command`; each command module owns its options and is
+handed to :func:`build_parser` by the package (this module imports none of them).
 
 argparse takes its texts from the module-level ``argparse._`` and ``argparse.ngettext`` at the moment it needs
 them. :func:`chinese_argparse` puts translating versions there while *our* parser runs and restores the
@@ -22,11 +23,11 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from ..errors import UsageError
 
-__all__ = ["build_parser", "chinese_argparse", "add_command", "add_policies_option", "date_arg",
+__all__ = ["Command", "build_parser", "chinese_argparse", "add_command", "add_policies_option", "date_arg",
            "positive_int_arg", "epilog", "ENVIRONMENT", "USAGE_PREFIX"]
 
 PROG = "skillcert"
@@ -302,16 +303,20 @@ TOP_EXIT_CODES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import batch, evaluate, functions, test, validate
-    from . import list as list_command
+class Command(Protocol):
+    """A command module: it adds its parser (with ``run`` as the handler) to the subparsers."""
 
+    def add_parser(self, sub: Any) -> None: ...
+
+
+def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
+    """The ``skillcert`` parser with the given commands, in this order."""
     parser = Parser(prog=PROG, description=TOP_DESCRIPTION, add_help=False, formatter_class=HelpFormatter,
                     epilog=epilog(TOP_EXAMPLES, TOP_EXIT_CODES, [*ENVIRONMENT]))
     _chinese_titles(parser)
     parser.add_argument("--version", action=_Version, help="显示版本号并退出")
     add_policies_option(parser, top=True)
     sub = parser.add_subparsers(title="命令", dest="command", metavar="COMMAND", required=True)
-    for command in (validate, evaluate, test, batch, list_command, functions):
+    for command in commands:
         command.add_parser(sub)
     return parser
