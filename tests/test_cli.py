@@ -252,6 +252,196 @@ def test_help_exits_0() -> None:
     assert "evaluate" in out
 
 
+# ---- which packs: --policies before or after the command, SKILLCERT_POLICIES, folders that are missing
+
+MINI_FACTS = str(MINI / "examples" / "check-org.yaml")
+MINI_CASES = "kind,expires_on,applied_on,person_times\norg,2025-06-30,2025-05-20,150\n"
+
+
+def commands_on_the_test_packs(tmp_path: Path) -> dict[str, list[str]]:
+    """Each command, as it runs on tests/testdata/packs (paths absolute, so the cwd does not matter)."""
+    cases = write(tmp_path, "cases.csv", MINI_CASES)
+    return {
+        "list": ["list"],
+        "validate": ["validate"],
+        "test": ["test"],
+        "evaluate": ["evaluate", "mini/check", MINI_FACTS, "--as-of", "2025-05-25", "--format", "json"],
+        "batch": ["batch", "mini/check", cases, "-o", str(tmp_path / "out.jsonl"), "--as-of", "2025-05-25",
+                  "--no-progress"],
+        "functions": ["functions"],
+    }
+
+
+def run_and_read(argv: list[str], tmp_path: Path) -> tuple[int, str, str]:
+    """``run_cli``, with batch's output file as its stdout."""
+    code, out, err = run_cli(argv)
+    output = tmp_path / "out.jsonl"
+    if output.exists():
+        out += output.read_text(encoding="utf-8")
+        output.unlink()
+    return code, out, err
+
+
+@pytest.mark.parametrize("command", ["list", "validate", "test", "evaluate", "batch", "functions"])
+def test_policies_before_and_after_the_command_give_the_same_output(command: str, tmp_path: Path) -> None:
+    argv = commands_on_the_test_packs(tmp_path)[command]
+    before = run_and_read(["--policies", str(PACKS), *argv], tmp_path)
+    after = run_and_read([*argv, "--policies", str(PACKS)], tmp_path)
+    assert before[0] == 0, before[2]
+    assert before == after
+
+
+@pytest.mark.parametrize("command", ["list", "validate", "test", "evaluate", "batch"])
+def test_skillcert_policies_is_honoured_by_every_command(command: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = commands_on_the_test_packs(tmp_path)[command]
+    given = run_and_read(["--policies", str(PACKS), *argv], tmp_path)
+    monkeypatch.setenv("SKILLCERT_POLICIES", str(PACKS))
+    assert run_and_read(argv, tmp_path) == given
+    assert given[0] == 0, given[2]
+
+
+def test_the_policies_folder_is_what_validate_test_and_list_see(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKILLCERT_POLICIES", str(PACKS))
+    listed = {line.split()[0] for line in run_cli(["list"])[1].splitlines()[1:]}
+    assert "mini/check" in listed and "chongqing/renewal" not in listed
+    code, out, err = run_cli(["test"])
+    assert code == 0, out + err
+    assert "mini/check" in out and "chongqing" not in out
+    code, out, err = run_cli(["validate"])
+    assert code == 0, out + err
+    bundled = run_cli(["validate", str(ROOT / "policies")])[2]
+    assert err != bundled  # a different number of files: the test packs, not the bundled ones
+
+
+def test_policies_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SKILLCERT_POLICIES", str(tmp_path / "nope"))
+    code, out, err = run_cli(["list", "--policies", str(PACKS)])
+    assert code == 0, err
+    assert "mini/check" in out
+
+
+@pytest.mark.parametrize("command", ["list", "validate", "test", "evaluate", "batch", "functions"])
+@pytest.mark.parametrize("where", ["before", "after", "environment"])
+def test_a_missing_policies_folder_is_a_usage_error_naming_it(command: str, where: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = commands_on_the_test_packs(tmp_path)[command]
+    missing = str(tmp_path / "no-such-packs")
+    if where == "before":
+        argv = ["--policies", missing, *argv]
+    elif where == "after":
+        argv = [*argv, "--policies", missing]
+    else:
+        monkeypatch.setenv("SKILLCERT_POLICIES", missing)
+    code, out, err = run_cli(argv)
+    assert_clean_error(code, out, err)
+    assert err.startswith("skillcert: usage-error: ")
+    assert missing in err
+    assert ("SKILLCERT_POLICIES" if where == "environment" else "--policies") in err
+
+
+@pytest.mark.parametrize("command", ["validate", "test"])
+def test_a_missing_path_is_a_usage_error_naming_it(command: str, tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope")
+    code, out, err = run_cli([command, missing])
+    assert_clean_error(code, out, err)
+    assert err.startswith("skillcert: usage-error: ")
+    assert missing in err
+
+
+@pytest.mark.parametrize("command", ["list", "validate", "test", "evaluate", "batch"])
+@pytest.mark.parametrize("schemas", ["missing-folder", "empty-folder", "schema-is-a-folder"])
+def test_a_missing_or_unreadable_schema_is_a_usage_error_naming_it(command: str, schemas: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "schemas"
+    named = folder
+    if schemas != "missing-folder":
+        folder.mkdir()
+    if schemas == "schema-is-a-folder":
+        for name in ("policy-pack.schema.json", "pack-tests.schema.json"):
+            (folder / name).mkdir()
+    if schemas != "missing-folder":
+        named = folder / "policy-pack.schema.json"
+    monkeypatch.setenv("SKILLCERT_SCHEMAS", str(folder))
+    monkeypatch.setenv("SKILLCERT_NO_CACHE", "1")
+    code, out, err = run_cli(commands_on_the_test_packs(tmp_path)[command] + ["--policies", str(PACKS)])
+    assert_clean_error(code, out, err)
+    assert err.startswith("skillcert: usage-error: ")
+    assert str(named) in err
+    assert "SKILLCERT_SCHEMAS" in err or "JSON Schema" in err
+
+
+def test_a_facts_file_that_cannot_be_read_exit_2_naming_it(tmp_path: Path) -> None:
+    folder = tmp_path / "facts.yaml"  # tests run as root, so chmod 000 would not stop a read: a folder does
+    folder.mkdir()
+    code, out, err = run_cli([*EVALUATE, str(folder), "--as-of", "2025-05-25"])
+    assert_clean_error(code, out, err)
+    assert str(folder) in err
+    assert "internal-error" not in err
+
+
+def test_a_calendar_file_that_cannot_be_read_exit_2_naming_it(tmp_path: Path) -> None:
+    for calendar in (tmp_path / "missing.yaml", tmp_path):
+        code, out, err = run_cli([*EVALUATE, EXAMPLE, "--as-of", "2025-05-25", "--calendar", str(calendar)])
+        assert_clean_error(code, out, err)
+        assert str(calendar) in err
+
+
+@pytest.mark.parametrize(("source", "target", "named"), [
+    ("folder", "out.csv", "in.csv"),
+    ("cases.csv", "folder", "out.csv"),
+    ("cases.csv", "no-such-folder/out.csv", "no-such-folder"),
+    ("cases.csv", "cases.csv/out.csv", "cases.csv"),
+])
+def test_batch_files_that_cannot_be_read_or_written_are_usage_errors_naming_them(
+        source: str, target: str, named: str, tmp_path: Path) -> None:
+    write(tmp_path, "cases.csv", MINI_CASES)
+    (tmp_path / "in.csv").mkdir()
+    (tmp_path / "out.csv").mkdir()
+    paths = {"folder": "in.csv" if source == "folder" else "out.csv"}
+    src = tmp_path / paths.get(source, source)
+    dst = tmp_path / paths.get(target, target)
+    code, out, err = run_cli(["--policies", str(PACKS), "batch", "mini/check", str(src), "-o", str(dst),
+                              "--as-of", "2025-05-25"])
+    assert_clean_error(code, out, err)
+    assert err.startswith("skillcert: usage-error: ")
+    assert str(tmp_path / named) in err
+
+
+def test_a_file_system_error_while_running_is_a_usage_error_naming_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import skillcert.tabular.batch
+
+    target = str(tmp_path / "out.csv")
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", target)
+
+    monkeypatch.setattr(skillcert.tabular.batch, "run_batch", refused)
+    code, out, err = run_cli(["--policies", str(PACKS), "batch", "mini/check", write(tmp_path, "in.csv", MINI_CASES),
+                              "-o", target])
+    assert_clean_error(code, out, err)
+    assert err == f"skillcert: usage-error: 无法读写 {target}:没有权限\n"
+
+
+def test_batch_group_by_is_passed_to_run_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import skillcert.tabular.batch
+
+    seen: list[dict[str, object]] = []
+
+    def recording(*args: object, **kwargs: object) -> skillcert.tabular.batch.BatchSummary:
+        seen.append(kwargs)
+        return skillcert.tabular.batch.BatchSummary()
+
+    monkeypatch.setattr(skillcert.tabular.batch, "run_batch", recording)
+    argv = ["--policies", str(PACKS), "batch", "mini/check", write(tmp_path, "in.csv", MINI_CASES),
+            "-o", str(tmp_path / "out.csv")]
+    assert run_cli([*argv, "--group-by", "kind"])[0] == 0
+    assert run_cli(argv)[0] == 0
+    assert seen[0]["group_by"] == "kind"
+    assert seen[1].get("group_by") is None
+
+
 # ---- one real process
 
 
