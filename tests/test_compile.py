@@ -239,7 +239,7 @@ def test_decision_period_that_ends_before_it_starts_is_reported_at_the_decision(
 
 def test_schema_type_error_is_wrong_type(tmp_path: Path) -> None:
     folder = pack_variant(tmp_path, SMALL, "variant", [("        max: 10\n        when: scored", "        max: ten\n        when: scored")])
-    assert problem_lines(folder) == ["variant/pack.yaml:39:14: wrong-type: 'max' 应为 number,实际是 \"ten\""]
+    assert problem_lines(folder) == ["variant/pack.yaml:39:14: wrong-type: 'max' 应为 number,实际是 'ten'"]
 
 
 def test_typo_in_an_input_declaration_is_named_with_did_you_mean(tmp_path: Path) -> None:

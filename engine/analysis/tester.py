@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +22,7 @@ from ..library import Library, load
 from ..runtime.result import DecisionResult, ItemScore
 from ..source.loader import Document, load_file
 from ..source.schema import TESTS_SCHEMA, check_document
-from ..values import display_value, format_decimal, jsonable
+from ..values import display_value, format_decimal, quote
 
 __all__ = ["Case", "CaseOutcome", "PackTestReport", "load_cases", "run_case", "run_paths", "find_test_files",
            "check_case_file"]
@@ -205,40 +204,32 @@ def _num(v: Any) -> Decimal | None:
     return None if v is None else Decimal(v) if not isinstance(v, Decimal) else v
 
 
-def _show(v: Any) -> str:
-    if isinstance(v, Decimal):
-        return format_decimal(v)
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    return repr(jsonable(v))
-
-
 def compare(result: DecisionResult, want: dict[str, Any]) -> list[str]:
     """What differs between a result and a case's expectations (empty when it matches)."""
     fails: list[str] = []
     if "outcome" in want and result.outcome != want["outcome"]:
         fails.append(f"outcome:期望 {want['outcome']},实际 {result.outcome}({_reason_summary(result)})")
     if "score" in want and _num(want["score"]) != result.score:
-        fails.append(f"score:期望 {_show(want['score'])},实际 {_show(result.score)}")
+        fails.append(f"score:期望 {quote(want['score'])},实际 {quote(result.score)}")
     for key, value in want.get("scores", {}).items():
         if key not in result.scores:
             fails.append(f"scores.{key}:结果中没有这个分项(有:{'、'.join(result.scores)})")
         elif _num(value) != result.scores[key]:
-            fails.append(f"scores.{key}:期望 {_show(value)},实际 {_show(result.scores[key])}")
+            fails.append(f"scores.{key}:期望 {quote(value)},实际 {quote(result.scores[key])}")
     if want.get("items"):
         nodes = _item_index(result)
         for key, value in want["items"].items():
             if key not in nodes:
                 fails.append(f"items.{key}:评分表中没有这一项")
             elif _num(value) != nodes[key].score:
-                fails.append(f"items.{key}:期望 {_show(value)},实际 {_show(nodes[key].score)}")
+                fails.append(f"items.{key}:期望 {quote(value)},实际 {quote(nodes[key].score)}")
     for key, value in want.get("deadlines", {}).items():
         if key not in result.deadlines:
             fails.append(f"deadlines.{key}:结果中没有这个期限")
             continue
         expected = dt.date.fromisoformat(value) if isinstance(value, str) else value
         if result.deadlines[key] != expected:
-            fails.append(f"deadlines.{key}:期望 {_show(expected)},实际 {_show(result.deadlines[key])}")
+            fails.append(f"deadlines.{key}:期望 {quote(expected)},实际 {quote(result.deadlines[key])}")
     fired = [r.rule for r in result.reasons]
     if "reasons" in want and sorted(set(want["reasons"])) != sorted(set(fired)):
         fails.append(f"reasons:期望 {sorted(set(want['reasons']))},实际 {sorted(set(fired))}")
@@ -292,10 +283,7 @@ def _canon(v: Any) -> Any:
 def _differences(want: Any, got: Any, path: str, limit: int = 6) -> list[str]:
     """Where two canonical values differ, as ``path:期望 …,实际 …`` lines (the first few only)."""
     def show(v: Any) -> str:
-        if isinstance(v, tuple) and v and v[0] == "number":
-            return str(v[1])
-        text = repr(v) if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False, default=str)
-        return text if len(text) <= 80 else text[:77] + "…"
+        return str(v[1]) if isinstance(v, tuple) and v and v[0] == "number" else quote(v, limit=80)
 
     out: list[str] = []
 

@@ -28,6 +28,7 @@ from pydantic import (
 from ..compiler.model import Decision
 from ..errors import FactsError, Location, Problem, did_you_mean
 from ..source.loader import SourceMap, format_path
+from ..values import quote
 
 __all__ = ["validate_facts", "facts_model", "label_of_path"]
 
@@ -43,13 +44,13 @@ def _to_date(value: Any) -> Any:
         try:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"不存在的日期 {_shown(value)}") from None
-    raise ValueError(f"应是日期 YYYY-MM-DD,收到 {_shown(value)}")
+            raise ValueError(f"不存在的日期 {quote(value)}") from None
+    raise ValueError(f"应是日期 YYYY-MM-DD,收到 {quote(value)}")
 
 
 def _to_decimal(value: Any) -> Any:
     if isinstance(value, bool):
-        raise ValueError(f"应是数值,收到 {_shown(value)}")
+        raise ValueError(f"应是数值,收到 {quote(value)}")
     if isinstance(value, float):
         # Binary floats only reach here from callers of the Python API; repr() is the shortest exact text.
         return Decimal(repr(value))
@@ -59,11 +60,11 @@ def _to_decimal(value: Any) -> Any:
         try:
             d = Decimal(value.strip())
         except Exception:
-            raise ValueError(f"应是数值,收到 {_shown(value)}") from None
+            raise ValueError(f"应是数值,收到 {quote(value)}") from None
         if not d.is_finite():
-            raise ValueError(f"应是有限数值,收到 {_shown(value)}")
+            raise ValueError(f"应是有限数值,收到 {quote(value)}")
         return d
-    raise ValueError(f"应是数值,收到 {_shown(value)}")
+    raise ValueError(f"应是数值,收到 {quote(value)}")
 
 
 def _key_text(value: Any) -> Any:
@@ -224,14 +225,14 @@ def _problem(decision: Decision, error: Any, source: SourceMap | None) -> Proble
         spec = _spec_at(decision, loc_parts)
         values = spec.get("values", {}) if spec else {}
         choices = "、".join(f"{k}({v})" for k, v in values.items())
-        message = f"{named} 的值 {_shown(value)} 不在可选值中:{choices}"
+        message = f"{named} 的值 {quote(value)} 不在可选值中:{choices}"
         hint = did_you_mean(str(value), list(values))
     elif etype in ("int_type", "int_parsing", "int_from_float"):
-        message = f"{named} 应是整数,收到 {_shown(value)}"
+        message = f"{named} 应是整数,收到 {quote(value)}"
     elif etype in ("bool_type", "bool_parsing"):
-        message = f"{named} 应是 true 或 false,收到 {_shown(value)}"
+        message = f"{named} 应是 true 或 false,收到 {quote(value)}"
     elif etype in ("string_type",):
-        message = f"{named} 应是文字,收到 {_shown(value)}"
+        message = f"{named} 应是文字,收到 {quote(value)}"
     elif etype == "string_too_long":
         message = f"{named} 超过 {error.get('ctx', {}).get('max_length')} 个字符"
     elif etype in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
@@ -239,38 +240,16 @@ def _problem(decision: Decision, error: Any, source: SourceMap | None) -> Proble
         bound = next(iter(ctx.values()), "")
         words = {"greater_than_equal": "不小于", "less_than_equal": "不大于", "greater_than": "大于",
                  "less_than": "小于"}[etype]
-        message = f"{named} 应{words} {bound},收到 {_shown(value)}"
+        message = f"{named} 应{words} {bound},收到 {quote(value)}"
     elif etype in ("list_type",):
-        message = f"{named} 应是列表,收到 {_shown(value)}"
+        message = f"{named} 应是列表,收到 {quote(value)}"
     elif etype in ("model_type", "dict_type", "model_attributes_type"):
-        message = f"{named} 应是映射(键: 值),收到 {_shown(value)}"
+        message = f"{named} 应是映射(键: 值),收到 {quote(value)}"
     elif etype == "value_error":
         message = f"{named}:{str(error.get('ctx', {}).get('error', error['msg']))}"
     else:
         message = f"{named}:{error['msg']}"
     return Problem("facts-invalid", message, where, hint)
-
-
-def _shown(value: Any) -> str:
-    """A value as the user wrote it: 1.5, 2025-06-30, 'two', true."""
-    from ..values import format_decimal
-
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, Decimal):
-        return format_decimal(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, str):
-        return f"'{value}'"
-    if isinstance(value, (list, dict)):
-        import json
-
-        text = json.dumps(value, ensure_ascii=False, default=str)
-        return text if len(text) <= 60 else text[:57] + "…"
-    return str(value)
 
 
 def _spec_at(decision: Decision, path: tuple[Any, ...]) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Problem, UsageError, did_you_mean
+from ..values import quote
 from .loader import Document
 from .resources import schemas_dir
 
@@ -167,17 +168,17 @@ def _problem(error: Any, doc: Document, root: dict[str, Any]) -> Problem | None:
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return Problem("missing-key", f"缺少必需的键 '{missing}'", loc)
     if kind == "type":
-        return Problem("wrong-type", f"{where}应为 {error.validator_value},实际是 {_show(error.instance)}", loc)
+        return Problem("wrong-type", f"{where}应为 {error.validator_value},实际是 {quote(error.instance)}", loc)
     if kind == "enum":
         choices = [str(v) for v in error.validator_value]
         hint = did_you_mean(str(error.instance), choices)
-        return Problem("bad-value", f"{where}的值 {_show(error.instance)} 不在可选值中({'、'.join(choices)})", loc,
+        return Problem("bad-value", f"{where}的值 {quote(error.instance)} 不在可选值中({'、'.join(choices)})", loc,
                        hint)
     if kind == "pattern":
         if error.validator_value == "^[a-z][a-z0-9_]*$":
-            return Problem("bad-id", f"标识符 {_show(error.instance)} 应由小写英文字母、数字和下划线组成,字母开头",
+            return Problem("bad-id", f"标识符 {quote(error.instance)} 应由小写英文字母、数字和下划线组成,字母开头",
                            loc)
-        return Problem("bad-value", f"{where}{_show(error.instance)} 格式不对(应匹配 {error.validator_value})", loc)
+        return Problem("bad-value", f"{where}{quote(error.instance)} 格式不对(应匹配 {error.validator_value})", loc)
     if kind in ("minItems", "minProperties", "minLength"):
         return Problem("empty", f"{where}不能为空", loc)
     if kind in ("oneOf", "anyOf", "not"):
@@ -204,11 +205,6 @@ def _one_of_hint(path: list[Any]) -> str:
     if last in ("require", "all", "any", "not"):
         return "条件写 check + message,或 all / any / not"
     return ""
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def _short(message: str) -> str:
