@@ -1,11 +1,18 @@
 """A library of policy packs: find them in a folder, compile each on first use, evaluate decisions.
 
 This is the one code path shared by the command line, the test runner and Python callers.
+
+A library is described picklably by a :class:`LibrarySpec` (:meth:`Library.spec`), from which another process
+rebuilds the same library (:meth:`Library.from_spec`): the folder, the plugins, the extra holiday years and the
+evaluator. Worker processes (``skillcert batch --workers``, Dask) use it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import pickle
+import types
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +31,7 @@ from .runtime.result import DecisionResult
 from .source.loader import SourceMap, display_path
 from .source.resources import policies_dir
 
-__all__ = ["Library", "DecisionInfo", "load"]
+__all__ = ["Library", "LibrarySpec", "PluginRef", "DecisionInfo", "load"]
 
 
 @dataclass(frozen=True)
@@ -37,18 +44,90 @@ class DecisionInfo:
     valid_until: dt.date | None
 
 
+@dataclass(frozen=True)
+class PluginRef:
+    """One plugin given to a library, described so that another process can register it again.
+
+    A module plugin is named by its module, re-imported there; any other plugin object travels pickled.
+    """
+
+    name: str                       # how messages name the plugin
+    module: str | None = None       # a module plugin: the name it is imported by
+    pickled: bytes | None = None    # any other plugin: the object, pickled
+
+    def load(self) -> Any:
+        if self.module is not None:
+            return importlib.import_module(self.module)
+        assert self.pickled is not None
+        return pickle.loads(self.pickled)  # our own bytes, made by Library.spec()
+
+
+@dataclass(frozen=True)
+class LibrarySpec:
+    """What a library is made of, picklable and hashable: :meth:`Library.from_spec` rebuilds the same library.
+
+    ``plugins`` are those registered on top of the built-in one and of the entry-point plugins;
+    ``entry_points`` says whether entry-point plugins are looked up again (by the normal discovery).
+    Packs given with :meth:`Library.add` are not part of it: they are compiled again from the folder.
+    """
+
+    directory: str
+    plugins: tuple[PluginRef, ...] = ()
+    entry_points: bool = True
+    calendar_years: tuple[YearData, ...] = ()
+    reference: bool = False
+
+
+def _plugin_ref(name: str, plugin: Any) -> PluginRef:
+    if isinstance(plugin, types.ModuleType):
+        module_spec = plugin.__spec__
+        if module_spec is None or module_spec.name == "__main__":
+            raise UsageError(f"插件模块 {plugin.__name__} 无法按名称重新导入,不能交给工作进程使用;"
+                             "请把它放在可导入的模块中")
+        return PluginRef(module_spec.name, module=module_spec.name)
+    shown = name if not name.isdigit() else f"{type(plugin).__module__}.{type(plugin).__qualname__}"
+    try:
+        data = pickle.dumps(plugin)
+    except Exception as exc:  # PicklingError, AttributeError (a local class), TypeError (a lock, a file …)
+        raise UsageError(f"插件 {shown} 无法序列化(pickle:{exc}),不能交给工作进程使用;"
+                         "请改用模块插件或可序列化的对象") from None
+    return PluginRef(shown, pickled=data)
+
+
 class Library:
     """The packs under one folder (``policies/`` by default), compiled lazily, one region at a time."""
 
     def __init__(self, directory: str | Path | None = None, *, pm: pluggy.PluginManager | None = None,
                  calendar_years: Iterable[YearData] = (), reference: bool = False) -> None:
         self.directory = policies_dir(directory)
+        self._default_pm = pm is None
         self.pm = pm or plugins.plugin_manager()
         self._packs: dict[str, Pack] = {}
         self._extra_years = list(calendar_years)
         self.env = plugins.environment(self.pm)
         self._functions = dict(self.env.functions)
         self.reference = reference  # evaluate with simpleeval walking the trees (same results, slower)
+
+    def spec(self) -> LibrarySpec:
+        """This library described picklably, for another process to rebuild it (:meth:`from_spec`).
+
+        A plugin object that cannot be pickled is a :class:`~skillcert.errors.UsageError` naming it.
+        """
+        from .plugins import builtin
+
+        from_entry_points = {id(plugin) for plugin, _ in self.pm.list_plugin_distinfo()}
+        refs = tuple(_plugin_ref(name, plugin) for name, plugin in self.pm.list_name_plugin()
+                     if plugin is not None and plugin is not builtin and id(plugin) not in from_entry_points)
+        return LibrarySpec(str(self.directory), refs, entry_points=self._default_pm or bool(from_entry_points),
+                           calendar_years=self.extra_years, reference=self.reference)
+
+    @classmethod
+    def from_spec(cls, spec: LibrarySpec) -> Library:
+        """The library ``spec`` describes (made by :meth:`spec`, possibly in another process)."""
+        extra = [ref.load() for ref in spec.plugins]
+        pm = (None if not extra and spec.entry_points
+              else plugins.new_plugin_manager(extra, entry_points=spec.entry_points))
+        return cls(spec.directory, pm=pm, calendar_years=spec.calendar_years, reference=spec.reference)
 
     @property
     def extra_years(self) -> tuple[YearData, ...]:
@@ -117,6 +196,7 @@ class Library:
                                 calendar=self.calendar_for(decision), allow_out_of_period=allow_out_of_period,
                                 explain=explain, functions=self._functions, reference=self.reference,
                                 detail=detail)
+
 
     def evaluate_many(self, decision_id: str, rows: Iterable[Mapping[str, Any]], *, as_of: dt.date | None = None,
                       allow_out_of_period: bool = False) -> Iterator[dict[str, Any]]:
