@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from skillcert.cli import run
 from skillcert.source.loader import MAX_FILE_BYTES
 from skillcert_testutil import MINI, PACKS, ROOT, SOCIAL_ORG_EXAMPLE, run_cli
 
@@ -213,6 +214,39 @@ def test_evaluation_error_exit_2_with_its_code(tmp_path: Path) -> None:
     code, out, err = run_cli(["--policies", str(PACKS), "evaluate", "mini/check", facts, "--as-of", "2031-05-25"])
     assert_clean_error(code, out, err)
     assert "calendar-year-unknown" in err
+
+
+def binary_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plugin's binary output format, ``bin``: the outcome as bytes."""
+    from skillcert import plugins
+    from skillcert.render.formats import OutputFormat
+
+    real = plugins.output_formats
+
+    def with_binary(pm: object) -> dict[str, OutputFormat]:
+        formats = dict(real(pm))
+        formats["bin"] = OutputFormat("bin", "bytes", lambda result, explain: result.outcome.encode() + b"\x00",
+                                      "application/octet-stream", ".bin", binary=True)
+        return formats
+
+    monkeypatch.setattr(plugins, "output_formats", with_binary)
+
+
+def test_a_binary_format_writes_bytes_to_a_redirected_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
+    binary_format(monkeypatch)
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8")
+    err = io.StringIO()
+    code = run([*EVALUATE, EXAMPLE, "--as-of", "2025-05-25", "--format", "bin"], stdout=out, stderr=err)
+    assert code == 0, err.getvalue()
+    assert raw.getvalue() == b"renew\x00"
+
+
+def test_a_binary_format_is_refused_on_a_text_only_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
+    binary_format(monkeypatch)
+    code, out, err = run_cli([*EVALUATE, EXAMPLE, "--as-of", "2025-05-25", "--format", "bin"])
+    assert_clean_error(code, out, err)
+    assert "result.bin" in err
 
 
 # ---- list, test, functions, usage

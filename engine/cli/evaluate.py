@@ -60,5 +60,15 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     result = library.evaluate(args.decision, doc.data, as_of=args.as_of,
                               allow_out_of_period=args.allow_out_of_period, explain=args.explain,
                               source=doc.source)
-    out.write(formats[args.format].render(result, args.explain))
+    fmt = formats[args.format]
+    if not fmt.binary:
+        out.write(fmt.to_text(result, args.explain))
+        return EXIT_OK
+    # a binary format (a document from a plugin): raw bytes to a file or a pipe, never to a terminal
+    binary = getattr(out, "buffer", None)
+    if binary is None or out.isatty():
+        raise UsageError(f"输出格式 '{fmt.name}' 是二进制的,请把标准输出重定向到文件(如 > result{fmt.suffix})")
+    out.flush()
+    binary.write(fmt.to_bytes(result, args.explain))
+    binary.flush()
     return EXIT_OK

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for info in infos:
             period = f"{info.valid_from} 至 {info.valid_until}" if info.valid_until else f"{info.valid_from} 起"
             rows.append((info.id, info.title, info.version, period))
-    from ..render.text import format_table
+    from ..render.table import format_table
 
     out.write("\n".join(format_table(rows, rule=False)) + "\n")
     return EXIT_ERROR if broken else EXIT_OK

@@ -21,11 +21,11 @@ import contextvars
 import datetime as dt
 import re
 import threading
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NoReturn, Protocol
 
 from ..errors import UsageError
+from ..render.table import display_width as _width  # CJK characters take two columns
 
 __all__ = ["Command", "build_parser", "chinese_argparse", "add_command", "add_policies_option", "date_arg",
            "positive_int_arg", "epilog", "ENVIRONMENT", "USAGE_PREFIX"]
@@ -121,9 +121,6 @@ def _plural(singular: str, plural: str, n: int) -> str:
 # ---- layout
 
 
-def _width(text: str) -> int:
-    """Columns on a terminal: CJK characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 _TOKENS = re.compile(r"\s+|[)\]},.;:!?]+|[\x21-\x7e]+|.")  # closing punctuation apart: it may hang
