@@ -1,6 +1,8 @@
 """A library of policy packs: find them in a folder, compile each on first use, evaluate decisions.
 
-This is the one code path shared by the command line, the test runner and Python callers.
+This is the one code path shared by the command line, the test runner and Python callers. Many rows at once
+(files, data frames) are the business of :mod:`skillcert.tabular`, a layer above this one: the library does not
+know about it.
 
 A library is described picklably by a :class:`LibrarySpec` (:meth:`Library.spec`), from which another process
 rebuilds the same library (:meth:`Library.from_spec`): the folder, the plugins, the extra holiday years and the
@@ -13,7 +15,7 @@ import datetime as dt
 import importlib
 import pickle
 import types
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -196,20 +198,6 @@ class Library:
                                 calendar=self.calendar_for(decision), allow_out_of_period=allow_out_of_period,
                                 explain=explain, functions=self._functions, reference=self.reference,
                                 detail=detail)
-
-
-    def evaluate_many(self, decision_id: str, rows: Iterable[Mapping[str, Any]], *, as_of: dt.date | None = None,
-                      allow_out_of_period: bool = False) -> Iterator[dict[str, Any]]:
-        """A generator of result rows, one per input row, in order (see :mod:`engine.batch`).
-
-        Rows are facts as mappings, or spreadsheet-like rows with dotted columns (``findings.posts_missing``)
-        and text cells; keys that are not inputs (ids, names) are carried over. A row with bad facts yields a row
-        with its ``error``; the generator goes on.
-        """
-        from .tabular.batch import evaluate_many
-
-        return evaluate_many(self, decision_id, (dict(r) for r in rows), as_of=as_of,
-                             allow_out_of_period=allow_out_of_period)
 
 
 def load(directory: str | Path | None = None, *, pm: pluggy.PluginManager | None = None,

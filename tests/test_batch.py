@@ -12,8 +12,10 @@ from typing import Any
 import openpyxl
 import pytest
 import skillcert
+from skillcert.tabular import evaluate_many
 from skillcert.tabular.batch import run_batch
-from skillcert_testutil import POLICIES, run_cli
+from skillcert_testutil import AS_OF as MINI_AS_OF
+from skillcert_testutil import MINI_FACTS, PACKS, POLICIES, run_cli
 
 AS_OF = "2023-09-20"
 HEADER = ["机构编号", "institution_kind", "registry_level", "registered_on", "assessment_dates", "evaluation_on",
@@ -81,14 +83,23 @@ def test_dotted_columns_build_nested_facts_and_scores_stay_exact(tmp_path: Path)
     assert "findings.posts_missing(缺少的岗位及人员数) 应是整数" in rows[1]["error"]
 
 
-def test_xlsx_in_and_out_with_a_summary_sheet_by_institution_kind(tmp_path: Path) -> None:
+def write_xlsx(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     wb = openpyxl.Workbook()
     ws = wb.active
-    ws.append(HEADER)
-    for r in ROWS:
+    ws.append(header)
+    for r in rows:
         ws.append([dt.date.fromisoformat(v) if c in ("registered_on", "evaluation_on") and v != "2020-13-01" else v
-                   for c, v in zip(HEADER, r, strict=True)])
-    wb.save(tmp_path / "in.xlsx")
+                   for c, v in zip(header, r, strict=True)])
+    wb.save(path)
+    return path
+
+
+def summary_sheet(path: Path) -> list[tuple[Any, ...]]:
+    return list(openpyxl.load_workbook(path)["汇总"].iter_rows(values_only=True))
+
+
+def test_xlsx_in_and_out_with_a_summary_sheet(tmp_path: Path) -> None:
+    write_xlsx(tmp_path / "in.xlsx", HEADER, ROWS)
     code, _, _ = run_cli(["batch", "shanxi/evaluation", str(tmp_path / "in.xlsx"), "-o", str(tmp_path / "out.xlsx"),
                           "--as-of", AS_OF])
     assert code == 1
@@ -97,11 +108,56 @@ def test_xlsx_in_and_out_with_a_summary_sheet_by_institution_kind(tmp_path: Path
     results = list(out["结果"].iter_rows(values_only=True))
     assert results[0][:3] == ("机构编号", "outcome", "outcome_label")
     assert [r[1] for r in results[1:]] == ["terminate", "suspend", "terminate", None]
-    summary = list(out["汇总"].iter_rows(values_only=True))
+    summary = summary_sheet(tmp_path / "out.xlsx")
+    assert summary[0][:3] == ("结论", "结论名称", "行数")  # the engine names no domain: rows, not institutions
     assert ("terminate", "评估意见：不合格，终止备案(报省厅决定)", 2) in [r[:3] for r in summary]
     assert ("(错误)", "事实有误,未能评估", 1) in [r[:3] for r in summary]
-    by_kind = {r[0]: r for r in summary if r[0] in ("社会培训评价组织", "自主评价院校", "自主评价企业")}
+    assert ("合计", None, 4) in [r[:3] for r in summary]
+
+
+def test_the_summary_counts_outcomes_by_the_input_the_pack_names(tmp_path: Path) -> None:
+    src = write_xlsx(tmp_path / "in.xlsx", HEADER, ROWS)
+    library = skillcert.load(POLICIES)
+    summary = run_batch(library, "shanxi/evaluation", src, tmp_path / "out.xlsx", as_of=dt.date(2023, 9, 20),
+                        progress=False)
+    assert summary.group_by == "institution_kind" and summary.errors == 1
+    rows = summary_sheet(tmp_path / "out.xlsx")
+    heading = rows.index(next(r for r in rows if r and r[0] == "机构类型"))  # the input's label heads the table
+    assert rows[heading][-1] == "合计"
+    by_kind = {r[0]: r for r in rows[heading + 1:]}
+    assert set(by_kind) == {"社会培训评价组织", "自主评价院校", "自主评价企业"}  # enum labels, not codes
     assert by_kind["自主评价院校"][-1] == 1 and by_kind["社会培训评价组织"][-1] == 1
+
+
+def test_group_by_overrides_the_pack_and_accepts_a_label(tmp_path: Path) -> None:
+    src = write_csv(tmp_path / "in.csv", HEADER, ROWS)
+    library = skillcert.load(POLICIES)
+    for given in ("registry_level", "备案层级"):
+        summary = run_batch(library, "shanxi/evaluation", src, tmp_path / "out.xlsx", as_of=dt.date(2023, 9, 20),
+                            progress=False, group_by=given)
+        assert summary.group_by == "registry_level" and summary.group_label == "备案层级"
+        assert {k: sum(v.values()) for k, v in summary.by_group.items()} == {"市级": 2, "省级以上": 1}
+        headings = [r for r in summary_sheet(tmp_path / "out.xlsx") if r[0] == "备案层级"]
+        assert len(headings) == 1 and headings[0][-1] == "合计"
+
+
+def test_without_summary_by_there_is_no_grouped_table(tmp_path: Path) -> None:
+    header = ["编号", *MINI_FACTS]
+    src = write_csv(tmp_path / "in.csv", header, [["m1", *map(str, MINI_FACTS.values())]] * 2)
+    library = skillcert.load(PACKS)
+    assert library.decision("mini/check").summary_by is None
+    summary = run_batch(library, "mini/check", src, tmp_path / "out.xlsx", as_of=MINI_AS_OF, progress=False)
+    assert summary.group_by is None and summary.by_group == {} and summary.outcomes == {"pass": 2}
+    assert summary_sheet(tmp_path / "out.xlsx")[-1][:3] == ("合计", None, 2)
+
+
+def test_an_unknown_group_by_is_refused_with_a_did_you_mean_before_any_work(tmp_path: Path) -> None:
+    src = write_csv(tmp_path / "in.csv", HEADER, ROWS)
+    with pytest.raises(skillcert.UsageError) as caught:
+        run_batch(skillcert.load(POLICIES), "shanxi/evaluation", src, tmp_path / "out.csv",
+                  as_of=dt.date(2023, 9, 20), progress=False, group_by="institution_knd")
+    assert "institution_knd" in caught.value.message and "did you mean 'institution_kind'" in caught.value.message
+    assert list(tmp_path.iterdir()) == [src]
 
 
 def test_yaml_list_and_jsonl_inputs(tmp_path: Path) -> None:
@@ -135,20 +191,19 @@ def test_an_interrupted_run_leaves_the_old_output_intact(tmp_path: Path, monkeyp
     src = write_csv(tmp_path / "in.csv", HEADER, ROWS[:3])
     target = tmp_path / "out.csv"
     target.write_text("previous results\n", encoding="utf-8")
-    import skillcert.tabular.batch as batch
-
-    real = batch._evaluate_row
+    library = skillcert.load(POLICIES)
+    real = library.evaluate
     calls = {"n": 0}
 
-    def interrupted(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(batch, "_evaluate_row", interrupted)
+    monkeypatch.setattr(library, "evaluate", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_batch(skillcert.load(POLICIES), "shanxi/evaluation", src, target, as_of=dt.date(2023, 9, 20),
+        run_batch(library, "shanxi/evaluation", src, target, as_of=dt.date(2023, 9, 20),
                   progress=False, stderr=io.StringIO())
     assert target.read_text(encoding="utf-8") == "previous results\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
@@ -161,11 +216,21 @@ def test_evaluate_many_is_a_generator_on_the_same_path() -> None:
          "evaluation_on": "2023-09-15", "evaluation_result": "pass", "assessment_dates": ["2022-06-01"]},
         {"id": 2, "institution_kind": "nope", "registry_level": "city", "registered_on": "2021-03-01"},
     ])
-    results = library.evaluate_many("shanxi/evaluation", rows, as_of=dt.date(2023, 9, 20))
+    results = evaluate_many(library, "shanxi/evaluation", rows, as_of=dt.date(2023, 9, 20))
     first = next(results)
     assert first["id"] == 1 and first["outcome"] == "normal"
+    assert first["reasons"] and set(first["reasons"][0]) == {"rule", "outcome", "message"}  # structured
     second = next(results)
     assert second["outcome"] is None and "institution_kind(机构类型)" in second["error"]
+
+
+def test_evaluate_many_refuses_an_out_of_period_date_at_once() -> None:
+    with pytest.raises(skillcert.OutOfPeriodError):
+        evaluate_many(skillcert.load(POLICIES), "shanxi/evaluation", iter([]), as_of=dt.date(2021, 1, 1))
+
+
+def test_the_library_knows_nothing_of_rows() -> None:
+    assert not hasattr(skillcert.Library, "evaluate_many")  # many rows are skillcert.tabular's business
 
 
 @pytest.mark.parametrize(

@@ -1,42 +1,49 @@
-"""Evaluating a Dask DataFrame of institutions: the same packs on a cluster (optional: ``pip install skillcert[dask]``).
+"""The Dask adapter: a Dask DataFrame evaluated on a cluster, on the same path as ``skillcert batch``
+(optional: ``pip install skillcert[dask]``).
 
     import dask.dataframe as dd
-    from engine.dask import evaluate_dataframe
+    from skillcert.tabular.dask import evaluate_dataframe
 
-    institutions = dd.read_csv("institutions-*.csv", dtype=str)
-    results = evaluate_dataframe(institutions, "shanxi/evaluation", as_of=datetime.date(2023, 9, 20))
+    cases = dd.read_csv("cases-*.csv", dtype=str)
+    results = evaluate_dataframe(cases, "region/decision", as_of=datetime.date(2023, 9, 20))
     results.to_parquet("results/")          # or .compute(), .groupby("outcome").size().compute() …
 
-Each partition is evaluated by :func:`engine.batch.evaluate_many`, the same path as ``skillcert batch``: columns
-that are inputs of the decision become facts (dotted columns such as ``findings.posts_missing`` are nested, text
-cells converted by the declared type), the other columns (ids, names) are carried over, and the result columns
-follow (outcome, outcome_label, score, deadlines.<name>, reasons, error). Each worker process compiles the pack
-once and keeps it. The packs are read from ``policies`` (default: the bundled ones) on the workers, so that
-folder must be reachable there.
+Each partition goes the way of a batch file: the same columns → facts (:mod:`.columns`: input names, dotted
+paths and Chinese labels, cells converted by the declared type; every other column carried over), the same
+evaluation step (:mod:`.evaluation`), the same output columns and the same cells (:mod:`.cells`: exact decimals
+as text, dates ISO, reasons one line per reason), so a frame and a CSV file of the same rows give the same cells.
+Only empty cells differ in kind: None (NA) in a frame, empty text in a CSV file. pandas values (NaN, NA, numpy
+scalars, timestamps) are made plain Python values first.
+
+The library is the one given (``library=``, with its plugins, calendar years and evaluator) or the packs in
+``policies`` (default: the bundled ones). Each worker process rebuilds it once from its picklable description
+(:class:`~skillcert.library.LibrarySpec`) and compiles the pack once: the folder must be reachable from the
+workers, and plugin modules importable there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 import math
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..library import Library, load
-from ..source.resources import policies_dir
-from ..values import format_decimal, jsonable
-from .batch import output_columns
+from ..errors import UsageError
+from ..library import Library, LibrarySpec, load
+from .cells import output_columns, row_renderer
+from .columns import carried_columns
+from .evaluation import checked_decision, evaluate_row
 
 __all__ = ["evaluate_dataframe"]
 
+_LIBRARIES: dict[LibrarySpec, Library] = {}  # per process: one library per description
 
-@functools.cache
-def _library(policies: str) -> Library:
-    """One compiled library per worker process (and per folder)."""
-    return load(policies)
+
+def _library(spec: LibrarySpec) -> Library:
+    library = _LIBRARIES.get(spec)
+    if library is None:
+        library = _LIBRARIES[spec] = Library.from_spec(spec)
+    return library
 
 
 def _plain(value: Any) -> Any:
@@ -55,42 +62,36 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _evaluate_partition(part: Any, decision_id: str, policies: str, as_of: dt.date | None, allow: bool,
-                        columns: list[str]) -> Any:
+def _evaluate_partition(part: Any, spec: LibrarySpec, decision_id: str, as_of: dt.date | None, allow: bool,
+                        columns: tuple[str, ...]) -> Any:
     import pandas as pd
 
-    from .batch import evaluate_many
-
-    library = _library(policies)
-    rows = ({k: _plain(v) for k, v in record.items()} for record in part.to_dict("records"))
-    out = [{c: _cell(row.get(c)) for c in columns}
-           for row in evaluate_many(library, decision_id, rows, as_of=as_of, allow_out_of_period=allow)]
-    return pd.DataFrame(out, columns=columns, index=part.index)
-
-
-def _cell(value: Any) -> Any:
-    """Exact decimals as text (a float column would lose them), dates ISO, reasons as JSON text."""
-    if isinstance(value, Decimal):
-        return format_decimal(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return json.dumps(jsonable(value), ensure_ascii=False)
-    return value
+    library = _library(spec)
+    decision = library.decision(decision_id)
+    render = row_renderer("text", columns)
+    out = [render(evaluate_row(library, decision, {k: _plain(v) for k, v in record.items()}, as_of, allow)[0])
+           for record in part.to_dict("records")]
+    return pd.DataFrame(out, columns=list(columns), index=part.index, dtype="object")
 
 
 def evaluate_dataframe(df: Any, decision_id: str, *, policies: str | Path | None = None,
-                       as_of: dt.date | None = None, allow_out_of_period: bool = False) -> Any:
-    """A Dask DataFrame with one result row per input row (same partitions and index)."""
+                       library: Library | None = None, as_of: dt.date | None = None,
+                       allow_out_of_period: bool = False) -> Any:
+    """A Dask DataFrame with one result row per input row (same partitions and index); see the module doc.
+
+    ``library`` or ``policies``, not both. An unknown decision or an as-of date outside its period is refused here,
+    on the client, before any work; so is a plugin that cannot reach the workers.
+    """
     import pandas as pd
 
-    folder = str(Path(policies) if policies is not None else policies_dir())
-    decision = load(folder).decision(decision_id)  # fail early, on the client: unknown decision, out of period
-    from ..runtime.evaluate import check_period
-
-    check_period(decision, as_of or dt.date.today(), allow_out_of_period)
-    carried = [str(c) for c in df.columns if str(c).split(".")[0] not in decision.inputs]
-    columns = output_columns(decision, carried)
+    if library is not None and policies is not None:
+        raise UsageError("evaluate_dataframe:library 与 policies 只能给一个")
+    if library is None:
+        library = load(policies)
+    spec = library.spec()
+    _LIBRARIES.setdefault(spec, library)  # a scheduler in this process (threads) uses the library at hand
+    decision = checked_decision(library, decision_id, as_of, allow_out_of_period)
+    columns = tuple(output_columns(decision, carried_columns(decision, df.columns)))
     meta = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    return df.map_partitions(_evaluate_partition, decision_id, folder, as_of, allow_out_of_period, columns,
+    return df.map_partitions(_evaluate_partition, spec, decision.id, as_of, allow_out_of_period, columns,
                              meta=meta)

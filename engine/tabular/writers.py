@@ -1,0 +1,137 @@
+"""Writers: the output file of a batch (CSV, XLSX, JSON Lines), complete or not at all.
+
+The output is written to a temporary file beside the target and renamed over it at the end
+(:class:`AtomicOutput`), so an interrupted or failed run leaves any earlier output intact and no temporary file
+behind. Writers receive rows already rendered (:mod:`.cells`): CSV and XLSX a list of cells in column order,
+JSON Lines one JSON text per row. CSV is written ``utf-8-sig`` so that Excel opens it with the Chinese text
+intact. XLSX has two sheets: 结果 (the rows) and 汇总 (the counts of :class:`~.summary.BatchSummary`: per
+outcome, then per value of the grouped input when the run groups by one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+from .reading import format_of
+from .summary import BatchSummary
+
+__all__ = ["OUTPUT_FORMATS", "RENDERING", "output_format", "AtomicOutput"]
+
+OUTPUT_FORMATS = (".csv", ".xlsx", ".jsonl")
+RENDERING = {".csv": "text", ".xlsx": "typed", ".jsonl": "json"}  # how rows reach each writer (see .cells)
+
+
+def output_format(path: Path) -> str:
+    return format_of(path, OUTPUT_FORMATS, "输出")
+
+
+class _Writer:
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        self.path = path
+        self.columns = columns
+
+    def write(self, row: Any) -> None:
+        raise NotImplementedError
+
+    def close(self, summary: BatchSummary | None, labels: dict[str, str]) -> None:
+        """Finish the file; ``summary`` is None when the run failed (the file is then thrown away)."""
+        raise NotImplementedError
+
+
+class _CsvWriter(_Writer):
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        super().__init__(path, columns)
+        self.fh: TextIO = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by close()
+        self.writer = csv.writer(self.fh)
+        self.writer.writerow(columns)
+
+    def write(self, row: list[Any]) -> None:
+        self.writer.writerow(row)  # None is written as an empty cell
+
+    def close(self, summary: BatchSummary | None, labels: dict[str, str]) -> None:
+        self.fh.close()
+
+
+class _JsonlWriter(_Writer):
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        super().__init__(path, columns)
+        self.fh: TextIO = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+
+    def write(self, row: str) -> None:
+        self.fh.write(row + "\n")
+
+    def close(self, summary: BatchSummary | None, labels: dict[str, str]) -> None:
+        self.fh.close()
+
+
+class _XlsxWriter(_Writer):
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        super().__init__(path, columns)
+        import openpyxl
+
+        self.wb = openpyxl.Workbook(write_only=True)
+        self.sheet = self.wb.create_sheet("结果")
+        self.sheet.append(columns)
+
+    def write(self, row: list[Any]) -> None:
+        self.sheet.append(row)
+
+    def close(self, summary: BatchSummary | None, labels: dict[str, str]) -> None:
+        if summary is None:
+            return  # nothing to save: the temporary file is removed
+        sheet = self.wb.create_sheet("汇总")
+        sheet.append(["结论", "结论名称", "行数"])
+        for code, n in sorted(summary.outcomes.items(), key=lambda kv: -kv[1]):
+            sheet.append([code, labels.get(code, ""), n])
+        if summary.errors:
+            sheet.append(["(错误)", "事实有误,未能评估", summary.errors])
+        sheet.append(["合计", "", summary.rows])
+        if summary.by_group:
+            codes = sorted(summary.outcomes)
+            sheet.append([])
+            sheet.append([summary.group_label, *[labels.get(c, c) for c in codes], "合计"])
+            for g in sorted(summary.by_group):
+                counts = summary.by_group[g]
+                sheet.append([g, *[counts.get(c, 0) for c in codes], sum(counts.values())])
+        self.wb.save(self.path)
+
+
+_WRITERS: dict[str, Callable[[Path, list[str]], _Writer]] = {
+    ".csv": _CsvWriter, ".jsonl": _JsonlWriter, ".xlsx": _XlsxWriter}
+
+
+class AtomicOutput:
+    """The output file, written under a temporary name and renamed over ``path`` by :meth:`commit`.
+
+    Used as a context manager: leaving it without a commit (an error, an interrupt) removes the temporary file
+    and leaves ``path`` as it was.
+    """
+
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self.writer = _WRITERS[output_format(path)](self.tmp, columns)
+        self.write: Callable[[Any], Any] = self.writer.write
+        self._done = False
+
+    def commit(self, summary: BatchSummary, labels: dict[str, str]) -> None:
+        """Finish the file (with its summary, for XLSX; ``labels``: outcome code → label) and put it in place."""
+        self.writer.close(summary, labels)
+        os.replace(self.tmp, self.path)
+        self._done = True
+
+    def __enter__(self) -> AtomicOutput:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if not self._done:
+            with contextlib.suppress(Exception):  # the original error matters, not a failure to close
+                self.writer.close(None, {})
+            self.tmp.unlink(missing_ok=True)
