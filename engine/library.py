@@ -15,7 +15,7 @@ import datetime as dt
 import importlib
 import pickle
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from .compiler.model import Decision, Pack
 from .compiler.pipeline import PACK_FILE, compile_pack
 from .errors import UsageError, did_you_mean
 from .lang.calendar import HolidayCalendar, YearData
+from .rows.evaluation import checked_decision, evaluate_row
 from .runtime.evaluate import evaluate_checked
 from .runtime.facts import validate_facts
 from .runtime.result import DecisionResult
@@ -198,6 +199,23 @@ class Library:
                                 calendar=self.calendar_for(decision), allow_out_of_period=allow_out_of_period,
                                 explain=explain, functions=self._functions, reference=self.reference,
                                 detail=detail)
+
+
+    def evaluate_many(self, decision_id: str, rows: Iterable[Mapping[str, Any]], *, as_of: dt.date | None = None,
+                      allow_out_of_period: bool = False) -> Iterator[dict[str, Any]]:
+        """Evaluate each row (facts as mappings, or spreadsheet-like rows with dotted columns and text cells).
+
+        A generator of output rows, one per input row, in order (:func:`skillcert.rows.cells.result_row`): values as
+        they are, reasons structured. Keys that are not inputs (ids, names) are carried over; a row with bad facts
+        carries its ``error`` and the generator goes on. An unknown decision or an as-of date outside its period is
+        refused at once, before any row. The same path as ``skillcert batch``.
+        """
+        decision = checked_decision(self, decision_id, as_of, allow_out_of_period)
+
+        def results() -> Iterator[dict[str, Any]]:
+            for row in rows:
+                yield evaluate_row(self, decision, dict(row), as_of, allow_out_of_period)[0]
+        return results()
 
 
 def load(directory: str | Path | None = None, *, pm: pluggy.PluginManager | None = None,

@@ -12,7 +12,6 @@ from typing import Any
 import openpyxl
 import pytest
 import skillcert
-from skillcert.tabular import evaluate_many
 from skillcert.tabular.batch import run_batch
 from skillcert_testutil import AS_OF as MINI_AS_OF
 from skillcert_testutil import MINI_FACTS, PACKS, POLICIES, run_cli
@@ -216,7 +215,7 @@ def test_evaluate_many_is_a_generator_on_the_same_path() -> None:
          "evaluation_on": "2023-09-15", "evaluation_result": "pass", "assessment_dates": ["2022-06-01"]},
         {"id": 2, "institution_kind": "nope", "registry_level": "city", "registered_on": "2021-03-01"},
     ])
-    results = evaluate_many(library, "shanxi/evaluation", rows, as_of=dt.date(2023, 9, 20))
+    results = library.evaluate_many("shanxi/evaluation", rows, as_of=dt.date(2023, 9, 20))
     first = next(results)
     assert first["id"] == 1 and first["outcome"] == "normal"
     assert first["reasons"] and set(first["reasons"][0]) == {"rule", "outcome", "message"}  # structured
@@ -226,11 +225,7 @@ def test_evaluate_many_is_a_generator_on_the_same_path() -> None:
 
 def test_evaluate_many_refuses_an_out_of_period_date_at_once() -> None:
     with pytest.raises(skillcert.OutOfPeriodError):
-        evaluate_many(skillcert.load(POLICIES), "shanxi/evaluation", iter([]), as_of=dt.date(2021, 1, 1))
-
-
-def test_the_library_knows_nothing_of_rows() -> None:
-    assert not hasattr(skillcert.Library, "evaluate_many")  # many rows are skillcert.tabular's business
+        skillcert.load(POLICIES).evaluate_many("shanxi/evaluation", iter([]), as_of=dt.date(2021, 1, 1))
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 import skillcert
 import skillcert_testplugin
 from skillcert import plugins
-from skillcert.tabular import evaluate_many, run_batch
+from skillcert.tabular import run_batch
 from skillcert_testutil import PLUGIN_PACKS, POLICIES
 
 dd = pytest.importorskip("dask.dataframe")
@@ -52,7 +52,7 @@ def test_dask_dataframe_is_evaluated_on_a_local_cluster_like_batch(client: objec
     assert list(result.columns)[:3] == ["机构编号", "outcome", "outcome_label"]
     computed = result.compute()
     assert len(computed) == 40 and list(computed["机构编号"]) == [f"SX-{i:04d}" for i in range(40)]
-    expected = list(evaluate_many(skillcert.load(POLICIES), "shanxi/evaluation", ddf.compute().to_dict("records"),
+    expected = list(skillcert.load(POLICIES).evaluate_many("shanxi/evaluation", ddf.compute().to_dict("records"),
                                   as_of=AS_OF))
     assert list(computed["outcome"]) == [r["outcome"] for r in expected]
     first = expected[0]["reasons"][0]

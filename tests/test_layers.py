@@ -4,8 +4,8 @@ the ones inside functions and under TYPE_CHECKING), so it cannot rot.
 
 The layers, lowest first, as the README's layout section shows them::
 
-    errors, values  →  source  →  lang  →  compiler  →  runtime  →  render  →  plugins  →  library
-                    →  tabular  →  analysis  →  cli
+    errors, values  →  source  →  lang  →  compiler  →  runtime  →  render  →  plugins  →  rows
+                    →  library  →  tabular  →  analysis  →  cli
 
 The package root (``skillcert/__init__.py``, the public API) and ``__main__`` stand above every layer.
 The domain stays in the packs: no word of the domain appears in the engine's code.
@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("runtime",),
     ("render",),
     ("plugins",),
+    ("rows",),
     ("library",),
     ("tabular",),
     ("analysis",),

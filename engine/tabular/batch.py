@@ -1,5 +1,6 @@
 """Batch evaluation, the orchestration: many rows in (CSV, XLSX, JSON Lines, YAML list), one result row out per
-input row, in order — :func:`run_batch` for files (``skillcert batch``), :func:`evaluate_many` for rows in Python.
+input row, in order — :func:`run_batch` for files (``skillcert batch``). Rows in Python go through
+:meth:`skillcert.library.Library.evaluate_many`, on the same row path (:mod:`skillcert.rows`).
 
 A run checks everything that would stop it before reading a row (formats, decision, period of validity, the
 summary's input), then streams: rows are read (:mod:`.reading`), split into facts and carried-over columns
@@ -15,38 +16,22 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import UsageError
 from ..library import Library
-from .cells import output_columns, result_row
-from .columns import carried_columns, row_facts
-from .evaluation import Done, RowTask, checked_decision, evaluate_row, row_finisher
+from ..rows.cells import output_columns, result_row
+from ..rows.columns import carried_columns, row_facts
+from ..rows.evaluation import checked_decision
+from .evaluation import Done, RowTask, row_finisher
 from .reading import INPUT_FORMATS, count_rows, read_rows
 from .summary import BatchSummary, new_summary, summary_input
 from .writers import OUTPUT_FORMATS, RENDERING, AtomicOutput, output_format
 
 __all__ = ["INPUT_FORMATS", "OUTPUT_FORMATS", "BatchSummary", "read_rows", "row_facts", "result_row",
-           "output_columns", "evaluate_many", "run_batch"]
-
-
-def evaluate_many(library: Library, decision_id: str, rows: Iterable[Mapping[str, Any]], *,
-                  as_of: dt.date | None = None, allow_out_of_period: bool = False) -> Iterator[dict[str, Any]]:
-    """Evaluate each raw row (facts as mappings, or spreadsheet-like rows with dotted columns and text cells).
-
-    Returns a generator of output rows, one per input row, in order (see :func:`~.cells.result_row`): values as
-    they are, reasons structured. Keys that are not inputs (ids, names) are carried over; a row with bad facts
-    carries its ``error`` and the generator goes on. An unknown decision or an as-of date outside its period is
-    refused at once, before any row.
-    """
-    decision = checked_decision(library, decision_id, as_of, allow_out_of_period)
-
-    def results() -> Iterator[dict[str, Any]]:
-        for row in rows:
-            yield evaluate_row(library, decision, dict(row), as_of, allow_out_of_period)[0]
-    return results()
+           "output_columns", "run_batch"]
 
 
 def run_batch(library: Library, decision_id: str, input_path: str | Path, output_path: str | Path, *,

@@ -30,9 +30,9 @@ from typing import Any
 
 from ..errors import UsageError
 from ..library import Library, LibrarySpec, load
-from .cells import output_columns, row_renderer
-from .columns import carried_columns
-from .evaluation import checked_decision, evaluate_row
+from ..rows.cells import output_columns, row_renderer
+from ..rows.columns import carried_columns
+from ..rows.evaluation import checked_decision, evaluate_row
 
 __all__ = ["evaluate_dataframe"]
 

@@ -3,7 +3,7 @@
 Each worker rebuilds the caller's library from its picklable description (:class:`~skillcert.library.LibrarySpec`:
 folder, plugins, extra holiday years, evaluator) and compiles the pack once. Rows go out in chunks, at most a
 few chunks per worker in flight, so memory stays bounded whatever the number of rows; workers also render the
-output rows (see :mod:`.cells`), so the writing process only writes.
+output rows (see :mod:`skillcert.rows.cells`), so the writing process only writes.
 """
 
 from __future__ import annotations

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..rows.columns import ERROR_KEY
 
 __all__ = ["INPUT_FORMATS", "ERROR_KEY", "read_rows", "count_rows", "format_of"]
 
 INPUT_FORMATS = (".csv", ".xlsx", ".jsonl", ".yaml", ".yml")
-ERROR_KEY = "__error__"  # a row that could not be read: its message
 
 
 def format_of(path: Path, allowed: tuple[str, ...], what: str) -> str:

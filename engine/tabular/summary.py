@@ -14,8 +14,8 @@ from typing import Any
 
 from ..compiler.model import Decision
 from ..errors import UsageError, did_you_mean
+from ..rows.columns import input_label, input_type
 from ..values import display_value
-from .columns import input_label, input_type
 
 __all__ = ["BatchSummary", "summary_input", "pack_summary_input", "new_summary", "group_key"]
 

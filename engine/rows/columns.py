@@ -7,8 +7,8 @@ input declares (``true`` / ``是`` for a bool, ``2025-06-30`` or a spreadsheet d
 record, an enum's Chinese label for its code); anything unclear is left as it is, for the facts' validation to
 report with the input's name and label. An empty cell is left out: the input's default applies.
 
-This is the one module of :mod:`skillcert.tabular` that reads the inputs' declarations (names, labels, types);
-batch files, ``evaluate_many`` and the Dask adapter all go through it.
+This is the one module that reads the inputs' declarations for rows (names, labels, types); ``evaluate_many``,
+batch files and the Dask adapter all go through it.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from typing import Any
 
 from ..compiler.model import Decision
 from ..lang.types import VType
-from .reading import ERROR_KEY
 
-__all__ = ["ColumnPlan", "column_plan", "carried_columns", "row_facts", "input_label", "input_type"]
+__all__ = ["ERROR_KEY", "ColumnPlan", "column_plan", "carried_columns", "row_facts", "input_label", "input_type"]
+
+ERROR_KEY = "__error__"  # a row that could not be read carries its message under this key
 
 # How a column maps to the facts: the path of the input (one name, or a record input and its fields) and the
 # converter of its cells (None for a field the declaration does not know: the cell is kept as it is).
