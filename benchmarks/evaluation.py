@@ -23,6 +23,7 @@ import os
 import platform
 import random
 import time
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 import skillcert  # noqa: E402
-from skillcert.compiler.model import Decision, Scorecard  # noqa: E402
+from skillcert.compiler.model import Decision, Scorecard, ValueSpec  # noqa: E402
 
 DECISION = "chongqing/renewal"
 AS_OF = dt.date(2025, 5, 25)
@@ -40,19 +41,19 @@ AS_OF = dt.date(2025, 5, 25)
 def realistic_cases(n: int, seed: int, decision: Decision) -> list[dict[str, Any]]:
     """Institutions on the scorecard route with a realistic spread of findings: most items clean, a few defects."""
     rng = random.Random(seed)
-    fields = decision.inputs["findings"].spec["fields"]
+    fields = decision.inputs["findings"].spec.fields
     cases = []
     for _ in range(n):
         findings: dict[str, Any] = {}
         for name, spec in fields.items():
-            if spec["type"] == "bool":
+            if spec.kind == "bool":
                 if rng.random() < 0.08:
                     findings[name] = True
-            elif spec["type"] == "integer":
+            elif spec.kind == "integer":
                 if rng.random() < 0.15:
-                    findings[name] = min(rng.choice([1, 1, 1, 2, 3]), spec.get("max", 99))
-            elif spec["type"] == "enum" and rng.random() < 0.1:
-                findings[name] = rng.choice(list(spec["values"]))
+                    findings[name] = min(rng.choice([1, 1, 1, 2, 3]), spec.max if spec.max is not None else 99)
+            elif spec.kind == "enum" and rng.random() < 0.1:
+                findings[name] = rng.choice(list(spec.values))
         if "plans_rolled_back" in findings:
             findings["batches_conducted"] = rng.randint(5, 40)
         cases.append({
@@ -131,11 +132,11 @@ class _ToZen(ast.NodeVisitor):
         raise ValueError(f"not in the scorecard subset: {ast.dump(node)}")
 
 
-def zen_graph(card: Scorecard, params: dict[str, Any], fields: dict[str, Any]) -> str:
+def zen_graph(card: Scorecard, params: dict[str, Any], fields: Mapping[str, ValueSpec]) -> str:
     to_zen = _ToZen(params)
     defaults = []
     for name, spec in fields.items():
-        default = spec.get("default")
+        default = spec.default
         literal = "true" if default is True else "false" if default is False else (
             f"'{default}'" if isinstance(default, str) else str(default))
         # an absent finding takes the input's default, as skillcert's facts validation does
@@ -206,7 +207,7 @@ def main() -> None:
         zen = None
     zen_rate = None
     if zen is not None:
-        decision_zen = zen.ZenEngine().create_decision(zen_graph(card, params, decision.inputs["findings"].spec["fields"]))
+        decision_zen = zen.ZenEngine().create_decision(zen_graph(card, params, decision.inputs["findings"].spec.fields))
         zen_input = [json.loads(json.dumps({"findings": c["findings"]})) for c in cases]
         zen_scores = [Decimal(repr(decision_zen.evaluate(i)["result"]["total"])) for i in zen_input]
         assert zen_scores == ours, "zen-engine disagrees with skillcert"

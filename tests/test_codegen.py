@@ -28,11 +28,11 @@ def test_compiled_scorecard_equals_line_by_line_on_random_findings() -> None:
     card = decision.scorecards["total"]
     fast = compile_scorecard(card, library._functions)
     assert fast is not None
-    fields = decision.inputs["findings"].spec["fields"]
+    fields = decision.inputs["findings"].spec.fields
     rng = random.Random(3)
     for _ in range(200):
-        findings = {n: (rng.random() < 0.3) if f["type"] == "bool" else rng.randint(0, f.get("max", 4))
-                    for n, f in fields.items() if f["type"] in ("bool", "integer")}
+        findings = {n: (rng.random() < 0.3) if f.kind == "bool" else rng.randint(0, int(f.max or 4))
+                    for n, f in fields.items() if f.kind in ("bool", "integer")}
         findings["question_source"] = rng.choice(["own", "center", "none"])
         facts = library.check_facts("chongqing/renewal", {
             "institution_kind": "social_org", "registry_level": "city", "registration_expires_on": "2025-06-30",

@@ -369,6 +369,37 @@ def test_a_truncated_problem_list_says_so(tmp_path: Path, monkeypatch: pytest.Mo
     assert codes == ["too-many-problems"]
 
 
+def _reachable(value: object, seen: set[int]) -> list[object]:
+    """Every object reachable from a compiled model value (dataclass fields, mappings, sequences)."""
+    import dataclasses
+
+    if id(value) in seen or isinstance(value, (str, bytes, int, float)) or value is None:
+        return []
+    seen.add(id(value))
+    out = [value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            if f.name != "pack":
+                out += _reachable(getattr(value, f.name), seen)
+    elif isinstance(value, dict):
+        for v in value.values():
+            out += _reachable(v, seen)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            out += _reachable(v, seen)
+    return out
+
+
+@pytest.mark.parametrize("region", ["chongqing", "shanxi", "hebei", "nanning", "fuzhou"])
+def test_the_compiled_model_keeps_no_yaml(region: str) -> None:
+    pack = compile_pack(ROOT / "policies" / region)
+    declaration_keys = {"type", "label", "expr", "source", "kind"}
+    for decision in pack.decisions.values():
+        raw = [v for v in _reachable(decision, set()) if isinstance(v, dict)
+               and any(isinstance(v.get(k), str) for k in declaration_keys)]
+        assert raw == []
+
+
 def test_the_compiled_model_is_frozen() -> None:
     import dataclasses
 

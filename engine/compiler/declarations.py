@@ -15,27 +15,35 @@ from ..lang.calendar import year_data_from_mapping
 from ..lang.types import VType
 from ..source.loader import PathT
 from .compilation import Compilation, DecisionDraft
-from .model import InputDef, Outcome, Parameter, SourceDoc
+from .model import InputDef, Outcome, Parameter, SourceDoc, ValueSpec
 
-__all__ = ["stage_declarations", "vtype_of"]
+__all__ = ["stage_declarations", "value_spec", "vtype_of"]
 
 
-def vtype_of(spec: dict[str, Any]) -> VType:
-    """The value type an input or field declaration describes."""
-    kind = spec["type"]
-    nullable = "default" in spec and spec["default"] is None
-    if kind == "enum":
-        values = spec["values"]
-        return VType("enum", tuple(values), tuple(values.items()), nullable=nullable)
-    if kind == "list":
-        return VType("list", item=vtype_of(spec["items"]), nullable=nullable)
-    if kind == "mapping":
-        return VType("mapping", item=vtype_of(spec["items"]), nullable=nullable)
-    if kind == "record":
-        fields = tuple((name, vtype_of(f)) for name, f in spec["fields"].items())
-        labels = tuple((name, f.get("label", name)) for name, f in spec["fields"].items())
+def value_spec(raw: dict[str, Any]) -> ValueSpec:
+    """How facts must give a value, from its declaration (an input, or a field, item or key of one)."""
+    return ValueSpec(
+        kind=raw["type"], label=raw.get("label", ""), required="default" not in raw, default=raw.get("default"),
+        min=raw.get("min"), max=raw.get("max"), max_length=raw.get("max_length"), values=dict(raw.get("values", {})),
+        items=value_spec(raw["items"]) if "items" in raw else None,
+        keys=value_spec(raw["keys"]) if "keys" in raw else None,
+        fields={name: value_spec(f) for name, f in raw.get("fields", {}).items()},
+    )
+
+
+def vtype_of(spec: ValueSpec) -> VType:
+    """The value type (for expressions) of a declared value."""
+    nullable = not spec.required and spec.default is None
+    if spec.kind == "enum":
+        return VType("enum", tuple(spec.values), tuple(spec.values.items()), nullable=nullable)
+    if spec.kind in ("list", "mapping"):
+        assert spec.items is not None
+        return VType(spec.kind, item=vtype_of(spec.items), nullable=nullable)
+    if spec.kind == "record":
+        fields = tuple((name, vtype_of(f)) for name, f in spec.fields.items())
+        labels = tuple((name, f.label or name) for name, f in spec.fields.items())
         return VType("record", fields=fields, field_labels=labels, nullable=nullable)
-    return VType(kind, nullable=nullable)
+    return VType(spec.kind, nullable=nullable)
 
 
 def stage_declarations(c: Compilation) -> None:
@@ -79,10 +87,11 @@ def _calendar(c: Compilation, years: list[dict[str, Any]]) -> None:
 def _decision(c: Compilation, name: str, d: dict[str, Any]) -> DecisionDraft:
     base: PathT = ("decisions", name)
     inputs = {}
-    for iname, spec in d["inputs"].items():
+    for iname, raw in d["inputs"].items():
+        spec = value_spec(raw)
         inputs[iname] = InputDef(
-            name=iname, label=spec["label"], type=vtype_of(spec), spec=spec, required="default" not in spec,
-            default=spec.get("default"), source=spec.get("source", ""), description=spec.get("description", ""),
+            name=iname, label=spec.label, type=vtype_of(spec), spec=spec, required=spec.required,
+            default=spec.default, source=raw.get("source", ""), description=raw.get("description", ""),
             location=c.loc(base + ("inputs", iname), key=True),
         )
     parameters = {

@@ -27,11 +27,40 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class ValueSpec:
+    """How a value must be given in the facts: an input, or a field, list item or mapping key of one.
+
+    What facts validation needs (kind, bounds, allowed codes, nested parts, default) and what messages need
+    (the Chinese label); the value's type for expressions is its :class:`~skillcert.lang.types.VType`.
+    """
+
+    kind: str                                   # bool integer decimal date text enum list mapping record
+    label: str = ""
+    required: bool = True                       # False when a default is declared (None: may be left out)
+    default: Any = None
+    min: int | Decimal | None = None
+    max: int | Decimal | None = None
+    max_length: int | None = None
+    values: Mapping[str, str] = field(default_factory=dict)       # enum: code → Chinese label
+    items: ValueSpec | None = None                                # list and mapping: the items
+    keys: ValueSpec | None = None                                 # mapping: the keys (text or enum)
+    fields: Mapping[str, ValueSpec] = field(default_factory=dict)  # record: its fields
+
+    def part(self, step: Any) -> ValueSpec | None:
+        """The spec one step down a facts path: an item of a list or mapping, a field of a record."""
+        if self.kind in ("list", "mapping"):
+            return self.items
+        if self.kind == "record" and isinstance(step, str):
+            return self.fields.get(step)
+        return None
+
+
+@dataclass(frozen=True)
 class InputDef:
     name: str
     label: str
     type: VType
-    spec: dict[str, Any]            # the YAML spec, for facts validation (min, max, fields, labels …)
+    spec: ValueSpec                 # how the facts must give it (bounds, codes, fields, defaults)
     required: bool
     default: Any
     source: str

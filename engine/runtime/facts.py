@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import weakref
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -25,7 +26,7 @@ from pydantic import (
     create_model,
 )
 
-from ..compiler.model import Decision
+from ..compiler.model import Decision, ValueSpec
 from ..errors import FactsError, Location, Problem, did_you_mean
 from ..source.loader import SourceMap, format_path
 from ..values import quote
@@ -77,41 +78,43 @@ DecimalValue = Annotated[Decimal, BeforeValidator(_to_decimal)]
 _CONFIG = ConfigDict(extra="forbid", frozen=False, arbitrary_types_allowed=False, validate_default=True)
 
 
-def _annotation(spec: dict[str, Any], where: str) -> Any:
-    kind = spec["type"]
+def _annotation(spec: ValueSpec, where: str) -> Any:
+    kind = spec.kind
     if kind == "bool":
         return StrictBool
     if kind == "integer":
-        return Annotated[StrictInt, Field(ge=spec.get("min"), le=spec.get("max"))]
+        return Annotated[StrictInt, Field(ge=spec.min, le=spec.max)]
     if kind == "decimal":
-        return Annotated[DecimalValue, Field(ge=spec.get("min"), le=spec.get("max"))]
+        return Annotated[DecimalValue, Field(ge=spec.min, le=spec.max)]
     if kind == "date":
         return DateValue
     if kind == "text":
-        return Annotated[StrictStr, Field(max_length=spec.get("max_length"))]
+        return Annotated[StrictStr, Field(max_length=spec.max_length)]
     if kind == "enum":
-        return Literal[tuple(spec["values"])]
+        return Literal[tuple(spec.values)]
     if kind == "list":
-        return list[_annotation(spec["items"], where + "[]")]  # type: ignore[misc]
+        assert spec.items is not None
+        return list[_annotation(spec.items, where + "[]")]  # type: ignore[misc]
     if kind == "mapping":
+        assert spec.items is not None
         key: Any = StrictStr
-        if spec.get("keys", {}).get("type") == "enum":
+        if spec.keys is not None and spec.keys.kind == "enum":
             # keys are compared as text: a YAML/JSON key 5 and '5' are the same level
-            key = Annotated[Literal[tuple(spec["keys"]["values"])], BeforeValidator(_key_text)]
-        return dict[key, _annotation(spec["items"], where + "{}")]  # type: ignore[misc]
+            key = Annotated[Literal[tuple(spec.keys.values)], BeforeValidator(_key_text)]
+        return dict[key, _annotation(spec.items, where + "{}")]  # type: ignore[misc]
     if kind == "record":
-        return _record_model(spec["fields"], where)
+        return _record_model(spec.fields, where)
     raise ValueError(f"unknown type {kind}")
 
 
-def _field(spec: dict[str, Any], where: str) -> tuple[Any, Any]:
+def _field(spec: ValueSpec, where: str) -> tuple[Any, Any]:
     annotation = _annotation(spec, where)
-    if "default" not in spec:
+    if spec.required:
         return annotation, ...
-    default = spec["default"]
+    default = spec.default
     if default is None:
         return annotation | None, None
-    if spec["type"] == "record" and isinstance(default, dict):
+    if spec.kind == "record" and isinstance(default, dict):
         return annotation, Field(default_factory=lambda a=annotation, d=default: a(**d))
     if isinstance(default, (list, dict)):
         return annotation, Field(default_factory=lambda d=default: _copy(d))
@@ -126,7 +129,7 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def _record_model(fields: dict[str, Any], where: str) -> type[BaseModel]:
+def _record_model(fields: Mapping[str, ValueSpec], where: str) -> type[BaseModel]:
     definitions = {name: _field(spec, f"{where}.{name}") for name, spec in fields.items()}
     model: type[BaseModel] = create_model(  # type: ignore[call-overload]
         "Record_" + re.sub(r"\W", "_", where), __config__=_CONFIG, **definitions)
@@ -169,37 +172,27 @@ def label_of_path(decision: Decision, path: tuple[Any, ...]) -> str:
     """The Chinese label of an input or a nested field, e.g. ('findings', 'posts_missing')."""
     if not path or path[0] not in decision.inputs:
         return ""
-    spec: dict[str, Any] | None = decision.inputs[path[0]].spec
-    label = spec.get("label", "") if spec else ""
-    for part in path[1:]:
+    spec: ValueSpec | None = decision.inputs[path[0]].spec
+    label = spec.label if spec else ""
+    for step in path[1:]:
+        spec = spec.part(step) if spec is not None else None
         if spec is None:
             break
-        if isinstance(part, int) or spec.get("type") in ("list", "mapping"):
-            spec = spec.get("items") if spec.get("type") in ("list", "mapping") else None
-            if spec is not None and spec.get("type") == "record" and isinstance(part, str):
-                spec = spec["fields"].get(part)
-                label = spec.get("label", label) if spec else label
-            continue
-        if spec.get("type") == "record":
-            spec = spec["fields"].get(part)
-            label = spec.get("label", label) if spec else label
+        label = spec.label or label
     return label
 
 
+def _spec_at(decision: Decision, path: tuple[Any, ...]) -> ValueSpec | None:
+    """The spec at a facts path (``()`` is the whole facts: a record of the inputs)."""
+    spec: ValueSpec | None = ValueSpec("record", fields={k: i.spec for k, i in decision.inputs.items()})
+    for step in path:
+        spec = spec.part(step) if spec is not None else None
+    return spec
+
+
 def _allowed_keys(decision: Decision, path: tuple[Any, ...]) -> list[str]:
-    if not path:
-        return list(decision.inputs)
-    spec: dict[str, Any] | None = {"type": "record", "fields": {k: i.spec for k, i in decision.inputs.items()}}
-    for part in path:
-        if spec is None:
-            return []
-        if spec.get("type") == "record" and isinstance(part, str):
-            spec = spec["fields"].get(part)
-        elif spec.get("type") in ("list", "mapping"):
-            spec = spec.get("items")
-    if spec and spec.get("type") == "record":
-        return list(spec["fields"])
-    return []
+    spec = _spec_at(decision, path)
+    return list(spec.fields) if spec is not None and spec.kind == "record" else []
 
 
 def _problem(decision: Decision, error: Any, source: SourceMap | None) -> Problem:
@@ -223,7 +216,7 @@ def _problem(decision: Decision, error: Any, source: SourceMap | None) -> Proble
         hint = did_you_mean(str(loc_parts[-1]), allowed) or ("可用的输入:" + "、".join(allowed) if allowed else "")
     elif etype == "literal_error":
         spec = _spec_at(decision, loc_parts)
-        values = spec.get("values", {}) if spec else {}
+        values = spec.values if spec else {}
         choices = "、".join(f"{k}({v})" for k, v in values.items())
         message = f"{named} 的值 {quote(value)} 不在可选值中:{choices}"
         hint = did_you_mean(str(value), list(values))
@@ -250,15 +243,3 @@ def _problem(decision: Decision, error: Any, source: SourceMap | None) -> Proble
     else:
         message = f"{named}:{error['msg']}"
     return Problem("facts-invalid", message, where, hint)
-
-
-def _spec_at(decision: Decision, path: tuple[Any, ...]) -> dict[str, Any] | None:
-    spec: dict[str, Any] | None = {"type": "record", "fields": {k: i.spec for k, i in decision.inputs.items()}}
-    for part in path:
-        if spec is None:
-            return None
-        if spec.get("type") == "record" and isinstance(part, str):
-            spec = spec["fields"].get(part)
-        elif spec.get("type") in ("list", "mapping"):
-            spec = spec.get("items")
-    return spec
