@@ -138,7 +138,7 @@ class Library:
         return tuple(self._extra_years)
 
     def regions(self) -> list[str]:
-        return sorted(p.parent.name for p in self.directory.glob(f"*/{PACK_FILE}"))
+        return sorted(p.parent.name for p in self.directory.glob(f"*/{PACK_FILE}") if p.is_file())
 
     def pack(self, region: str) -> Pack:
         if region not in self._packs:

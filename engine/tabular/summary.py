@@ -43,12 +43,8 @@ class BatchSummary:
 
 
 def pack_summary_input(decision: Decision) -> str | None:
-    """The input the pack counts outcomes by (a decision's ``summary_by``), if it names one.
-
-    Read defensively: the compiled decision carries ``summary_by`` once the compiler knows the key.
-    """
-    chosen = getattr(decision, "summary_by", None)
-    return chosen if isinstance(chosen, str) and chosen in decision.inputs else None
+    """The input the pack counts outcomes by (a decision's ``summary_by``; the compiler checked it is an input)."""
+    return decision.summary_by
 
 
 def summary_input(decision: Decision, group_by: str | None = None) -> str | None:
