@@ -117,7 +117,7 @@ def _check_scorecards(c: Compilation, d: DecisionDraft, raw: dict[str, Any], bas
         p = base + ("scorecards", name)
         total = sum((n.max for n in card.categories), Decimal(0))
         if total != card.max:
-            c.add("score-sum", f"评分表 '{name}' 声明满分 {_fmt(card.max)},各类别满分之和为 {_fmt(total)}", p + ("max",))
+            c.add("score-sum", f"评分表 '{name}' 声明满分 {format_decimal(card.max)},各类别满分之和为 {format_decimal(total)}", p + ("max",))
         for i, node in enumerate(card.categories):
             _check_score_node(c, node, p + ("categories", i))
 
@@ -126,7 +126,7 @@ def _check_score_node(c: Compilation, node: ScoreNode, path: PathT) -> None:
     if node.children:
         total = sum((ch.max for ch in node.children), Decimal(0))
         if total != node.max:
-            c.add("score-sum", f"'{node.id}'({node.label})满分 {_fmt(node.max)},其下各项满分之和为 {_fmt(total)}",
+            c.add("score-sum", f"'{node.id}'({node.label})满分 {format_decimal(node.max)},其下各项满分之和为 {format_decimal(total)}",
                   path + ("max",))
         for i, ch in enumerate(node.children):
             _check_score_node(c, ch, path + ("items", i))
@@ -136,7 +136,7 @@ def _check_score_node(c: Compilation, node: ScoreNode, path: PathT) -> None:
         amount = line.points if line.points is not None else line.per
         if amount is not None and amount > node.max:
             key = "award" if node.bonus else "deduct"
-            c.add("score-line", f"'{line.label}' 的分值 {_fmt(amount)} 超过本项满分 {_fmt(node.max)}",
+            c.add("score-line", f"'{line.label}' 的分值 {format_decimal(amount)} 超过本项满分 {format_decimal(node.max)}",
                   path + (key, j))
 
 
@@ -150,25 +150,25 @@ def _check_bands(c: Compilation, d: DecisionDraft, raw: dict[str, Any], base: Pa
         first = True
         for j, band in bands:
             if band.min is not None and band.below is not None and band.min >= band.below:
-                c.add("band-empty", f"分数段 [{_fmt(band.min)}, {_fmt(band.below)}) 为空", rp + (j,))
+                c.add("band-empty", f"分数段 [{format_decimal(band.min)}, {format_decimal(band.below)}) 为空", rp + (j,))
                 continue
             if first:
                 lowest = Decimal(0) if _scorecard_of(d, rule) is not None else None
                 if band.min is not None and (lowest is None or band.min > lowest):
-                    c.add("band-gap", f"低于 {_fmt(band.min)} 的分数没有对应的分数段", rp + (j,),
+                    c.add("band-gap", f"低于 {format_decimal(band.min)} 的分数没有对应的分数段", rp + (j,),
                           "最低一段不写 min,表示以下全部")
                 first = False
             elif prev_below is None:
                 c.add("band-overlap", "上一段没有上限(below),与本段重叠", rp + (j,))
             elif band.min is None or band.min < prev_below:
-                c.add("band-overlap", f"本段与上一段(低于 {_fmt(prev_below)})重叠", rp + (j,))
+                c.add("band-overlap", f"本段与上一段(低于 {format_decimal(prev_below)})重叠", rp + (j,))
             elif band.min > prev_below:
-                c.add("band-gap", f"[{_fmt(prev_below)}, {_fmt(band.min)}) 之间的分数没有对应的分数段", rp + (j,))
+                c.add("band-gap", f"[{format_decimal(prev_below)}, {format_decimal(band.min)}) 之间的分数没有对应的分数段", rp + (j,))
             prev_below = band.below
         if bands and prev_below is not None:
             card = _scorecard_of(d, rule)
             if card is None or prev_below <= card.max:
-                c.add("band-gap", f"{_fmt(prev_below)} 及以上的分数没有对应的分数段", rp,
+                c.add("band-gap", f"{format_decimal(prev_below)} 及以上的分数没有对应的分数段", rp,
                       "最高一段不写 below,表示以上全部")
 
 
@@ -209,7 +209,3 @@ def _check_condition_ids(c: Compilation, cond: Condition, seen: set[str]) -> Non
         seen.add(cond.id)
     for ch in cond.children:
         _check_condition_ids(c, ch, seen)
-
-
-def _fmt(d: Decimal) -> str:
-    return format_decimal(d)

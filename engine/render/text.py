@@ -17,10 +17,6 @@ from .table import format_table
 __all__ = ["render_text"]
 
 
-def _v(value: Any) -> str:
-    return display_value(value)
-
-
 def render_text(result: DecisionResult, explain: bool = False) -> str:
     lines: list[str] = []
     add = lines.append
@@ -33,7 +29,7 @@ def render_text(result: DecisionResult, explain: bool = False) -> str:
     add("")
     add(f"结论：{result.outcome_label}〔{result.outcome}〕")
     if result.score is not None and result.scorecard is not None:
-        add(f"得分：{_v(result.score)} / {_v(result.scorecard['max'])}")
+        add(f"得分：{display_value(result.score)} / {display_value(result.scorecard['max'])}")
     add("")
 
     deciding = result.deciding_reasons
@@ -55,20 +51,20 @@ def render_text(result: DecisionResult, explain: bool = False) -> str:
         add("")
         card = result.scorecard
         scope = "" if explain else "；只列出扣分和加分的项目，--explain 显示全部"
-        add(f"评分明细（{card['label']}，满分 {_v(card['max'])}{scope}）：")
+        add(f"评分明细（{card['label']}，满分 {display_value(card['max'])}{scope}）：")
         for cat in card["categories"]:
             if explain:
                 _score_lines(cat, 1, lines)
             else:
                 _score_summary(cat, lines)
-        add(f"  合计 {_v(card['total'])} 分")
+        add(f"  合计 {display_value(card['total'])} 分")
 
     if result.deadlines:
         add("")
         add("期限：")
         labels = result.labels.get("deadlines", {})
         for name, value in result.deadlines.items():
-            add(f"  · {labels.get(name, name)}：{_v(value)}〔{name}〕")
+            add(f"  · {labels.get(name, name)}：{display_value(value)}〔{name}〕")
 
     for cl in result.checklists.values():
         add("")
@@ -115,7 +111,7 @@ def render_text(result: DecisionResult, explain: bool = False) -> str:
         add("")
         add("计算过程：")
         for step in result.explain:
-            shown = _v(step["value"]) + (f"({step['value_label']})" if "value_label" in step else "")
+            shown = display_value(step["value"]) + (f"({step['value_label']})" if "value_label" in step else "")
             add(f"  {step['label']}〔{step['name']}〕= {shown}    ← {step['expr']}")
 
     add("")
@@ -129,14 +125,14 @@ def _display_reported(result: DecisionResult, name: str, value: Any) -> str:
         return f"{codes[value]}"
     if isinstance(value, list) and codes:
         return "、".join(str(codes.get(v, v)) for v in value) if value else "(无)"
-    return _v(value)
+    return display_value(value)
 
 
 def _table_lines(table: dict[str, Any]) -> list[str]:
     columns = table["columns"]
 
     def cells(row: dict[str, Any]) -> list[str]:
-        return [_v(row[c["id"]]) if row[c["id"]] is not None else "" for c in columns]
+        return [display_value(row[c["id"]]) if row[c["id"]] is not None else "" for c in columns]
 
     grid = [[c["label"] for c in columns]] + [cells(row) for row in table["rows"]]
     if any(v is not None for v in table["total"].values()):
@@ -149,7 +145,7 @@ def _table_lines(table: dict[str, Any]) -> list[str]:
 
 def _score_summary(category: ItemScore, lines: list[str]) -> None:
     """A category's subtotal, then only the items that lost (or, for bonus items, earned) points."""
-    lines.append(f"  {category.label}  {_v(category.score)} / {_v(category.max)}")
+    lines.append(f"  {category.label}  {display_value(category.score)} / {display_value(category.max)}")
 
     def visit(node: ItemScore, trail: list[str]) -> None:
         if node.items:
@@ -159,7 +155,7 @@ def _score_summary(category: ItemScore, lines: list[str]) -> None:
         if not node.lines:
             return
         path = " › ".join(trail[1:] + [node.label])
-        lines.append(f"    {path}  {_v(node.score)} / {_v(node.max)}")
+        lines.append(f"    {path}  {display_value(node.score)} / {display_value(node.max)}")
         lines.extend(_line_texts(node, "        "))
 
     visit(category, [])
@@ -170,21 +166,21 @@ def _line_texts(item: ItemScore, pad: str) -> list[str]:
     sign = "+" if item.bonus else "−"
     out = []
     for line in item.lines:
-        count = f" × {_v(line['count'])}" if "count" in line else ""
-        out.append(f"{pad}{sign}{_v(line['points'])}  {line['label']}{count}")
+        count = f" × {display_value(line['count'])}" if "count" in line else ""
+        out.append(f"{pad}{sign}{display_value(line['points'])}  {line['label']}{count}")
     if not item.bonus and item.lines:
         deducted = sum((ln["points"] for ln in item.lines), Decimal(0))
         if deducted > item.max:
-            out.append(f"{pad}（扣分 {_v(deducted)} 超过本项满分 {_v(item.max)}，扣完为止）")
+            out.append(f"{pad}（扣分 {display_value(deducted)} 超过本项满分 {display_value(item.max)}，扣完为止）")
     return out
 
 
 def _score_lines(item: ItemScore, depth: int, lines: list[str]) -> None:
     """The whole scorecard, every item (for --explain)."""
     pad = "  " * depth
-    head = f"{pad}{item.label}  {_v(item.score)} / {_v(item.max)}"
+    head = f"{pad}{item.label}  {display_value(item.score)} / {display_value(item.max)}"
     if item.bonus and not item.items:
-        head += f"  ({'+' + _v(item.score) if item.score else '未得分'})"
+        head += f"  ({'+' + display_value(item.score) if item.score else '未得分'})"
     lines.append(head)
     lines.extend(_line_texts(item, pad + "    "))
     for child in item.items:

@@ -41,13 +41,14 @@ def _validator(name: str) -> Any:
     return cls(schema)
 
 
-def _jsonable(value: Any) -> Any:
+def _instance(value: Any) -> Any:
+    """The document as JSON Schema checks it: dates as their ISO text (decimals stay numbers)."""
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: _instance(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [_instance(v) for v in value]
     return value
 
 
@@ -95,7 +96,7 @@ def check_document(doc: Document, schema_name: str, *, use_cache: bool = False) 
 
 def _check(doc: Document, schema_name: str) -> list[Problem]:
     validator = _validator(schema_name)
-    data = _jsonable(doc.data)
+    data = _instance(doc.data)
     problems = [_problem(_pick(error), doc, validator.schema) for error in validator.iter_errors(data)]
     return [p for p in problems if p is not None]
 
