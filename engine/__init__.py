@@ -20,7 +20,6 @@ if __name__ != "skillcert":  # the repository folder is engine/, but the package
                       "请先 pip install -e . 或安装 wheel")
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -36,6 +35,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    __version__: str
     from .compiler.pipeline import check_pack, compile_pack
     from .lang.calendar import HolidayCalendar, YearData
     from .lang.environment import Environment
@@ -45,11 +45,6 @@ if TYPE_CHECKING:
     from .plugins import hookimpl
     from .render.formats import OutputFormat
     from .runtime.result import DecisionResult, ItemScore, Reason
-
-try:
-    __version__ = version("skillcert")  # one source of truth: the package metadata (pyproject.toml)
-except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
-    __version__ = "0+unknown"
 
 # The heavier parts (pydantic, jsonschema, the compiler) load on first use, so that `skillcert --help`
 # and `import skillcert` stay fast.
@@ -65,6 +60,14 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # one source of truth: the package metadata (pyproject.toml), read when asked
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            globals()[name] = version("skillcert")
+        except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+            globals()[name] = "0+unknown"
+        return globals()[name]
     if name in _LAZY:
         value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
