@@ -83,3 +83,14 @@ def test_public_api_names_exist() -> None:
     for name in skillcert.__all__:
         assert hasattr(skillcert, name), name
     assert callable(skillcert.load) and callable(skillcert.compile_pack) and callable(skillcert.check_pack)
+
+
+def test_the_package_has_one_name_only() -> None:
+    """From the repository root the folder engine/ is importable by path, but only as skillcert: no module twice."""
+    import subprocess
+    import sys
+
+    from skillcert_testutil import ROOT
+
+    proc = subprocess.run([sys.executable, "-c", "import engine"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0 and "import skillcert" in proc.stderr

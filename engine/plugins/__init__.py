@@ -1,4 +1,9 @@
-"""The plugin manager: built-in plugins first, then those found through entry points."""
+"""Plugins: the hooks (:mod:`.hookspecs`), the manager (built-in plugin first, then entry points, then plugins
+given directly) and the engine's own functions, calendar and formats as a plugin (:mod:`.builtin`).
+
+May import every lower layer (errors and values, source, lang, compiler, runtime, render); the library builds its
+:class:`~skillcert.lang.environment.Environment` from a manager, so nothing below needs plugins.
+"""
 
 from __future__ import annotations
 

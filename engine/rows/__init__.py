@@ -7,4 +7,7 @@
 
 One conversion path for every caller: :meth:`skillcert.library.Library.evaluate_many`, ``skillcert batch`` and
 its worker processes (:mod:`skillcert.tabular`) and the Dask adapter. Pure: no files, no processes.
+
+May import every layer below the library (it evaluates through anything with the library's ``decision`` and
+``evaluate`` methods).
 """

@@ -1,4 +1,4 @@
-"""Many rows at once: files of cases (``skillcert batch``), rows in Python and Dask data frames.
+"""Many rows at once: files of cases (``skillcert batch``), worker processes and Dask data frames.
 
 This layer stands above :mod:`skillcert.library` (which knows nothing of it); rows become facts and results
 become cells on the one path of :mod:`skillcert.rows`. Its modules, by concept:
@@ -10,6 +10,8 @@ become cells on the one path of :mod:`skillcert.rows`. Its modules, by concept:
 * :mod:`.pool` — worker processes that rebuild the library from its spec;
 * :mod:`.batch` — the orchestration: :func:`run_batch`;
 * :mod:`.dask` — the Dask adapter (optional dependency), on the same path.
+
+May import the library and everything below it.
 """
 
 from __future__ import annotations
