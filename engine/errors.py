@@ -23,6 +23,7 @@ __all__ = [
     "OutOfPeriodError",
     "UsageError",
     "did_you_mean",
+    "DID_YOU_MEAN_MAX_NAME",
 ]
 
 
@@ -157,7 +158,24 @@ class OutOfPeriodError(SkillcertError):
     code = "out-of-period"
 
 
+# Names longer than this are not compared (difflib's cost grows with the product of the lengths: a 20 MB value
+# took 900 MB); nobody mistypes a name that long, and candidates are the pack's own names.
+DID_YOU_MEAN_MAX_NAME = 200
+DID_YOU_MEAN_MAX_CANDIDATES = 5000
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """A hint naming the closest candidate ("did you mean 'x'?"), or empty when none is close."""
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
+    """A hint naming the closest candidate ("did you mean 'x'?"), or empty when none is close.
+
+    Bounded: a very long name, and very long or very many candidates, are not compared.
+    """
+    if len(name) > DID_YOU_MEAN_MAX_NAME:
+        return ""
+    usable = []
+    for c in candidates:
+        if len(c) <= DID_YOU_MEAN_MAX_NAME:
+            usable.append(c)
+            if len(usable) >= DID_YOU_MEAN_MAX_CANDIDATES:
+                break
+    close = difflib.get_close_matches(name, usable, n=1, cutoff=0.75)
     return f"did you mean '{close[0]}'?" if close else ""

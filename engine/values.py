@@ -4,7 +4,14 @@
 * :func:`display_value` — a value for people in reports and messages (是/否, dates ISO, enum codes as labels);
 * :func:`quote` — a value as the user wrote it, quoted in an error message and cut to a bounded length
   (``'two'``, ``true``, ``2025-06-30``), so that no input can flood a message;
-* :func:`jsonable` / :func:`to_json` — JSON, with decimals as exact number tokens, never binary floats.
+* :func:`jsonable` / :func:`to_json` — JSON, with decimals as exact number tokens, never binary floats;
+* :func:`number_problem` — whether a number given as input is within the engine's limits (see below).
+
+Numbers given as input are bounded (:data:`MAX_INTEGER_DIGITS` digits before the point, :data:`MAX_DECIMAL_PLACES`
+after it; :data:`MAX_NUMBER_TEXT` characters of text before any conversion). Input within these limits is held
+exactly (at most 25 significant digits, below the 28 of Python's default decimal context, so inputs, their
+comparisons and their sums are exact) and shown exactly; input beyond them is refused with a message saying the
+limit, rather than silently rounded (2.99999999999999999999999999999999 years must never read as "3 years").
 
 Spreadsheet cells are shown by :mod:`skillcert.tabular` (they have rules of their own: numbers stay numbers).
 This module is a leaf: it imports nothing of the engine. Result objects are written through their ``as_dict()``.
@@ -14,19 +21,96 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
+import math
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from typing import Any
 
-__all__ = ["format_decimal", "display_value", "quote", "jsonable", "to_json", "QUOTE_LIMIT"]
+__all__ = ["format_decimal", "display_value", "quote", "jsonable", "to_json", "int_text", "number_problem",
+           "QUOTE_LIMIT", "MAX_INTEGER_DIGITS", "MAX_DECIMAL_PLACES", "MAX_NUMBER_TEXT"]
 
 QUOTE_LIMIT = 60  # characters of a value quoted in a message
 
+# Numbers given as input (facts, packs, test files). 15 integer digits hold any count, amount or year a policy
+# speaks of (a trillion is 13); 10 decimal places more than any rate or score it sets. Together 25 significant
+# digits: below the 28 of the decimal context, so an input is exact and stays exact when compared or added.
+MAX_INTEGER_DIGITS = 15
+MAX_DECIMAL_PLACES = 10
+# Characters of a number's text (in a file, or a number given as text) looked at before converting it: converting
+# a 3 MB integer costs minutes, so longer text is refused unread.
+MAX_NUMBER_TEXT = 100
+# Digits of an integer written out exactly; Python refuses to convert more than 4300 (and it costs quadratic time).
+_MAX_INT_DIGITS_SHOWN = 4000
+# Decimals further from 1 than this many powers of ten are shown in scientific notation (no megabyte of zeros).
+_MAX_PLAIN_EXPONENT = 100
+_INPUT_INT_BOUND = 10**MAX_INTEGER_DIGITS
+
 
 def format_decimal(d: Decimal) -> str:
-    """Exact, without exponent or trailing zeros: 94.60 → '94.6', 80.00 → '80', 0E-2 → '0'."""
+    """Exact, without exponent or trailing zeros: 94.60 → '94.6', 80.00 → '80', 0E-2 → '0'.
+
+    Never rounded (the decimal context's 28 digits do not apply); a number beyond 10^±100 (never an input, which
+    is bounded) is written exactly in scientific notation, 1E+999999999, rather than as a billion zeros.
+    """
+    if not d.is_finite():
+        return str(d)
     if d == 0:
         return "0"
-    return format(d.normalize(), "f")
+    digits = len(d.as_tuple().digits)
+    normal = d.normalize(Context(prec=max(digits, 1), Emax=MAX_EMAX, Emin=MIN_EMIN))
+    if abs(normal.adjusted()) > _MAX_PLAIN_EXPONENT:
+        return str(normal)
+    return format(normal, "f")
+
+
+def int_text(n: int) -> str:
+    """An integer's digits; one too long to write out (over 4000 digits) as its size and leading digits."""
+    if n.bit_length() <= _MAX_INT_DIGITS_SHOWN * 3:  # 3 bits per digit is an under-estimate: exact digits
+        try:
+            return str(n)
+        except ValueError:
+            pass
+    bits = abs(n).bit_length()
+    top = abs(n) >> (bits - 64)
+    log10 = math.log10(top) + (bits - 64) * math.log10(2)
+    exponent = math.floor(log10)
+    mantissa = 10 ** (log10 - exponent)
+    sign = "-" if n < 0 else ""
+    return f"{sign}{mantissa:.4f}…E+{exponent}(共 {exponent + 1} 位的整数,太长,不完整写出)"
+
+
+def number_problem(value: int | Decimal) -> str:
+    """Empty when a number given as input is within the limits; else what is wrong and the limit, in Chinese.
+
+    Cheap for any size (no conversion to text): a huge integer is compared, a decimal's exponent is read.
+    """
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, int):
+        if -_INPUT_INT_BOUND < value < _INPUT_INT_BOUND:
+            return ""
+        return f"数值太大:最多 {MAX_INTEGER_DIGITS} 位整数"
+    if not value.is_finite():
+        return "应是有限数值"
+    if value == 0:
+        return ""
+    if value.adjusted() >= MAX_INTEGER_DIGITS:
+        return f"数值太大:最多 {MAX_INTEGER_DIGITS} 位整数"
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if exponent < -MAX_DECIMAL_PLACES:
+        places = -exponent - _trailing_zeros(digits)
+        if places > MAX_DECIMAL_PLACES:
+            return f"小数位太多:最多 {MAX_DECIMAL_PLACES} 位小数(不四舍五入,请按政策要求的精度填写)"
+    return ""
+
+
+def _trailing_zeros(digits: tuple[int, ...]) -> int:
+    n = 0
+    for d in reversed(digits):
+        if d:
+            break
+        n += 1
+    return n
 
 
 def display_value(value: Any, vtype: Any = None, empty: str = "—") -> str:
@@ -49,6 +133,8 @@ def display_value(value: Any, vtype: Any = None, empty: str = "—") -> str:
         label = vtype.label_of(value)
         if label:
             return str(label)
+    if isinstance(value, int):
+        return int_text(value)
     return str(value)
 
 
@@ -62,17 +148,56 @@ def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
     elif value is None:
         text = "null"
     elif isinstance(value, Decimal):
-        text = format_decimal(value) if value.is_finite() else str(value)
+        text = format_decimal(value)
+    elif isinstance(value, int):
+        text = int_text(value)
     elif isinstance(value, dt.date):
         text = value.isoformat()
     elif isinstance(value, str):
         inner = value if len(value) <= limit else value[: max(limit - 1, 1)] + "…"
         return f"'{inner}'"
     elif isinstance(value, (list, dict, tuple)):
-        text = json.dumps(jsonable(value), ensure_ascii=False, default=str)
+        text = _short_json(value, limit)
     else:
         text = str(value)
     return text if len(text) <= limit else text[: max(limit - 1, 1)] + "…"
+
+
+def _short_json(value: Any, limit: int) -> str:
+    """JSON of a list or mapping, built only as far as ``limit`` characters (a huge list is not written out)."""
+    parts: list[str] = []
+    size = 0
+
+    def add(text: str) -> bool:
+        nonlocal size
+        parts.append(text)
+        size += len(text)
+        return size <= limit
+
+    def walk(v: Any) -> bool:
+        if isinstance(v, dict):
+            if not add("{"):
+                return False
+            for i, (k, item) in enumerate(v.items()):
+                key = json.dumps(str(k)[:limit], ensure_ascii=False)
+                if not add((", " if i else "") + key + ": ") or not walk(item):
+                    return False
+            return add("}")
+        if isinstance(v, (list, tuple)):
+            if not add("["):
+                return False
+            for i, item in enumerate(v):
+                if (i and not add(", ")) or not walk(item):
+                    return False
+            return add("]")
+        if isinstance(v, str):
+            return add(json.dumps(v[:limit], ensure_ascii=False))
+        if isinstance(v, int) and not isinstance(v, bool):
+            return add(int_text(v))
+        return add(json.dumps(jsonable(v), ensure_ascii=False, default=str))
+
+    walk(value)
+    return "".join(parts)
 
 
 def jsonable(value: Any) -> Any:
@@ -104,7 +229,8 @@ def _write(value: Any, out: list[str], indent: int | None, level: int) -> None:
     elif isinstance(value, Decimal):
         out.append(format_decimal(value))
     elif isinstance(value, int):
-        out.append(str(value))
+        text = int_text(value)
+        out.append(text if text.lstrip("-").isdigit() else json.dumps(text, ensure_ascii=False))
     elif isinstance(value, float):  # never produced by the engine; kept for third-party plugins
         out.append(json.dumps(value))
     elif isinstance(value, dt.date):
