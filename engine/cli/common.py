@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import argparse
 import errno
+import sys
 from typing import TYPE_CHECKING, TextIO
 
 from ..errors import SkillcertError, UsageError
 
 if TYPE_CHECKING:
     from ..library import Library
+    from ..source.loader import Document
 
 __all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_ERROR", "print_error", "os_error_text", "load_library",
-           "policies_folder", "require_schemas"]
+           "policies_folder", "require_schemas", "read_facts_document"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -87,3 +89,19 @@ def policies_folder(args: argparse.Namespace) -> str:
     from ..source.resources import policies_dir
 
     return str(policies_dir(getattr(args, "policies", None)))
+
+
+def read_facts_document(name: str) -> Document:
+    """A facts file (YAML or JSON), or standard input for ``-``: read only up to the size limit (one byte more
+    says it is too large), and refused with a clear error when it is not UTF-8."""
+    from ..source.loader import MAX_FILE_BYTES, load_bytes, load_file, load_text
+
+    if name != "-":
+        return load_file(name)
+    binary = getattr(sys.stdin, "buffer", None)
+    if binary is not None:
+        from ..source.loader import read_limited
+
+        return load_bytes(read_limited(binary, "<stdin>"), "<stdin>")
+    text = sys.stdin.read(MAX_FILE_BYTES + 1)  # a text stream (tests, embedding): characters, at most one too many
+    return load_text(text, "<stdin>")

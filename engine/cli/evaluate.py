@@ -7,11 +7,10 @@ value and deadline was computed; ``--calendar`` adds holiday years.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any, TextIO
 
 from ..errors import UsageError
-from .common import EXIT_OK, load_library, require_schemas
+from .common import EXIT_OK, load_library, read_facts_document, require_schemas
 from .parser import add_command, date_arg
 
 __all__ = ["add_parser", "run"]
@@ -46,15 +45,11 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .. import plugins
-    from ..source.loader import load_file, load_text
 
     formats = plugins.output_formats(plugins.plugin_manager())
     if args.format not in formats:
         raise UsageError(f"未知的输出格式 '{args.format}'(可用:{'、'.join(formats)})")
-    if args.facts == "-":
-        doc = load_text(sys.stdin.read(), "<stdin>")
-    else:
-        doc = load_file(args.facts)
+    doc = read_facts_document(args.facts)
     require_schemas()
     library = load_library(args, args.calendar)
     result = library.evaluate(args.decision, doc.data, as_of=args.as_of,
