@@ -21,9 +21,15 @@ from ..lang.expr import CompiledExpr
 from ..lang.types import VType
 
 __all__ = [
-    "InputDef", "Parameter", "Derived", "Deadline", "ScoreLine", "ScoreNode", "Scorecard", "ChecklistItem",
+    "DEFAULT_MAX_ITEMS", "InputDef", "Parameter", "Derived", "Deadline", "ScoreLine", "ScoreNode", "Scorecard", "ChecklistItem",
     "Checklist", "Outcome", "Condition", "Band", "Rule", "Decision", "Pack", "SourceDoc", "Table", "TableColumn",
 ]
+
+
+# Items a list (or entries a mapping) in the facts may hold when its declaration sets no ``max_items``: far more
+# than any case has (the rows of a list in a notice's forms), and bounded, so that no input makes
+# validation or evaluation run away.
+DEFAULT_MAX_ITEMS = 10_000
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,13 @@ class ValueSpec:
     items: ValueSpec | None = None                                # list and mapping: the items
     keys: ValueSpec | None = None                                 # mapping: the keys (text or enum)
     fields: Mapping[str, ValueSpec] = field(default_factory=dict)  # record: its fields
+    max_items: int | None = None                                  # list and mapping: at most this many (None: default)
+    unique_by: tuple[str, ...] = ()                               # list of records: no two items agree on these fields
+
+    @property
+    def item_limit(self) -> int:
+        """How many items a list (or entries a mapping) may hold: ``max_items``, or :data:`DEFAULT_MAX_ITEMS`."""
+        return self.max_items if self.max_items is not None else DEFAULT_MAX_ITEMS
 
     def part(self, step: Any) -> ValueSpec | None:
         """The spec one step down a facts path: an item of a list or mapping, a field of a record."""

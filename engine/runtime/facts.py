@@ -3,6 +3,14 @@
 Every problem names the key (``findings.posts_missing``), its Chinese label and what was expected, with
 the facts file's line when the facts came from a file. Unknown keys are refused with a did-you-mean, so a
 typo never silently drops a fact.
+
+Hostile input is bounded before any costly step: numbers (see :func:`skillcert.values.number_problem`), the items
+of a list or mapping (``max_items``, default :data:`~skillcert.compiler.model.DEFAULT_MAX_ITEMS`), the values
+quoted in messages, and the number of problems listed (:data:`MAX_PROBLEMS`). A list of records declared with
+``unique_by`` may not hold two items with the same key (the first would silently win in a lookup).
+
+Input and field names are the pack's own (any lower-case id, also ``model_config`` or ``copy``): the model's
+attributes get safe names (``x_<name>``) with the real name as alias, so no name clashes with pydantic's.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -25,13 +34,16 @@ from pydantic import (
     ValidationError,
     create_model,
 )
+from pydantic_core import PydanticCustomError
 
 from ..compiler.model import Decision, ValueSpec
 from ..errors import FactsError, Location, Problem, did_you_mean
 from ..source.loader import SourceMap, format_path
-from ..values import quote
+from ..values import MAX_NUMBER_TEXT, number_problem, quote
 
-__all__ = ["validate_facts", "facts_model", "label_of_path"]
+__all__ = ["validate_facts", "facts_model", "label_of_path", "MAX_PROBLEMS"]
+
+MAX_PROBLEMS = 100  # problems listed for one set of facts; the rest are counted
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -49,23 +61,41 @@ def _to_date(value: Any) -> Any:
     raise ValueError(f"应是日期 YYYY-MM-DD,收到 {quote(value)}")
 
 
+def _bounded(value: int | Decimal, given: Any) -> None:
+    problem = number_problem(value)
+    if problem:
+        raise ValueError(f"{problem},收到 {quote(given)}")
+
+
 def _to_decimal(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError(f"应是数值,收到 {quote(value)}")
     if isinstance(value, float):
         # Binary floats only reach here from callers of the Python API; repr() is the shortest exact text.
-        return Decimal(repr(value))
-    if isinstance(value, (int, Decimal)):
-        return Decimal(value)
-    if isinstance(value, str):
+        d = Decimal(repr(value))
+    elif isinstance(value, int):
+        _bounded(value, value)  # before the conversion: a 3 MB integer is refused unconverted
+        d = Decimal(value)
+    elif isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if len(text) > MAX_NUMBER_TEXT:
+            raise ValueError(f"数字太长(超过 {MAX_NUMBER_TEXT} 个字符),收到 {quote(value)}")
         try:
-            d = Decimal(value.strip())
+            d = Decimal(text)
         except Exception:
             raise ValueError(f"应是数值,收到 {quote(value)}") from None
-        if not d.is_finite():
-            raise ValueError(f"应是有限数值,收到 {quote(value)}")
-        return d
-    raise ValueError(f"应是数值,收到 {quote(value)}")
+    else:
+        raise ValueError(f"应是数值,收到 {quote(value)}")
+    _bounded(d, value)
+    return d
+
+
+def _check_int(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        _bounded(value, value)
+    return value
 
 
 def _key_text(value: Any) -> Any:
@@ -78,12 +108,37 @@ DecimalValue = Annotated[Decimal, BeforeValidator(_to_decimal)]
 _CONFIG = ConfigDict(extra="forbid", frozen=False, arbitrary_types_allowed=False, validate_default=True)
 
 
+def _attr(name: str) -> str:
+    """The model attribute of an input or field: never one of pydantic's names (the alias is the real name)."""
+    return "x_" + name
+
+
+def _unique(spec: ValueSpec) -> Any:
+    """A check that no two items of a list of records agree on the ``unique_by`` fields."""
+    names = spec.unique_by
+    attrs = [_attr(n) for n in names]
+
+    def check(items: list[Any]) -> list[Any]:
+        first: dict[tuple[Any, ...], int] = {}
+        for i, item in enumerate(items):
+            key = tuple(getattr(item, a, None) for a in attrs)
+            if any(k is None for k in key):
+                continue  # an item without its key cannot be looked up by it
+            if key in first:
+                shown = "、".join(f"{n} = {quote(v)}" for n, v in zip(names, key, strict=True))
+                raise PydanticCustomError("unique_by", "duplicate", {"first": first[key], "second": i, "key": shown})
+            first[key] = i
+        return items
+
+    return check
+
+
 def _annotation(spec: ValueSpec, where: str) -> Any:
     kind = spec.kind
     if kind == "bool":
         return StrictBool
     if kind == "integer":
-        return Annotated[StrictInt, Field(ge=spec.min, le=spec.max)]
+        return Annotated[StrictInt, BeforeValidator(_check_int), Field(ge=spec.min, le=spec.max)]
     if kind == "decimal":
         return Annotated[DecimalValue, Field(ge=spec.min, le=spec.max)]
     if kind == "date":
@@ -94,31 +149,36 @@ def _annotation(spec: ValueSpec, where: str) -> Any:
         return Literal[tuple(spec.values)]
     if kind == "list":
         assert spec.items is not None
-        return list[_annotation(spec.items, where + "[]")]  # type: ignore[misc]
+        item = _annotation(spec.items, where + "[]")
+        if spec.unique_by:
+            return Annotated[list[item], Field(max_length=spec.item_limit),  # type: ignore[valid-type]
+                             AfterValidator(_unique(spec))]
+        return Annotated[list[item], Field(max_length=spec.item_limit)]  # type: ignore[valid-type]
     if kind == "mapping":
         assert spec.items is not None
         key: Any = StrictStr
         if spec.keys is not None and spec.keys.kind == "enum":
             # keys are compared as text: a YAML/JSON key 5 and '5' are the same level
             key = Annotated[Literal[tuple(spec.keys.values)], BeforeValidator(_key_text)]
-        return dict[key, _annotation(spec.items, where + "{}")]  # type: ignore[misc]
+        value = _annotation(spec.items, where + "{}")
+        return Annotated[dict[key, value], Field(max_length=spec.item_limit)]  # type: ignore[valid-type]
     if kind == "record":
         return _record_model(spec.fields, where)
     raise ValueError(f"unknown type {kind}")
 
 
-def _field(spec: ValueSpec, where: str) -> tuple[Any, Any]:
+def _field(name: str, spec: ValueSpec, where: str) -> tuple[Any, Any]:
     annotation = _annotation(spec, where)
     if spec.required:
-        return annotation, ...
+        return annotation, Field(..., alias=name)
     default = spec.default
     if default is None:
-        return annotation | None, None
+        return annotation | None, Field(None, alias=name)
     if spec.kind == "record" and isinstance(default, dict):
-        return annotation, Field(default_factory=lambda a=annotation, d=default: a(**d))
+        return annotation, Field(default_factory=lambda a=annotation, d=default: a.model_validate(d), alias=name)
     if isinstance(default, (list, dict)):
-        return annotation, Field(default_factory=lambda d=default: _copy(d))
-    return annotation, default
+        return annotation, Field(default_factory=lambda d=default: _copy(d), alias=name)
+    return annotation, Field(default, alias=name)
 
 
 def _copy(value: Any) -> Any:
@@ -130,7 +190,7 @@ def _copy(value: Any) -> Any:
 
 
 def _record_model(fields: Mapping[str, ValueSpec], where: str) -> type[BaseModel]:
-    definitions = {name: _field(spec, f"{where}.{name}") for name, spec in fields.items()}
+    definitions = {_attr(name): _field(name, spec, f"{where}.{name}") for name, spec in fields.items()}
     model: type[BaseModel] = create_model(  # type: ignore[call-overload]
         "Record_" + re.sub(r"\W", "_", where), __config__=_CONFIG, **definitions)
     return model
@@ -161,10 +221,15 @@ def validate_facts(decision: Decision, facts: Any, source: SourceMap | None = No
     try:
         checked = model.model_validate(facts)
     except ValidationError as exc:
-        problems = [_problem(decision, e, source) for e in exc.errors(include_url=False)]
+        errors = exc.errors(include_url=False)
+        problems = [_problem(decision, e, facts, source) for e in errors[:MAX_PROBLEMS]]
         problems.sort(key=lambda p: (p.location.line, p.location.path))
-        raise FactsError(f"{decision.id} 的事实有 {len(problems)} 处问题", problems=problems) from None
-    result: dict[str, Any] = checked.model_dump()  # plain dicts and lists; Decimal and date kept as they are
+        if len(errors) > MAX_PROBLEMS:
+            problems.append(Problem("facts-invalid", f"还有 {len(errors) - MAX_PROBLEMS} 处问题未列出;请先改正以上问题",
+                                    Location(source.file if source else "", 0, 0)))
+        raise FactsError(f"{decision.id} 的事实有 {len(errors)} 处问题", problems=problems) from None
+    # plain dicts and lists under the real names; Decimal and date kept as they are
+    result: dict[str, Any] = checked.model_dump(by_alias=True)
     return result
 
 
@@ -195,31 +260,82 @@ def _allowed_keys(decision: Decision, path: tuple[Any, ...]) -> list[str]:
     return list(spec.fields) if spec is not None and spec.kind == "record" else []
 
 
-def _problem(decision: Decision, error: Any, source: SourceMap | None) -> Problem:
-    loc_parts = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith(("function-", "lax-"))))
-    # pydantic adds the Literal/union branch names to the location; drop them
-    loc_parts = tuple(p for p in loc_parts if not (isinstance(p, str) and ("[" in p or p.startswith("literal"))))
-    key = format_path(loc_parts)
+def _data_path(decision: Decision, loc: tuple[Any, ...], facts: Any) -> tuple[tuple[Any, ...], bool]:
+    """The facts path of a pydantic error location, and whether the error is in a mapping's key.
+
+    pydantic puts the names of validators and union branches (``function-after[…]``, ``literal['a']``,
+    ``[key]``) between the keys; which parts are keys is read from the spec and the facts themselves, so that a
+    user's key such as ``a[1]``, ``literal_x`` or ``function-x`` is kept exactly as given.
+    """
+    spec: ValueSpec | None = ValueSpec("record", fields={k: i.spec for k, i in decision.inputs.items()})
+    data: Any = facts
+    out: list[Any] = []
+    on_key = False
+    for part in loc:
+        if spec is None:
+            if not out or part != "[key]":
+                break
+        if spec is None or spec.kind not in ("record", "list", "mapping"):
+            on_key = on_key or (part == "[key]" and bool(out))
+            continue
+        if spec.kind == "list":
+            if isinstance(part, int) and not isinstance(part, bool):
+                out.append(part)
+                spec = spec.items
+                data = data[part] if isinstance(data, list) and 0 <= part < len(data) else None
+            continue
+        is_key = isinstance(data, dict) and part in data
+        if spec.kind == "mapping":
+            if is_key:
+                out.append(part)
+                spec, data = spec.items, data[part]
+            continue
+        if is_key or (isinstance(part, str) and part in spec.fields):
+            out.append(part)
+            spec = spec.fields.get(part) if isinstance(part, str) else None
+            data = data.get(part) if isinstance(data, dict) else None
+    return tuple(out), on_key
+
+
+def _problem(decision: Decision, error: Any, facts: Any, source: SourceMap | None) -> Problem:
+    loc_parts, on_key = _data_path(decision, tuple(error["loc"]), facts)
+    key = format_path(tuple(str(p) if not isinstance(p, int) else p for p in loc_parts))
+    shown = quote(key) if len(key) > 80 else key
     etype = error["type"]
     label = label_of_path(decision, loc_parts)
-    named = f"{key}({label})" if label else key
+    named = f"{shown}({label})" if label else shown
     value = error.get("input")
-    where = source.locate(loc_parts, key=etype == "extra_forbidden") if source else Location("<facts>", 0, 0, key)
-    if source is None:
-        where = Location("", 0, 0, key)
+    if etype == "unique_by":
+        loc_parts = loc_parts + (error["ctx"]["second"],)
+    where = source.locate(loc_parts, key=etype == "extra_forbidden" or on_key) if source else Location("", 0, 0, key)
     hint = ""
     if etype == "missing":
         message = f"缺少必填项 {named}"
     elif etype == "extra_forbidden":
         allowed = _allowed_keys(decision, loc_parts[:-1])
-        message = f"未知的输入 '{key}'"
-        hint = did_you_mean(str(loc_parts[-1]), allowed) or ("可用的输入:" + "、".join(allowed) if allowed else "")
+        given = loc_parts[-1] if loc_parts else error["loc"][-1]
+        message = f"未知的输入 {quote(key or str(given), 200)}"
+        hint = did_you_mean(str(given), allowed) or ("可用的输入:" + "、".join(allowed) if allowed else "")
     elif etype == "literal_error":
         spec = _spec_at(decision, loc_parts)
+        if on_key:  # a mapping's key: the codes its keys may take
+            parent = _spec_at(decision, loc_parts[:-1])
+            spec = parent.keys if parent is not None else None
         values = spec.values if spec else {}
         choices = "、".join(f"{k}({v})" for k, v in values.items())
-        message = f"{named} 的值 {quote(value)} 不在可选值中:{choices}"
-        hint = did_you_mean(str(value), list(values))
+        what = "的键" if on_key else "的值"
+        message = f"{named} {what} {quote(value)} 不在可选值中:{choices}"
+        hint = did_you_mean(str(value), list(values)) if isinstance(value, str) else ""
+    elif etype == "unique_by":
+        ctx = error["ctx"]
+        first, second = format_path(loc_parts[:-1] + (ctx["first"],)), format_path(loc_parts)
+        message = (f"{named} 中 {first} 与 {second} 的 {ctx['key']} 相同:每一项只能出现一次"
+                   "(否则查找时只会用到其中一项,结果取决于排列顺序)")
+        hint = "合并这两项,或删去重复的一项"
+    elif etype == "too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        count = len(value) if isinstance(value, (list, dict)) else error.get("ctx", {}).get("actual_length")
+        message = f"{named} 最多 {limit} 项,收到 {count} 项"
     elif etype in ("int_type", "int_parsing", "int_from_float"):
         message = f"{named} 应是整数,收到 {quote(value)}"
     elif etype in ("bool_type", "bool_parsing"):
