@@ -272,9 +272,8 @@ def _data_path(decision: Decision, loc: tuple[Any, ...], facts: Any) -> tuple[tu
     out: list[Any] = []
     on_key = False
     for part in loc:
-        if spec is None:
-            if not out or part != "[key]":
-                break
+        if spec is None and (not out or part != "[key]"):
+            break
         if spec is None or spec.kind not in ("record", "list", "mapping"):
             on_key = on_key or (part == "[key]" and bool(out))
             continue
