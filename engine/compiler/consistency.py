@@ -1,26 +1,31 @@
 """Stage 5: the checks that need the whole decision compiled — names declared once and not reserved, outcomes
-declared, ranked and reachable, scorecard sums, bands without gaps or overlaps, unique ids.
+declared, ranked and reachable, scorecard sums, bands without gaps or overlaps, unique ids, and input
+declarations that facts could never satisfy (a default of the wrong type or outside its bounds or values,
+``min`` above ``max``, ``unique_by`` naming no field) — reported at their own line, not at every evaluation's
+facts.
 
 Checks only: nothing here changes the decision.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from ..errors import did_you_mean
-from ..source.loader import PathT
-from ..values import format_decimal
+from ..source.loader import PathT, format_path
+from ..values import format_decimal, quote
 from .compilation import RESERVED_NAMES, RESULT_KEYS, Compilation, DecisionDraft
-from .model import Condition, Rule, Scorecard, ScoreNode
+from .model import Condition, Rule, Scorecard, ScoreNode, ValueSpec
 
 __all__ = ["stage_consistency"]
 
 
 def stage_consistency(c: Compilation) -> None:
     for d in c.drafts.values():
-        for check in (_check_names, _check_outcomes, _check_scorecards, _check_bands, _check_ids):
+        for check in (_check_names, _check_inputs, _check_outcomes, _check_scorecards, _check_bands, _check_ids):
             with c.part():
                 check(c, d, d.raw, d.base)
 
@@ -209,3 +214,110 @@ def _check_condition_ids(c: Compilation, cond: Condition, seen: set[str]) -> Non
         seen.add(cond.id)
     for ch in cond.children:
         _check_condition_ids(c, ch, seen)
+
+
+_SCALARS = ("bool", "integer", "decimal", "date", "text", "enum")
+
+
+def _check_inputs(c: Compilation, d: DecisionDraft, raw: dict[str, Any], base: PathT) -> None:
+    for name, spec in ((n, i.spec) for n, i in d.inputs.items()):
+        _check_spec(c, spec, raw["inputs"][name], base + ("inputs", name))
+
+
+def _check_spec(c: Compilation, spec: ValueSpec, raw: dict[str, Any], path: PathT) -> None:
+    """One declaration (and the ones inside it): its bounds, its list options and its default."""
+    if spec.min is not None and spec.max is not None and spec.min > spec.max:
+        c.add("bad-range", f"最小值 min {quote(spec.min)} 大于最大值 max {quote(spec.max)}:没有值能满足", path + ("min",))
+    if spec.max_items is not None and spec.kind not in ("list", "mapping"):
+        c.add("bad-spec", f"max_items 只用于列表(list)或映射(mapping),这里的类型是 {spec.kind}", path + ("max_items",))
+    if spec.unique_by:
+        _check_unique_by(c, spec, path)
+    if spec.default is not None:
+        for at, problem in _value_problems(spec, spec.default, ()):
+            where = f"缺省值中 {format_path(at)} " if at else "缺省值 "
+            c.add("bad-default", f"{where}{problem}", path + ("default",) + at)
+    for part, sub in (("items", spec.items), ("keys", spec.keys)):
+        if sub is not None and isinstance(raw.get(part), dict):
+            _check_spec(c, sub, raw[part], path + (part,))
+    for fname, fspec in spec.fields.items():
+        fraw = raw.get("fields", {}).get(fname)
+        if isinstance(fraw, dict):
+            _check_spec(c, fspec, fraw, path + ("fields", fname))
+
+
+def _check_unique_by(c: Compilation, spec: ValueSpec, path: PathT) -> None:
+    where = path + ("unique_by",)
+    items = spec.items
+    if spec.kind != "list" or items is None or items.kind != "record":
+        c.add("bad-spec", "unique_by 只用于记录的列表(type: list,items 的 type: record)", where)
+        return
+    for name in spec.unique_by:
+        field = items.fields.get(name)
+        if field is None:
+            c.add("unknown-name", f"unique_by 指向的字段 '{name}' 未在 items 的 fields 中声明", where,
+                  did_you_mean(name, items.fields))
+        elif field.kind not in _SCALARS:
+            c.add("bad-spec", f"unique_by 的字段 '{name}' 应是单个值(文字、数值、日期、是否或可选值),"
+                  f"这里的类型是 {field.kind}", where)
+
+
+def _value_problems(spec: ValueSpec, value: Any, at: PathT) -> Iterator[tuple[PathT, str]]:
+    """What is wrong with a value (a default) for a declaration, and where inside the value."""
+    kind = spec.kind
+    shown = quote(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            yield at, f"应是 true 或 false,写的是 {shown}"
+    elif kind in ("integer", "decimal"):
+        ok = isinstance(value, int if kind == "integer" else (int, Decimal)) and not isinstance(value, bool)
+        if not ok:
+            yield at, f"应是{'整数' if kind == 'integer' else '数值'},写的是 {shown}"
+        elif spec.min is not None and value < spec.min:
+            yield at, f"{shown} 小于最小值 {quote(spec.min)}"
+        elif spec.max is not None and value > spec.max:
+            yield at, f"{shown} 大于最大值 {quote(spec.max)}"
+    elif kind == "date":
+        if not isinstance(value, dt.date):
+            yield at, f"应是日期 YYYY-MM-DD,写的是 {shown}"
+    elif kind == "text":
+        if not isinstance(value, str):
+            yield at, f"应是文字,写的是 {shown}(数字或日期作文字时请加引号)"
+        elif spec.max_length is not None and len(value) > spec.max_length:
+            yield at, f"超过 {spec.max_length} 个字符"
+    elif kind == "enum":
+        if not isinstance(value, str) or value not in spec.values:
+            yield at, f"{shown} 不在可选值中({'、'.join(spec.values)})"
+    elif kind == "list":
+        if not isinstance(value, list):
+            yield at, f"应是列表,写的是 {shown}"
+            return
+        if len(value) > spec.item_limit:
+            yield at, f"超过 {spec.item_limit} 项"
+        if spec.items is not None:
+            for i, item in enumerate(value):
+                yield from _value_problems(spec.items, item, at + (i,))
+    elif kind == "mapping":
+        if not isinstance(value, dict):
+            yield at, f"应是映射(键: 值),写的是 {shown}"
+            return
+        for k, item in value.items():
+            if spec.keys is not None and spec.keys.kind == "enum" and str(k) not in spec.keys.values:
+                yield at + (k,), f"键 {quote(k)} 不在可选值中({'、'.join(spec.keys.values)})"
+            if spec.items is not None:
+                yield from _value_problems(spec.items, item, at + (k,))
+    elif kind == "record":
+        if not isinstance(value, dict):
+            yield at, f"应是映射(键: 值),写的是 {shown}"
+            return
+        for k in value:
+            if k not in spec.fields:
+                yield at + (k,), f"未知的字段 {quote(k)}" + (f"({did_you_mean(k, spec.fields)})"
+                                                         if did_you_mean(k, spec.fields) else "")
+        for fname, fspec in spec.fields.items():
+            if fname not in value:
+                if fspec.required:
+                    yield at, f"缺少必填字段 '{fname}'"
+            elif value[fname] is not None:
+                yield from _value_problems(fspec, value[fname], at + (fname,))
+            elif fspec.required or fspec.default is not None:
+                yield at + (fname,), "不能为空(null)"

@@ -8,12 +8,15 @@ not its folder's name, a period that ends before it starts, bad calendar data) a
 from __future__ import annotations
 
 import hashlib
+import re
+from decimal import Decimal
 from typing import Any
 
 from ..errors import SkillcertError
 from ..lang.calendar import year_data_from_mapping
 from ..lang.types import VType
-from ..source.loader import PathT
+from ..source.loader import PathT, walk
+from ..values import number_problem, quote
 from .compilation import Compilation, DecisionDraft
 from .model import InputDef, Outcome, Parameter, SourceDoc, ValueSpec
 
@@ -22,12 +25,15 @@ __all__ = ["stage_declarations", "value_spec", "vtype_of"]
 
 def value_spec(raw: dict[str, Any]) -> ValueSpec:
     """How facts must give a value, from its declaration (an input, or a field, item or key of one)."""
+    unique_by = raw.get("unique_by", ())
     return ValueSpec(
         kind=raw["type"], label=raw.get("label", ""), required="default" not in raw, default=raw.get("default"),
         min=raw.get("min"), max=raw.get("max"), max_length=raw.get("max_length"), values=dict(raw.get("values", {})),
         items=value_spec(raw["items"]) if "items" in raw else None,
         keys=value_spec(raw["keys"]) if "keys" in raw else None,
         fields={name: value_spec(f) for name, f in raw.get("fields", {}).items()},
+        max_items=raw.get("max_items"),
+        unique_by=(unique_by,) if isinstance(unique_by, str) else tuple(unique_by),
     )
 
 
@@ -37,7 +43,8 @@ def vtype_of(spec: ValueSpec) -> VType:
     if spec.kind == "enum":
         return VType("enum", tuple(spec.values), tuple(spec.values.items()), nullable=nullable)
     if spec.kind in ("list", "mapping"):
-        assert spec.items is not None
+        if spec.items is None:  # only in a pack whose shape is broken (the schema said so): skipped
+            raise ValueError(f"{spec.kind} without items")
         return VType(spec.kind, item=vtype_of(spec.items), nullable=nullable)
     if spec.kind == "record":
         fields = tuple((name, vtype_of(f)) for name, f in spec.fields.items())
@@ -46,9 +53,14 @@ def vtype_of(spec: ValueSpec) -> VType:
     return VType(spec.kind, nullable=nullable)
 
 
+_FULL_WIDTH_NUMBER = re.compile(r"^[-+－＋]?[0-9０-９]+(?:[.．][0-9０-９]+)?$")
+_TO_ASCII = str.maketrans("０１２３４５６７８９．－＋", "0123456789.-+")
+
+
 def stage_declarations(c: Compilation) -> None:
     assert c.doc is not None
     data = c.doc.data
+    _numbers(c)
     meta = data["pack"]
     folder = c.directory.name
     if meta["id"] != folder:
@@ -70,6 +82,16 @@ def stage_declarations(c: Compilation) -> None:
     for name, d in data["decisions"].items():
         with c.part():
             c.drafts[name] = _decision(c, name, d)
+
+
+def _numbers(c: Compilation) -> None:
+    """Every number in the pack within the input limits (exact, and cheap to compute with), at its line."""
+    assert c.doc is not None
+    for path, value in walk(c.doc.data):
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            problem = number_problem(value)
+            if problem:
+                c.add("bad-number", f"数值 {quote(value)} {problem}", path)
 
 
 def _calendar(c: Compilation, years: list[dict[str, Any]]) -> None:
@@ -99,6 +121,11 @@ def _decision(c: Compilation, name: str, d: dict[str, Any]) -> DecisionDraft:
                          c.loc(base + ("parameters", pname), key=True))
         for pname, p in d.get("parameters", {}).items()
     }
+    for pname, p in d.get("parameters", {}).items():
+        value = p.get("value")
+        if isinstance(value, str) and _FULL_WIDTH_NUMBER.match(value.strip()) and not value.strip().isascii():
+            c.add("full-width-digit", f"参数 '{pname}' 的值 {quote(value)} 含全角数字,请改为半角 "
+                  f"{value.strip().translate(_TO_ASCII)}(写成数字,不加引号)", base + ("parameters", pname, "value"))
     ranks = _ranks(d.get("precedence", []))
     outcomes = {
         code: Outcome(code, o["label"], o.get("description", ""), o.get("source", ""), ranks.get(code, -1),

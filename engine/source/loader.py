@@ -35,7 +35,7 @@ import yaml
 from ..errors import Location, SkillcertError
 from ..values import MAX_NUMBER_TEXT, quote
 
-__all__ = ["Document", "SourceMap", "load_file", "load_text", "load_bytes", "read_limited", "format_path",
+__all__ = ["Document", "SourceMap", "load_file", "load_text", "load_bytes", "read_limited", "format_path", "walk",
            "display_path", "MAX_FILE_BYTES"]
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
