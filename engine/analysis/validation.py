@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ..compiler.pipeline import PACK_FILE, check_pack
 from ..errors import Location, Problem, SkillcertError, UsageError
 from ..library import Library
-from ..source.loader import display_path
+from ..source.loader import display_path, load_file
 
 __all__ = ["validate_paths", "pack_dirs"]
 
@@ -22,8 +23,12 @@ def pack_dirs(path: Path) -> list[Path]:
 
 
 def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
-    """All problems under the given paths (sorted by file and line) and the number of files checked."""
-    from .tester import check_case_file, find_test_files, policies_root
+    """All problems under the given paths (sorted by file and line) and the number of files checked.
+
+    A pack that cannot be built does not hide its test files' and examples' own problems: they are still read
+    (YAML) and the test files checked against their schema; only what needs the pack (decisions, facts) is not.
+    """
+    from .tester import check_case_file, find_test_files, load_cases, policies_root
 
     problems: list[Problem] = []
     checked = 0
@@ -49,21 +54,38 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
             problems.extend(found)
             checked += 1
             if pack is None or found:
+                for test_file in find_test_files(folder):
+                    problems.extend(_file_problems(test_file, lambda f: load_cases(f)[1]))
+                    checked += 1
+                for example in _examples(folder):
+                    problems.extend(_file_problems(example, lambda f: (load_file(f, display_path(f)), [])[1]))
+                    checked += 1
                 continue
             library.add(pack)
             for test_file in find_test_files(folder):
                 problems.extend(check_case_file(test_file, library))
                 checked += 1
-            for example in sorted(folder.glob("examples/*.yaml")) + sorted(folder.glob("examples/*.json")):
+            for example in _examples(folder):
                 problems.extend(_check_example(example, pack.id, library))
                 checked += 1
     return sorted(problems, key=Problem.sort_key), checked
 
 
+def _examples(folder: Path) -> list[Path]:
+    return sorted(folder.glob("examples/*.yaml")) + sorted(folder.glob("examples/*.json"))
+
+
+def _file_problems(path: Path, check: Callable[[Path], list[Problem]]) -> list[Problem]:
+    """The problems a file has on its own (reading it, its schema), when its pack could not be built."""
+    try:
+        return check(path)
+    except SkillcertError as exc:
+        return exc.problems or [Problem(exc.code, exc.message, exc.location or Location(display_path(path)))]
+
+
 def _check_example(path: Path, region: str, library: Library) -> list[Problem]:
     """Example facts are named <decision>[-anything].yaml; they must be valid facts of that decision."""
     from ..runtime.facts import validate_facts
-    from ..source.loader import load_file
 
     pack = library.pack(region)
     stem = path.stem

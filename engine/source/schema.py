@@ -162,9 +162,9 @@ def _problem(error: Any, doc: Document, root: dict[str, Any]) -> Problem | None:
         key = unknown[0]
         loc = smap.locate(path + [key], key=True)
         hint = did_you_mean(key, sorted(allowed)) or ("可用的键:" + "、".join(sorted(allowed)) if allowed else "")
-        return Problem("unknown-key", f"未知的键 '{key}'", loc, hint)
+        return Problem("unknown-key", f"未知的键 {quote(key)}", loc, hint)
     loc = smap.locate(path)
-    where = f"'{path[-1]}' " if path and isinstance(path[-1], str) else ""
+    where = f"{quote(path[-1])} " if path and isinstance(path[-1], str) else ""
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return Problem("missing-key", f"缺少必需的键 '{missing}'", loc)
