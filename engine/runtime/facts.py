@@ -15,6 +15,7 @@ attributes get safe names (``x_<name>``) with the real name as alias, so no name
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import weakref
@@ -306,7 +307,8 @@ def _problem(decision: Decision, error: Any, facts: Any, source: SourceMap | Non
     value = error.get("input")
     if etype == "unique_by":
         loc_parts = loc_parts + (error["ctx"]["second"],)
-    where = source.locate(loc_parts, key=etype == "extra_forbidden" or on_key) if source else Location("", 0, 0, key)
+    where = source.locate(loc_parts, key=etype == "extra_forbidden" or on_key) if source else Location()
+    where = dataclasses.replace(where, path=shown)  # a huge key is quoted short, also where it is shown
     hint = ""
     if etype == "missing":
         message = f"缺少必填项 {named}"

@@ -131,6 +131,8 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FULL_WIDTH_DIGITS = "０１２３４５６７８９"
 _FULL_WIDTH_NUMBER = re.compile(r"^[-+－＋]?[0-9０-９]+(?:[.．][0-9０-９]+)?$")
 _RADIX = {"0x": ("十六进制", 16), "0o": ("八进制", 8), "0b": ("二进制", 2)}
+# YAML 1.2's 0o17 (YAML 1.1 reads it as text): refused like the other bases, not taken as text by surprise.
+_RADIX_RE = re.compile(r"^[-+]?0[oO][0-7_]+$")
 
 
 def _plain(node: yaml.ScalarNode) -> bool:
@@ -153,7 +155,7 @@ def _scalar(node: yaml.ScalarNode) -> Any:
         return value.lower() == "true"
     if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in value:
         return value  # YAML 1.1's base 60 (1:30 → 90) is not a number: text, as in YAML 1.2
-    if tag == "tag:yaml.org,2002:int":
+    if tag == "tag:yaml.org,2002:int" or (tag == "tag:yaml.org,2002:str" and _plain(node) and _RADIX_RE.match(value)):
         text = _number_text(node)
         prefix = text.lstrip("+-")[:2].lower()
         if prefix in _RADIX:
@@ -330,6 +332,9 @@ def syntax_message(text: str, problem: str, line: int, col: int) -> tuple[str, i
         name = {"\t": "制表符(Tab)", "：": "全角冒号“：”", "，": "全角逗号“，”", "\u3000": "全角空格“　”"}[ch]
         return f"YAML 语法错误:第 {at_line} 行第 {at_col} 列是{name},{fix}{original}", at_line, at_col
     lines = text.split("\n")
+    if "could not find expected ':'" in problem and 0 < line <= len(lines) and len(lines[line - 1]) > 1024 \
+            and ": " in lines[line - 1][1024:]:
+        return (f"YAML 语法错误:第 {line} 行的键超过 1024 个字符(YAML 不接受更长的键){original}", line, 1)
     indented = _indentation(lines, line, problem)
     if indented is not None:
         explained, line, col = indented
@@ -470,6 +475,8 @@ def load_json_text(text: str, file: str = "<input>") -> Document:
     try:
         return load_text(text, file)
     except SkillcertError as yaml_error:
+        if yaml_error.code != "yaml-syntax":
+            raise  # the text parsed; what it holds was refused (a hex number, an alias …): say that, not JSON's words
         try:
             data = json.loads(text, parse_float=_json_decimal, parse_int=_json_int, parse_constant=_json_constant,
                               object_pairs_hook=_no_duplicates)
@@ -478,8 +485,6 @@ def load_json_text(text: str, file: str = "<input>") -> Document:
                                  location=Location(file, exc.lineno, exc.colno)) from None
         except _JsonValueError as exc:
             raise SkillcertError(exc.message, code=exc.code, location=Location(file)) from None
-        if yaml_error.code != "yaml-syntax":
-            raise
         return Document(data, SourceMap(file), text)
 
 
