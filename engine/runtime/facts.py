@@ -40,7 +40,7 @@ from pydantic_core import PydanticCustomError
 from ..compiler.model import Decision, ValueSpec
 from ..errors import FactsError, Location, Problem, did_you_mean
 from ..source.loader import SourceMap, format_path
-from ..values import MAX_NUMBER_TEXT, number_problem, quote
+from ..values import MAX_INTEGER_DIGITS, MAX_NUMBER_TEXT, number_problem, quote
 
 __all__ = ["validate_facts", "facts_model", "label_of_path", "MAX_PROBLEMS"]
 
@@ -93,10 +93,7 @@ def _to_decimal(value: Any) -> Any:
     return d
 
 
-def _check_int(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        _bounded(value, value)
-    return value
+_INT_BOUND = 10**MAX_INTEGER_DIGITS - 1  # the largest integer input (15 digits)
 
 
 def _key_text(value: Any) -> Any:
@@ -139,7 +136,10 @@ def _annotation(spec: ValueSpec, where: str) -> Any:
     if kind == "bool":
         return StrictBool
     if kind == "integer":
-        return Annotated[StrictInt, BeforeValidator(_check_int), Field(ge=spec.min, le=spec.max)]
+        # the input bound as constraints (checked in pydantic's core, no Python call per value)
+        low = -_INT_BOUND if spec.min is None else max(spec.min, -_INT_BOUND)
+        high = _INT_BOUND if spec.max is None else min(spec.max, _INT_BOUND)
+        return Annotated[StrictInt, Field(ge=low, le=high)]
     if kind == "decimal":
         return Annotated[DecimalValue, Field(ge=spec.min, le=spec.max)]
     if kind == "date":
@@ -351,6 +351,8 @@ def _problem(decision: Decision, error: Any, facts: Any, source: SourceMap | Non
         words = {"greater_than_equal": "不小于", "less_than_equal": "不大于", "greater_than": "大于",
                  "less_than": "小于"}[etype]
         message = f"{named} 应{words} {bound},收到 {quote(value)}"
+        if bound in (_INT_BOUND, -_INT_BOUND) and isinstance(value, int):
+            message = f"{named}:{number_problem(value)},收到 {quote(value)}"
     elif etype in ("list_type",):
         message = f"{named} 应是列表,收到 {quote(value)}"
     elif etype in ("model_type", "dict_type", "model_attributes_type"):
