@@ -179,7 +179,7 @@ def load_cases(path: str | Path) -> tuple[list[Case], list[Problem]]:
     ids = [c.id for c in cases if c.id]
     for c in cases:
         if c.id and ids.count(c.id) > 1:
-            problems.append(Problem("duplicate-id", f"用例 id '{c.id}' 重复", c.location))
+            problems.append(Problem("duplicate-id", f"用例 id {quote(c.id)} 重复", c.location))
     return cases, problems
 
 
@@ -373,7 +373,7 @@ def _check_expectations(case: Case, d: Decision) -> list[Problem]:
     def unknown(key: str, name: str, known: list[str], what: str) -> None:
         from ..errors import did_you_mean
 
-        out.append(Problem("unknown-name", f"want.{key} 中的 '{name}' 不是{what}", case.doc.source.locate(
+        out.append(Problem("unknown-name", f"want.{key} 中的 {quote(str(name))} 不是{what}", case.doc.source.locate(
             base + (key,)), did_you_mean(name, known)))
 
     if "outcome" in want and want["outcome"] not in d.outcomes:
