@@ -401,3 +401,14 @@ def test_loading_keeps_numbers_exact_and_bounded() -> None:
     with pytest.raises(SkillcertError) as info:
         load_text("a: " + "1" * (MAX_NUMBER_TEXT + 1) + "\n")
     assert info.value.code == "number-too-long"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('{"paper_retention_years"：3}', "facts.json:1:25: json-syntax: JSON 语法错误:第 1 行第 25 列是全角冒号“：”"),
+    ('{"irregular_marking": true，"paper_retention_years": 3}', "facts.json:1:27: json-syntax: JSON 语法错误:第 1 行第 27 列是全角逗号“，”"),
+    ('{"irregular_marking": true "paper_retention_years": 3}', "facts.json:1:28: json-syntax: JSON 语法错误:第 1 行第 28 列:缺少半角逗号 ','"),
+])
+def test_json_syntax_errors_are_explained_in_chinese_at_their_character(tmp_path: Path, text: str,
+                                                                         expected: str) -> None:
+    code, out, err = run_cli([*EVALUATE_SUPERVISION, write(tmp_path, "facts.json", text), *AS_OF])
+    assert_refused(code, out, err, expected)

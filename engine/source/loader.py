@@ -481,11 +481,35 @@ def load_json_text(text: str, file: str = "<input>") -> Document:
             data = json.loads(text, parse_float=_json_decimal, parse_int=_json_int, parse_constant=_json_constant,
                               object_pairs_hook=_no_duplicates)
         except json.JSONDecodeError as exc:
-            raise SkillcertError(f"JSON 语法错误:{exc.msg}", code="json-syntax",
+            raise SkillcertError(_json_message(text, exc), code="json-syntax",
                                  location=Location(file, exc.lineno, exc.colno)) from None
         except _JsonValueError as exc:
             raise SkillcertError(exc.message, code=exc.code, location=Location(file)) from None
         return Document(data, SourceMap(file), text)
+
+
+_JSON_WORDS = (
+    ("Expecting ',' delimiter", "缺少半角逗号 ','"),
+    ("Expecting ':' delimiter", "缺少半角冒号 ':'"),
+    ("Expecting value", "这里缺少值"),
+    ("Expecting property name enclosed in double quotes", "键应写在半角双引号 \" \" 中"),
+    ("Unterminated string", "字符串没有闭合(缺少右双引号)"),
+    ("Invalid control character", "字符串中有控制字符(如 Tab 或换行),请写成 \\t、\\n"),
+    ("Invalid \\escape", "无法识别的转义字符(反斜杠请写成 \\\\)"),
+    ("Extra data", "JSON 结束后还有多余的内容"),
+)
+
+
+def _json_message(text: str, exc: json.JSONDecodeError) -> str:
+    """A JSON syntax error in Chinese, naming a full-width character at its position."""
+    at = text[exc.pos] if 0 <= exc.pos < len(text) else ""
+    names = {"：": "全角冒号“：”,请改为半角冒号 ':'", "，": "全角逗号“，”,请改为半角逗号 ','",
+             "“": "全角引号“,请改为半角双引号 '\"'", "”": "全角引号”,请改为半角双引号 '\"'",
+             "\u3000": "全角空格,请改为半角空格"}
+    if at in names:
+        return f"JSON 语法错误:第 {exc.lineno} 行第 {exc.colno} 列是{names[at]}({exc.msg})"
+    words = next((zh for en, zh in _JSON_WORDS if exc.msg.startswith(en)), "无法解析")
+    return f"JSON 语法错误:第 {exc.lineno} 行第 {exc.colno} 列:{words}({exc.msg})"
 
 
 class _JsonValueError(Exception):
