@@ -4,7 +4,9 @@ Scoring calls every line's `count` and `when` of every item — a hundred small 
 scorecard. Compiled one by one they still pay a call and a name lookup each; here the checked trees of a whole
 scorecard become the body of one function that reads each name once and returns every leaf's score, in order.
 Only trees that passed the expression allow-list get here (see :mod:`skillcert.lang.checker`), and the function runs with
-no builtins. If it raises (a missing value, an unknown calendar year), the evaluator falls back to the line-by-line
+no builtins. The arithmetic is the guarded operators of :mod:`skillcert.lang.expr`, as everywhere; a count that is
+not a number, or a `when` typed "any" that is not true, false or null, raises like the line-by-line path. If it
+raises (a missing value, an unknown calendar year, a value too large), the evaluator falls back to the line-by-line
 path, which reports the precise expression.
 """
 
@@ -18,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..lang.bytecode import ToPython
-from ..lang.expr import FunctionSpec
+from ..lang.expr import FunctionSpec, is_number
 from .compilation import Compilation
 from .model import Scorecard
 
@@ -26,7 +28,22 @@ __all__ = ["compile_scorecard", "stage_scorecode"]
 
 
 def _deduct(per: Decimal, count: Any) -> Any:
-    return per * count if count and count > 0 else 0
+    """A per-count line: ``per × count`` for a positive count; a count that is not a number raises (the line-by-line
+    path then names the line)."""
+    if count is None:
+        return 0
+    if count.__class__ is not int and not is_number(count):
+        raise TypeError("count")
+    return per * count if count > 0 else 0
+
+
+def _truth(value: Any) -> bool:
+    """A `when` the checker could only type as "any": true, false or null, as :meth:`Context.test` wants."""
+    if value is True or value is False:
+        return value
+    if value is None:
+        return False
+    raise TypeError("when")
 
 
 class _Locals(ToPython):
@@ -50,6 +67,7 @@ def compile_scorecard(card: Scorecard, functions: Mapping[str, FunctionSpec]) ->
     """``f(ctx) -> (leaf score, …)`` in the order of ``card.category_leaves``; None if any line can't be compiled."""
     gen = _Locals(functions)
     gen.env["_deduct"] = _deduct
+    gen.env["_truth"] = _truth
     gen.env["_max"] = max
     gen.env["_min"] = min
     zero = gen._bind(Decimal(0), "k")
@@ -70,7 +88,10 @@ def compile_scorecard(card: Scorecard, functions: Mapping[str, FunctionSpec]) ->
                 if line.when is not None:
                     if line.when.fn is None:
                         return None
-                    term = ast.IfExp(gen.visit(copy.deepcopy(line.when.tree)), term, ast.Constant(0))
+                    test = gen.visit(copy.deepcopy(line.when.tree))
+                    if line.when.type.kind != "bool":  # typed "any": checked as the line-by-line path checks it
+                        test = ast.Call(ast.Name("_truth", ast.Load()), [test], [])
+                    term = ast.IfExp(test, term, ast.Constant(0))
                 terms.append(term)
             total: ast.expr = zero
             for t in terms:

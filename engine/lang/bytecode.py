@@ -1,9 +1,10 @@
 """Compiling a checked expression tree to Python bytecode: the fast way to evaluate.
 
 Names become look-ups in the evaluation's table of values (``_v['name']``, computed on a miss) or, for names of
-an enclosing element, ``_c.lookup('name')``; record fields :func:`~.expr.field_of`, division exact
-(:func:`~.expr.divide`), functions and decimal constants bound as module-level names of our own. Only trees that
-passed the checker's allow-list get here, and the code runs with no builtins.
+an enclosing element, ``_c.lookup('name')``; record fields :func:`~.expr.field_of`; the arithmetic operators the
+guarded functions of :mod:`.expr` that the reference evaluator uses too (numbers only where numbers are needed,
+results within the limits, division exact); functions and decimal constants bound as module-level names of our own.
+Only trees that passed the checker's allow-list get here, and the code runs with no builtins.
 """
 
 from __future__ import annotations
@@ -14,20 +15,25 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from .expr import CompiledExpr, FunctionSpec, divide, field_of
+from .expr import CompiledExpr, FunctionSpec, add, divide, field_of, multiply, negate, plus, subtract
 
 __all__ = ["to_python", "ToPython"]
 
+_BINARY: dict[type[ast.operator], str] = {ast.Add: "_add", ast.Sub: "_sub", ast.Mult: "_mul", ast.Div: "_div"}
+_UNARY: dict[type[ast.unaryop], str] = {ast.USub: "_neg", ast.UAdd: "_pos"}
+
 
 class ToPython(ast.NodeTransformer):
-    """Rewrites a checked tree into the body of ``lambda _c: …``: names become ``_c.lookup('name')``, record fields
-    ``_get(x, 'field')``, division exact, functions and decimal constants module-level names of our own. Only
-    trees that passed the allow-list get here, and the code runs with no builtins."""
+    """Rewrites a checked tree into the body of ``lambda _c, _v: …``: names become ``_v['name']`` (or
+    ``_c.lookup('name')`` for an element's), record fields ``_get(x, 'field')``, ``+ - * /`` and unary ``- +`` the
+    guarded operators of :mod:`.expr`, functions and decimal constants module-level names of our own. Only trees that
+    passed the allow-list get here, and the code runs with no builtins."""
 
     def __init__(self, functions: Mapping[str, FunctionSpec], local_names: frozenset[str] = frozenset()) -> None:
         self.functions = functions
         self.local_names = local_names
-        self.env: dict[str, Any] = {"__builtins__": {}, "_get": field_of, "_div": divide}
+        self.env: dict[str, Any] = {"__builtins__": {}, "_get": field_of, "_add": add, "_sub": subtract,
+                                    "_mul": multiply, "_div": divide, "_neg": negate, "_pos": plus}
 
     def _bind(self, value: Any, prefix: str) -> ast.Name:
         name = f"_{prefix}{len(self.env)}"
@@ -47,10 +53,15 @@ class ToPython(ast.NodeTransformer):
         return ast.copy_location(call, node)
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
-        if isinstance(node.op, ast.Div):
-            call = ast.Call(ast.Name("_div", ast.Load()), [self.visit(node.left), self.visit(node.right)], [])
-            return ast.copy_location(call, node)
-        return self.generic_visit(node)
+        guard = _BINARY[type(node.op)]  # the checker allows + - * / only
+        call = ast.Call(ast.Name(guard, ast.Load()), [self.visit(node.left), self.visit(node.right)], [])
+        return ast.copy_location(call, node)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+        guard = _UNARY.get(type(node.op))
+        if guard is None:  # not
+            return self.generic_visit(node)
+        return ast.copy_location(ast.Call(ast.Name(guard, ast.Load()), [self.visit(node.operand)], []), node)
 
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
         if isinstance(node.value, Decimal):

@@ -13,7 +13,7 @@ from typing import Any
 
 import simpleeval
 
-from .expr import CompiledExpr, EvalContext, FunctionSpec, divide
+from .expr import CompiledExpr, EvalContext, FunctionSpec, add, divide, multiply, negate, plus, subtract
 
 __all__ = ["make_evaluator"]
 
@@ -35,9 +35,10 @@ def _not_in(a: Any, b: Any) -> bool:
 
 
 _OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
+    # the guarded operators of .expr, as in the bytecode: simpleeval's own (safe_add, safe_mult) would differ
+    ast.Add: add,
+    ast.Sub: subtract,
+    ast.Mult: multiply,
     ast.Div: divide,
     ast.Eq: lambda a, b: a == b,
     ast.NotEq: lambda a, b: a != b,
@@ -46,8 +47,8 @@ _OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
     ast.Gt: lambda a, b: a > b,
     ast.GtE: lambda a, b: a >= b,
     ast.Not: lambda a: not a,
-    ast.USub: lambda a: -a,
-    ast.UAdd: lambda a: +a,
+    ast.USub: negate,
+    ast.UAdd: plus,
     ast.In: _in,
     ast.NotIn: _not_in,
     ast.Is: _is,
