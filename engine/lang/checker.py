@@ -3,6 +3,12 @@
 :func:`compile_expr` parses an expression once, refuses every construct not on the allow-list with a message that
 names it, resolves names (with did-you-mean), checks function calls and infers the expression's type. A checked
 expression gets its bytecode (:mod:`.bytecode`) here too.
+
+Hostile text never crashes it: size and nesting are measured by a loop right after parsing, before anything
+recursive (the checker, the bytecode compiler) sees the tree, so 500 `+` terms or 1,500 unary minus are
+``expr-too-large`` at their place; numbers must be plain decimals (``0x10``, ``1_000`` are refused); a function's
+arguments are checked down to a list's items (``pluck`` wants records), and a conditional or ``coalesce`` mixing
+types that no one type covers (a list and a number) is reported instead of typing silently as "any".
 """
 
 from __future__ import annotations
@@ -168,6 +174,11 @@ class _Checker:
         left = self.check(node.left, depth)
         right = self.check(node.right, depth)
         if "any" in (left.kind, right.kind):
+            # the other side may still be one that the operator can never take: a list times anything
+            known = right if left.kind == "any" else left
+            if known.kind not in ("any", "null") and not known.is_numeric and not (
+                    isinstance(node.op, ast.Add) and known.kind in ("text", "enum", "list")):
+                self.soft("type-mismatch", f"不能对 {describe(known)} 做 {_op_text(node.op)} 运算", node)
             return ANY
         if left.is_numeric and right.is_numeric:
             if isinstance(node.op, ast.Div):
@@ -240,7 +251,11 @@ class _Checker:
 
     def _IfExp(self, node: ast.IfExp, depth: int) -> VType:
         self._expect_bool(self.check(node.test, depth), node.test, "if 的条件")
-        return unify([self.check(node.body, depth), self.check(node.orelse, depth)])
+        branches = [self.check(node.body, depth), self.check(node.orelse, depth)]
+        if _mixed(branches):
+            self.soft("type-mismatch", f"if 的两个分支类型不同:{describe(branches[0])} 与 {describe(branches[1])}",
+                      node, "两个分支应是同一类型(都是数值、都是文字……),或其中之一为 None")
+        return unify(branches)
 
     def _Call(self, node: ast.Call, depth: int) -> VType:
         if not isinstance(node.func, ast.Name):
@@ -265,6 +280,10 @@ class _Checker:
                 raise _Refused("expr-not-allowed", "不允许 *解包", a)
             arg_types.append(self.check(a, depth))
         self._check_args(spec, arg_types, node)
+        if spec.same_type and _mixed(arg_types):
+            self.soft("type-mismatch", f"{spec.name}() 的参数类型不一致:"
+                      + "、".join(dict.fromkeys(describe(t) for t in arg_types if t.kind not in ("any", "null"))),
+                      node, spec.doc)
         if callable(spec.returns):
             return spec.returns(arg_types)
         return _KIND_TYPES.get(spec.returns.rstrip("?"), ANY)
@@ -281,7 +300,8 @@ class _Checker:
         for i, t in enumerate(args):
             want = params[min(i, len(params) - 1)].rstrip("*")
             if not _accepts(want, t):
-                self.soft("type-mismatch", f"{spec.name}() 第 {i + 1} 个参数应为 {want},实际是 {describe(t)}",
+                self.soft("type-mismatch",
+                          f"{spec.name}() 第 {i + 1} 个参数应为 {_describe_want(want)},实际是 {describe(t)}",
                           node.args[i], spec.doc)
 
     def _expect_bool(self, t: VType, node: ast.AST, what: str) -> None:
@@ -295,8 +315,14 @@ _KIND_TYPES = {"bool": BOOL, "integer": INTEGER, "decimal": DECIMAL, "number": D
 
 
 def _accepts(want: str, t: VType) -> bool:
+    """Whether a parameter declared ``want`` (``number``, ``text?``, ``list[record]``, ``text|list``) takes ``t``."""
     nullable = want.endswith("?")
     want = want.rstrip("?")
+    if "|" in want:
+        return any(_accepts(w + ("?" if nullable else ""), t) for w in want.split("|"))
+    item = ""
+    if want.startswith("list[") and want.endswith("]"):
+        want, item = "list", want[5:-1]
     if t.kind == "any" or want == "any":
         return True
     if t.kind == "null":
@@ -307,7 +333,28 @@ def _accepts(want: str, t: VType) -> bool:
         return t.kind == "integer"
     if want == "text":
         return t.kind in ("text", "enum")
+    if want == "list" and item and t.kind == "list" and t.item is not None:
+        return _accepts(item + "?", t.item)  # the functions skip empty elements
     return t.kind == want
+
+
+_WANT_NAMES = {"number": "数值 number", "integer": "整数 integer", "text": "文字 text", "date": "日期 date",
+               "bool": "布尔值 bool", "list": "列表 list", "record": "记录 record", "any": "任意值"}
+
+
+def _describe_want(want: str) -> str:
+    want = want.rstrip("?")
+    if "|" in want:
+        return "或".join(_describe_want(w) for w in want.split("|"))
+    if want.startswith("list[") and want.endswith("]"):
+        return f"列表 list[{_describe_want(want[5:-1])}]"
+    return _WANT_NAMES.get(want, want)
+
+
+def _mixed(types: list[VType]) -> bool:
+    """Known types that no one type covers (a list and a number, a text and a date): the result would be "any"."""
+    real = [t for t in types if t.kind not in ("any", "null")]
+    return len(real) > 1 and unify(real).kind == "any"
 
 
 def _op_text(op: ast.operator) -> str:
@@ -319,16 +366,45 @@ def _known_names(resolve: NameResolver) -> list[str]:
     return list(names()) if callable(names) else []
 
 
+def _measure(tree: ast.expr) -> ExprProblem | None:
+    """Nodes and nesting counted without recursion, as the checker counts them: 500 `+` terms or 900 `not` in a row
+    are refused here, at the node where a limit is passed, before anything recursive can overflow the stack."""
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            return ExprProblem("expr-too-large", f"表达式过于复杂(超过 {MAX_NODES} 个节点)", "", _offset(node))
+        if depth > MAX_DEPTH:
+            return ExprProblem("expr-too-large", f"表达式嵌套超过 {MAX_DEPTH} 层", "", _offset(node))
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, _UNCOUNTED) or (isinstance(node, ast.Call) and child is node.func):
+                continue
+            stack.append((child, depth + 1))
+    return None
+
+
+_UNCOUNTED = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+_PLAIN_NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _source_decimals(text: str, tree: ast.AST) -> None:
-    """Replace binary-float literals by exact decimals taken from the source text (0.1 stays 0.1)."""
+    """Replace binary-float literals by exact decimals taken from the source text (0.1 stays 0.1); refuse numbers
+    not written as plain decimals (0x10, 0o17, 0b101, 1_000), which the notices and facts never use."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, float):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+                and not isinstance(node.value, bool):
             segment = ast.get_source_segment(text, node) or repr(node.value)
-            try:
-                exact = Decimal(segment.replace("_", ""))
-            except InvalidOperation:
-                exact = Decimal(repr(node.value))
-            node.value = exact  # type: ignore[assignment]  # ast allows any constant at run time
+            if not _PLAIN_NUMBER.fullmatch(segment):
+                raise _Refused("expr-not-allowed", f"数字 `{segment}` 请按普通十进制书写"
+                               "(不接受 0x、0o、0b 前缀或下划线分隔)", node)
+            if isinstance(node.value, float):
+                try:
+                    exact = Decimal(segment)
+                except InvalidOperation:  # pragma: no cover - a plain decimal always converts
+                    exact = Decimal(repr(node.value))
+                node.value = exact  # type: ignore[assignment]  # ast allows any constant at run time
         elif isinstance(node, ast.Constant) and isinstance(node.value, complex):
             raise _Refused("expr-not-allowed", "不支持复数", node)
 
@@ -370,9 +446,19 @@ def compile_expr(source: Any, resolve: NameResolver, functions: Mapping[str, Fun
     stripped = text.strip()
     try:
         parsed = ast.parse(stripped, mode="eval")
+    except RecursionError:  # the parser's own limit, far beyond ours: 1,500 unary minus in a row
+        problems.append(ExprProblem("expr-too-large", f"表达式嵌套超过 {MAX_DEPTH} 层"))
+        return None
     except SyntaxError as exc:
         offset = max((exc.offset or 1) - 1, 0)
-        problems.append(ExprProblem("expr-syntax", f"表达式语法错误:{exc.msg}", "", offset))
+        if "too many nested" in exc.msg:
+            problems.append(ExprProblem("expr-too-large", f"表达式嵌套超过 {MAX_DEPTH} 层", "", offset))
+        else:
+            problems.append(ExprProblem("expr-syntax", f"表达式语法错误:{exc.msg}", "", offset))
+        return None
+    too_large = _measure(parsed.body)  # before anything recursive (the checker, the bytecode compiler) sees it
+    if too_large is not None:
+        problems.append(too_large)
         return None
     tree = _LiteralNames().visit(parsed)
     checker = _Checker(stripped, resolve, functions, problems)
