@@ -13,6 +13,13 @@ A working day is a Monday–Friday that is not a statutory holiday, or a Saturda
 make-up working day.  The calendar never guesses: any query that needs a day of a year it has no
 official data for raises :class:`~engine.errors.CalendarError` (code ``calendar-year-unknown``)
 instead of silently falling back to "weekends only".
+
+It does say what is certain, though. A count of working days that runs from a known year into an unknown one
+(:meth:`HolidayCalendar.add_working_days_bounded`) gives an :class:`UncertainDate`: not the date, but bounds on it
+that hold whatever the unknown year's arrangement (a day holds at most one working day, so the r-th working day of
+a year is not before its r-th day). Ten working days after 2026-12-23, with four of them left for 2027, fall on
+2027-01-04 or later: results filed on 2026-12-30 are on time, whatever the State Council decides for 2027. A
+comparison the bounds decide is answered; any other use raises the CalendarError.
 """
 
 from __future__ import annotations
@@ -23,15 +30,18 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, date, datetime
 from typing import Any
 
 from ..errors import CalendarError, Location, SkillcertError
+from .expr import OutOfRange, UnknownValue
 
 __all__ = [
     "YearData",
     "HolidayCalendar",
+    "UncertainDate",
     "builtin_calendar",
+    "known_years_text",
     "year_data_from_mapping",
 ]
 
@@ -96,9 +106,8 @@ class _YearTable:
         flags: list[bool] = []
         cum = [0]
         running = 0
-        day = first
-        one = timedelta(days=1)
-        for _ in range(ndays):
+        for ordinal in range(self.start, self.start + ndays):  # by ordinal: 9999-12-31 has no next day
+            day = date.fromordinal(ordinal)
             if day in data.workdays:
                 working = True
             elif day in data.holidays:
@@ -108,7 +117,6 @@ class _YearTable:
             flags.append(working)
             running += working
             cum.append(running)
-            day += one
         self.flags: tuple[bool, ...] = tuple(flags)
         self.cum: tuple[int, ...] = tuple(cum)
         self.total = running
@@ -128,6 +136,104 @@ def _format_years(years: Iterable[int]) -> str:
         prev = y
     parts.append(str(lo) if lo == prev else f"{lo}–{prev}")
     return "、".join(parts)
+
+
+class UncertainDate(UnknownValue):
+    """A date known only by bounds: the result of a working-day count that ran into a year whose holidays are not
+    known. ``low`` / ``high`` (either may be None: no bound) hold whatever that year's arrangement turns out to be.
+
+    Compared with a date (or another uncertain date) it answers True or False when the bounds decide, and raises
+    its :class:`CalendarError` otherwise (``date < u`` reaches here: ``date`` returns NotImplemented for it). Any
+    other use — arithmetic, a function, its year, a hash — raises the error too. In a result it is null, with the
+    warning that names the deadline. ``is None`` is False: the date exists, it is only not known.
+    """
+
+    __slots__ = ("low", "high")
+
+    error: CalendarError
+
+    def __init__(self, low: date | None, high: date | None, error: CalendarError) -> None:
+        super().__init__(error)
+        self.low = low
+        self.high = high
+
+    @staticmethod
+    def _bounds(other: object) -> tuple[date | None, date | None] | None:
+        if isinstance(other, UncertainDate):
+            return other.low, other.high
+        if isinstance(other, date) and not isinstance(other, datetime):
+            return other, other
+        return None
+
+    def _compare(self, other: object, strict: bool) -> bool:
+        """self < other (strict) or self <= other, when the bounds decide; else the error."""
+        bounds = self._bounds(other)
+        if bounds is None:
+            raise self.error
+        lo, hi = bounds
+        if self.high is not None and lo is not None and (self.high < lo if strict else self.high <= lo):
+            return True
+        if self.low is not None and hi is not None and (self.low >= hi if strict else self.low > hi):
+            return False
+        raise self.error
+
+    def __lt__(self, other: object) -> bool:
+        return self._compare(other, True)
+
+    def __le__(self, other: object) -> bool:
+        return self._compare(other, False)
+
+    def __gt__(self, other: object) -> bool:
+        return not self._compare(other, False)
+
+    def __ge__(self, other: object) -> bool:
+        return not self._compare(other, True)
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        bounds = self._bounds(other)
+        if bounds is None:
+            return False  # a date is never equal to a text, a number or None
+        lo, hi = bounds
+        if (self.high is not None and lo is not None and self.high < lo) or \
+                (self.low is not None and hi is not None and self.low > hi):
+            return False
+        raise self.error
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        raise self.error
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _DATE_ATTRIBUTES:  # its year, month, weekday …: not known
+            raise self.error
+        raise AttributeError(name)
+
+    def __str__(self) -> str:
+        if self.low is not None and self.high is None:
+            return f"{self.low.isoformat()} 或之后的某日(节假日安排未知)"
+        if self.high is not None and self.low is None:
+            return f"{self.high.isoformat()} 或之前的某日(节假日安排未知)"
+        return "未知日期(节假日安排未知)"
+
+    def __repr__(self) -> str:
+        return f"UncertainDate(low={self.low}, high={self.high})"
+
+
+def _raise(self: UncertainDate, *args: object) -> Any:
+    raise self.error
+
+
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+              "__neg__", "__pos__", "__abs__", "__int__", "__index__", "__float__", "__iter__",
+              "__contains__", "__getitem__"):
+    setattr(UncertainDate, _name, _raise)
+
+_DATE_ATTRIBUTES = frozenset({"year", "month", "day", "toordinal", "weekday", "isoweekday", "isoformat",
+                              "isocalendar", "replace", "strftime", "timetuple", "ctime"})
 
 
 class HolidayCalendar:
@@ -161,6 +267,11 @@ class HolidayCalendar:
     def known_years(self) -> frozenset[int]:
         """The years for which official data is known."""
         return self._known
+
+    @property
+    def known_years_text(self) -> str:
+        """The known years for people, consecutive years as ranges: ``2004–2026``, ``2004–2026、2031``."""
+        return self._known_text
 
     def year_data(self, year: int) -> YearData:
         """The data (and its ``source``) behind ``year``; raises :class:`CalendarError` if unknown."""
@@ -198,6 +309,18 @@ class HolidayCalendar:
         ``n < 0``: the |n|-th working day before ``d``; ``n == 0``: ``d`` itself, unchanged.
         Raises :class:`CalendarError` if ``d``'s year or any year the count passes through is unknown.
         """
+        result = self.add_working_days_bounded(d, n)
+        if isinstance(result, UncertainDate):
+            raise result.error
+        return result
+
+    def add_working_days_bounded(self, d: date, n: int) -> date | UncertainDate:
+        """Like :meth:`add_working_days`, but a count that runs from a known year into an unknown one gives an
+        :class:`UncertainDate` with the bound that holds whatever that year's arrangement: counting forward, the
+        r-th working day of the unknown year is on or after its r-th day; counting back, the r-th last on or before
+        its r-th last day. ``d``'s own year must be known (:class:`CalendarError` otherwise); a date before year 1
+        or after 9999 raises :class:`~.expr.OutOfRange` (``date-out-of-range``).
+        """
         t = self._tables.get(d.year)
         if t is None:
             raise self._unknown(d.year, "")
@@ -212,13 +335,31 @@ class HolidayCalendar:
             while r > t.total:
                 r -= t.total
                 y += 1
-                t = self._table(y, context)
+                if y > MAXYEAR:
+                    raise OutOfRange("date-out-of-range", f"{context}超出可表示的日期范围(公元 1 年至 9999 年)")
+                nxt = self._tables.get(y)
+                if nxt is None:  # the r-th working day of year y: on or after its r-th day
+                    return UncertainDate(self._bound(date(y, 1, 1).toordinal() + r - 1, context), None,
+                                         self._unknown(y, context))
+                t = nxt
             while r < 1:
                 y -= 1
-                t = self._table(y, context)
+                if y < MINYEAR:
+                    raise OutOfRange("date-out-of-range", f"{context}超出可表示的日期范围(公元 1 年至 9999 年)")
+                prev = self._tables.get(y)
+                if prev is None:  # the (1 - r)-th last working day of year y: on or before its (1 - r)-th last day
+                    return UncertainDate(None, self._bound(date(y, 12, 31).toordinal() + r, context),
+                                         self._unknown(y, context))
+                t = prev
                 r += t.total
         j = bisect_left(t.cum, r)
         return date.fromordinal(t.start + j - 1)
+
+    @staticmethod
+    def _bound(ordinal: int, context: str) -> date:
+        if not 1 <= ordinal <= date.max.toordinal():
+            raise OutOfRange("date-out-of-range", f"{context}超出可表示的日期范围(公元 1 年至 9999 年)")
+        return date.fromordinal(ordinal)
 
     def working_days_between(self, start: date, end: date) -> int:
         """Signed working-day distance from ``start`` to ``end``; the exact inverse of ``add_working_days``.
@@ -272,6 +413,21 @@ class HolidayCalendar:
 
     def __repr__(self) -> str:
         return f"HolidayCalendar(known_years={self._known_text})"
+
+
+def known_years_text(calendar: HolidayCalendar | None = None) -> str:
+    """Which holiday years a calendar knows and where they come from, one line for ``skillcert list`` /
+    ``--version``: ``法定节假日安排已知年份:2004–2026(chinesecalendar 1.10.0)``. Without a calendar, the built-in
+    one. Years outside it: a working-day count that needs them is left empty with a warning, or decided by bounds.
+    """
+    cal = calendar if calendar is not None else builtin_calendar()
+    by_source: dict[str, list[int]] = {}
+    for y in sorted(cal.known_years):
+        by_source.setdefault(cal.year_data(y).source, []).append(y)
+    if not by_source:
+        return "法定节假日安排已知年份:无"
+    parts = [f"{_format_years(years)}({source})" for source, years in by_source.items()]
+    return "法定节假日安排已知年份:" + ";".join(parts)
 
 
 @functools.cache
