@@ -134,6 +134,40 @@ class _Scope:
         return Location(loc.file, loc.line, start + offset + 1, loc.path)
 
 
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _derived_order(derived: dict[str, Any]) -> list[str]:
+    """The derived values, each after the derived values its expression names (as far as the text shows: a word in
+    a text literal may add an edge, which only changes the order). Iterative, so a chain of three thousand derived
+    values declared last-first costs a loop, not the stack; a cycle is broken anywhere (the dependencies stage
+    reports it)."""
+    names = list(derived)
+    deps: dict[str, list[str]] = {}
+    for name in names:
+        spec = derived[name]
+        text = spec.get("expr", "") if isinstance(spec, dict) else ""
+        deps[name] = [w for w in dict.fromkeys(_WORD.findall(str(text))) if w in derived and w != name]
+    order: list[str] = []
+    done: set[str] = set()
+    for root in names:
+        if root in done:
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        done.add(root)
+        while stack:
+            name, i = stack.pop()
+            if i < len(deps[name]):
+                stack.append((name, i + 1))
+                dep = deps[name][i]
+                if dep not in done:
+                    done.add(dep)
+                    stack.append((dep, 0))
+            else:
+                order.append(name)
+    return order
+
+
 def _literal_numbers(expr: CompiledExpr) -> list[ExprProblem]:
     """Numbers from the notice belong in ``parameters``, named once; only 0 and 1 may stand in expressions."""
     out = []
@@ -167,8 +201,8 @@ def stage_expressions(c: Compilation) -> None:
 
 def _compile_decision_exprs(c: Compilation, d: DecisionDraft, raw: dict[str, Any], base: PathT) -> None:
     scope = _Scope(c, d, raw, base)
-    for name in raw.get("derived", {}):
-        scope(name)
+    for name in _derived_order(raw.get("derived", {})):
+        scope(name)  # dependencies first, so that typing one never recurses through a long chain of others
     # keep declaration order for derived values (the scope fills them in dependency order)
     d.derived = {n: d.derived[n] for n in raw.get("derived", {}) if n in d.derived}
 
