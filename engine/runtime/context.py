@@ -7,24 +7,44 @@ compiler has proven there are no cycles; a guard here protects against hand-buil
 
 What the names mean is not known here: the resolver (:func:`skillcert.runtime.evaluate.compute`) and the
 modules for scoring, deadlines and rules do that work.
+
+An evaluation has a budget: at most :data:`MAX_EVALUATION_STEPS` expressions evaluated and
+:data:`MAX_EVALUATION_SECONDS` seconds. Every expression runs through :meth:`Context.run`, which counts it (one
+subtraction and one comparison); every :data:`_SLICE` steps the clock is read. A pack that loops over a long list
+inside a loop over another stops with ``evaluation-budget`` naming the expression it had reached, instead of
+running for hours. The step count is the same on both evaluators and on every machine; the clock only stops what
+the steps cannot see, a few very costly steps.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..compiler.model import Decision
 from ..errors import EvaluationError
 from ..lang.calendar import HolidayCalendar
-from ..lang.expr import CompiledExpr, FunctionSpec
+from ..lang.expr import CompiledExpr, FunctionSpec, describe_value
 from ..lang.reference import make_evaluator
 from .tracer import Tracer
 
-__all__ = ["Context", "Unavailable", "Resolver"]
+__all__ = ["Context", "Unavailable", "Resolver", "BudgetExceeded", "list_of", "MAX_EVALUATION_STEPS", "MAX_EVALUATION_SECONDS"]
 
 Resolver = Callable[["Context", str], Any]
+
+# The largest bundled case evaluates a few hundred expressions; a million is far beyond any real decision and still
+# stops a runaway within seconds.
+MAX_EVALUATION_STEPS = 1_000_000
+MAX_EVALUATION_SECONDS = 30.0
+_SLICE = 1024  # steps between two readings of the clock
+
+
+class BudgetExceeded(EvaluationError):
+    """An evaluation ran out of steps or time (``evaluation-budget``); once raised, every further step raises too."""
+
+    code = "evaluation-budget"
 
 
 class Unavailable:
@@ -84,6 +104,11 @@ class Context:
         self.detail = detail
         self._evaluator: Any = None
         self._in_progress: set[str] = set()
+        # the budget: steps left in this slice, slices used, and when the evaluation started
+        self._steps = _SLICE
+        self._slices = 0
+        self._started = time.monotonic()
+        self.exhausted: BudgetExceeded | None = None
 
     @property
     def evaluator(self) -> Any:
@@ -114,20 +139,57 @@ class Context:
             self._in_progress.discard(name)
 
     def run(self, expr: CompiledExpr) -> Any:
+        self._steps -= 1
+        if self._steps < 0:
+            self._next_slice(expr)
         return expr.evaluate(self)
 
+    def _next_slice(self, expr: CompiledExpr) -> None:
+        if self.exhausted is None:
+            self._slices += 1
+            steps = self._slices * _SLICE
+            elapsed = time.monotonic() - self._started
+            if steps >= MAX_EVALUATION_STEPS:
+                self.exhausted = BudgetExceeded(
+                    f"计算量超出上限:已计算 {steps} 个表达式(上限 {MAX_EVALUATION_STEPS}),"
+                    f"停在表达式 `{expr.text}`;请检查政策包中对长列表的嵌套遍历")
+            elif elapsed > MAX_EVALUATION_SECONDS:
+                self.exhausted = BudgetExceeded(
+                    f"计算时间超出上限:已用 {elapsed:.1f} 秒(上限 {MAX_EVALUATION_SECONDS:g} 秒),"
+                    f"停在表达式 `{expr.text}`;请检查政策包中对长列表的嵌套遍历")
+            else:
+                self._steps = _SLICE
+                return
+        self._steps = 0
+        raise self.exhausted
+
     def test(self, expr: CompiledExpr | None) -> bool:
-        """A condition: absent holds; a null value does not."""
+        """A condition: absent holds; a null value does not; anything but true, false or null is an error (a list
+        or a number where the checker saw "any" must not pass for true)."""
         if expr is None:
             return True
         value = self.run(expr)
+        if value is True or value is False:
+            return value
         if value is None:
             return False
-        return bool(value)
+        raise EvaluationError(f"条件 `{expr.text}` 应得出真或假,实际得出 {describe_value(value)}",
+                              code="expression-failed")
 
     def with_frame(self, frame: dict[str, Any]) -> _Frame:
         """``with ctx.with_frame({...}):`` names of an element or a row, visible inside the block."""
         return _Frame(self, frame)
+
+
+def list_of(ctx: Context, expr: CompiledExpr) -> list[Any]:
+    """The list an `each`, a table or a checklist goes through: null is empty; a text or a number (where the checker
+    saw "any") is an error naming the expression, never its characters one by one."""
+    value = ctx.run(expr)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    raise EvaluationError(f"`{expr.text}` 应得出列表,实际得出 {describe_value(value)}", code="expression-failed")
 
 
 class _Frame:

@@ -1,15 +1,22 @@
 """Deadlines: a fixed date, or a start date shifted by calendar days, working days (PRC calendar), months or years.
 
-A deadline that falls in a year the holiday calendar does not know is not guessed: it is unavailable, with a
-warning naming it, and any rule that needs it fails with ``calendar-year-unknown``.
+A deadline is never guessed. One that falls in a year the holiday calendar does not know is unavailable, with a
+warning naming it, and any rule that needs it fails with ``calendar-year-unknown``; except that a working-day count
+that runs from a known year into an unknown one is an :class:`~skillcert.lang.calendar.UncertainDate`: still empty
+in the result, with the same warning, but a rule whose answer its bounds decide (results filed on 2026-12-30 for a
+deadline on 2027-01-04 or later) still decides. A deadline that cannot be represented (after 9999-12-31) is
+unavailable with a warning too, and a rule that needs it fails with ``date-out-of-range``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from ..errors import CalendarError, EvaluationError
+from ..lang.calendar import UncertainDate
+from ..lang.expr import DateOutOfRange, OutOfRange, describe_value, is_number
 from ..lang.functions import add_days, add_months, add_years
 from .context import Context, Unavailable
 
@@ -25,17 +32,23 @@ def compute_deadline(ctx: Context, name: str) -> Any:
             return None
         amount = 0
         if dl.date is not None:
-            value = ctx.run(dl.date)
+            value = _date_or_none(ctx.run(dl.date), dl.date.text)
         else:
             assert dl.start is not None
-            start = ctx.run(dl.start)
+            start = _date_or_none(ctx.run(dl.start), dl.start.text)
             if start is None:
                 return None
-            amount = int(ctx.run(dl.amount)) if dl.amount is not None else 0
+            amount = _amount(ctx.run(dl.amount), dl.amount.text) if dl.amount is not None else 0
             value = _shift(ctx, start, dl.unit, amount)
-    except CalendarError as exc:
+    except (CalendarError, DateOutOfRange) as exc:
         ctx.warnings.append(f"期限 {dl.label}({name})无法计算:{exc.message}")
         return Unavailable(exc)
+    except OutOfRange as exc:  # a shift below, outside any expression
+        error = DateOutOfRange(f"期限 {dl.label}({name}):{exc.message}")
+        ctx.warnings.append(f"期限 {dl.label}({name})无法计算:{exc.message}")
+        return Unavailable(error)
+    if isinstance(value, UncertainDate):  # decides the comparisons its bounds decide; null in the result
+        ctx.warnings.append(f"期限 {dl.label}({name})无法计算:{value.error.message}")
     if ctx.tracer is not None:
         if dl.date is not None:
             how = dl.date.text
@@ -46,17 +59,34 @@ def compute_deadline(ctx: Context, name: str) -> Any:
                 how += f" {'+' if amount >= 0 else '−'} {abs(amount)} {UNIT_TEXT[dl.unit]}"
                 if dl.amount.names:
                     how += f"(天数 ← {dl.amount.text})"
-        ctx.tracer.record(name, dl.label, how, value)
+        ctx.tracer.record(name, dl.label, how, None if isinstance(value, UncertainDate) else value)
     return value
 
 
-def _shift(ctx: Context, start: dt.date, unit: str | None, amount: int) -> dt.date:
+def _date_or_none(value: Any, text: str) -> Any:
+    if value is None or value.__class__ is dt.date or isinstance(value, (dt.date, UncertainDate)):
+        return value
+    raise EvaluationError(f"`{text}` 应得出日期,实际得出 {describe_value(value)}", code="expression-failed")
+
+
+def _amount(value: Any, text: str) -> int:
+    if value.__class__ is int:
+        return value
+    if is_number(value) and (not isinstance(value, Decimal) or (value.is_finite() and value == value.to_integral())):
+        return int(value)
+    raise EvaluationError(f"期限的天数 `{text}` 应得出整数,实际得出 {describe_value(value)}"
+                          + (f" {value}" if is_number(value) else ""), code="expression-failed")
+
+
+def _shift(ctx: Context, start: Any, unit: str | None, amount: int) -> Any:
     if unit is None:
         return start
+    if isinstance(start, UncertainDate):  # a deadline counted from one that is not known
+        raise start.error
     if unit == "days":
         return add_days(start, amount)
     if unit == "working_days":
-        return ctx.calendar.add_working_days(start, amount)
+        return ctx.calendar.add_working_days_bounded(start, amount)
     if unit == "months":
         return add_months(start, amount)
     if unit == "years":

@@ -19,7 +19,7 @@ from ..compiler.model import Decision
 from ..errors import CalendarError, EvaluationError, OutOfPeriodError
 from ..lang.calendar import HolidayCalendar
 from ..lang.environment import builtin_environment
-from ..lang.expr import FunctionSpec
+from ..lang.expr import DateOutOfRange, FunctionSpec, UnknownValue
 from . import rules, scoring
 from .checklists import checklist_rows
 from .context import Context
@@ -41,7 +41,7 @@ def compute(ctx: Context, name: str) -> Any:
         value = ctx.run(dv.expr)
         if ctx.tracer is not None:
             label = dv.values.get(value) if isinstance(value, str) else None
-            ctx.tracer.record(name, dv.label, dv.expr.text, value, label)
+            ctx.tracer.record(name, dv.label, dv.expr.text, _shown(value), label)
         return value
     if name in d.deadlines:
         return compute_deadline(ctx, name)
@@ -81,11 +81,16 @@ def evaluate_checked(decision: Decision, facts: dict[str, Any], as_of: dt.date, 
                   reference=_REFERENCE or reference, detail=detail, tracer=Tracer() if explain else None)
     ctx.warnings.extend(warnings)
     try:
-        return _assemble(ctx, detail)
+        result = _assemble(ctx, detail)
     except EvaluationError:
+        if ctx.exhausted is not None:  # the budget, not whatever error it caused on the way out
+            raise ctx.exhausted from None
         raise
     except RecursionError:
         raise EvaluationError("计算嵌套过深", code="evaluation-error") from None
+    if ctx.exhausted is not None:  # ran out where an error is only a warning (a reported value): still a runaway
+        raise ctx.exhausted
+    return result
 
 
 def _assemble(ctx: Context, detail: bool = True) -> DecisionResult:
@@ -117,7 +122,7 @@ def _assemble(ctx: Context, detail: bool = True) -> DecisionResult:
         }
         for name in d.report:
             try:
-                reported[name] = ctx.lookup(name)
+                reported[name] = known(ctx.lookup(name))
             except EvaluationError as exc:
                 ctx.warnings.append(f"{name} 无法计算:{exc.message}")
                 reported[name] = None
@@ -159,7 +164,31 @@ def _codes(d: Decision, name: str) -> dict[str, str]:
 
 
 def _safe(ctx: Context, name: str) -> Any:
+    """A deadline for the result: null when it is not known (its warning was given when it was computed)."""
     try:
-        return ctx.lookup(name)
-    except CalendarError:
+        value = ctx.lookup(name)
+    except (CalendarError, DateOutOfRange):
         return None
+    return None if isinstance(value, UnknownValue) else value
+
+
+def _shown(value: Any) -> Any:
+    """A value for the calculation trace: null when it holds a date known only by bounds."""
+    try:
+        return known(value)
+    except EvaluationError:
+        return None
+
+
+def known(value: Any) -> Any:
+    """A value for the result: an unknown one (a date only known by bounds) raises its error, a list or record
+    holding one too; everything else as it is. Cheap for plain values."""
+    if isinstance(value, UnknownValue):
+        raise value.error
+    if isinstance(value, list):
+        for v in value:
+            known(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            known(v)
+    return value

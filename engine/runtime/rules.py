@@ -15,9 +15,10 @@ from typing import Any
 
 from ..compiler.model import Condition, Rule
 from ..errors import EvaluationError
-from ..values import format_decimal
+from ..lang.expr import describe_value, is_number
+from ..values import format_decimal, quote
 from .checklists import checklist_rows
-from .context import Context
+from .context import Context, list_of
 from .messages import render_message
 from .result import Reason
 
@@ -83,9 +84,9 @@ def _outcome_of(ctx: Context, rule: Rule) -> str | None:
     if rule.outcome_expr is None:
         return rule.outcome
     code = ctx.run(rule.outcome_expr)
-    if code not in ctx.decision.outcomes:
-        raise EvaluationError(f"outcome 表达式得出 {code!r},不是已声明的结论", code="unknown-outcome")
-    return str(code)
+    if not isinstance(code, str) or code not in ctx.decision.outcomes:
+        raise EvaluationError(f"outcome 表达式得出 {quote(code)},不是已声明的结论", code="unknown-outcome")
+    return code
 
 
 def _apply(ctx: Context, rule: Rule) -> list[Reason]:
@@ -96,6 +97,9 @@ def _apply(ctx: Context, rule: Rule) -> list[Reason]:
         score = ctx.run(rule.score)
         if score is None:
             return []
+        if not is_number(score):
+            raise EvaluationError(f"分数 `{rule.score.text}` 应得出数值,实际得出 {describe_value(score)}",
+                                  code="expression-failed")
         for band in rule.bands:
             if (band.min is None or score >= band.min) and (band.below is None or score < band.below):
                 text = render_message(ctx, band.message) if band.message else _band_text(score, band.min, band.below)
@@ -126,7 +130,7 @@ def _apply(ctx: Context, rule: Rule) -> list[Reason]:
 def _each_verdicts(ctx: Context, rule: Rule) -> list[dict[str, Any]]:
     assert rule.over is not None and rule.require is not None
     out = []
-    for index, element in enumerate(ctx.run(rule.over) or []):
+    for index, element in enumerate(list_of(ctx, rule.over)):
         with ctx.with_frame({rule.as_name: element}) as frame:
             for name, expr in rule.let:
                 frame[name] = ctx.run(expr)
@@ -181,7 +185,7 @@ def _failures(ctx: Context, cond: Condition) -> list[tuple[Condition, str]]:
     if cond.op == "each":
         assert cond.over is not None
         found: list[tuple[Condition, str]] = []
-        for element in ctx.run(cond.over) or []:
+        for element in list_of(ctx, cond.over):
             with ctx.with_frame({cond.as_name: element}):
                 if cond.where is not None and not ctx.test(cond.where):
                     continue

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..compiler.model import Scorecard, ScoreNode
 from ..errors import EvaluationError
+from ..lang.expr import OutOfRange, describe_value, is_number
 from .context import Context
 from .result import ItemScore
 
@@ -67,7 +68,7 @@ def _leaf_scores(ctx: Context, card: Scorecard) -> dict[str, Decimal]:
         if card.fast is not None and not ctx.reference and not ctx.detail:
             try:
                 scores = card.fast(ctx)
-            except (EvaluationError, TypeError, AttributeError, ArithmeticError, ValueError, KeyError):
+            except (EvaluationError, OutOfRange, TypeError, AttributeError, ArithmeticError, ValueError, LookupError):
                 scores = None  # the line-by-line path below says precisely which expression failed
         if scores is not None:
             ids = [leaf.id for leaves in card.category_leaves.values() for leaf in leaves]
@@ -96,7 +97,12 @@ def _score_leaf(ctx: Context, node: ScoreNode) -> tuple[Decimal, list[dict[str, 
             continue
         if line.per is not None:
             assert line.count is not None
-            count = ctx.run(line.count) or 0
+            count = ctx.run(line.count)
+            if count is None:
+                continue
+            if not is_number(count):
+                raise EvaluationError(f"评分项「{line.label}」的次数 `{line.count.text}` 应得出数值,实际得出 "
+                                      f"{describe_value(count)}", code="expression-failed")
             if count <= 0:
                 continue
             points = line.per * count

@@ -7,8 +7,8 @@ from typing import Any
 
 from ..compiler.model import Table
 from ..errors import EvaluationError
-from ..lang.expr import CompiledExpr
-from .context import Context
+from ..lang.expr import CompiledExpr, OutOfRange, UnknownValue, check_number, describe_value, is_number
+from .context import Context, list_of
 
 __all__ = ["compute_table"]
 
@@ -18,23 +18,38 @@ def compute_table(ctx: Context, table: Table) -> dict[str, Any]:
     assert table.rows is not None
     rows: list[dict[str, Any]] = []
     try:
-        for element in ctx.run(table.rows) or []:
+        for element in list_of(ctx, table.rows):
             with ctx.with_frame({table.as_name: element}) as frame:
                 row = {}
                 for col in table.columns:
                     value = ctx.run(col.expr) if col.expr is not None else None
-                    row[col.id] = frame[col.id] = value
+                    frame[col.id] = value
+                    if isinstance(value, UnknownValue):  # a date known only by bounds: empty, with why
+                        ctx.warnings.append(f"表格 {table.label} 的 {col.label} 无法计算:{value.error.message}")
+                        value = None
+                    row[col.id] = value
                 rows.append(row)
         with ctx.with_frame({}) as total:
             for col in table.columns:
                 if col.total == "sum":  # empty cells are skipped; a sum over no rows is 0
                     present = [r[col.id] for r in rows if r[col.id] is not None]
-                    summed = sum(present, Decimal(0))
+                    for v in present:
+                        if not is_number(v):
+                            raise EvaluationError(f"列 {col.label} 的合计(sum)需要数值,其中有 {describe_value(v)}",
+                                                  code="expression-failed")
+                    summed = check_number(sum(present, Decimal(0)))
                     total[col.id] = int(summed) if all(isinstance(v, int) for v in present) else summed
                 elif isinstance(col.total, CompiledExpr):
-                    total[col.id] = ctx.run(col.total)
+                    value = ctx.run(col.total)
+                    if isinstance(value, UnknownValue):
+                        ctx.warnings.append(f"表格 {table.label} 的 {col.label} 合计无法计算:{value.error.message}")
+                        value = None
+                    total[col.id] = value
                 else:
                     total[col.id] = None
+    except OutOfRange as exc:  # the sum of the column
+        raise EvaluationError(f"表格 {table.name}({table.label}):{exc.message}", code=exc.code,
+                              location=table.location) from None
     except EvaluationError as exc:
         raise type(exc)(f"表格 {table.name}({table.label}):{exc.message}", code=exc.code,
                         location=table.location) from None
