@@ -10,14 +10,29 @@ from typing import Any
 
 import pytest
 from skillcert.errors import CalendarError, SkillcertError
-from skillcert.lang.calendar import HolidayCalendar, YearData, builtin_calendar, year_data_from_mapping
+from skillcert.lang.calendar import (
+    HolidayCalendar,
+    UncertainDate,
+    YearData,
+    builtin_calendar,
+    known_years_text,
+    year_data_from_mapping,
+)
+from skillcert.lang.expr import OutOfRange
 
 D = date
 
 
+def known_to_2026() -> HolidayCalendar:
+    """The built-in data up to 2026, as chinesecalendar 1.11 ships it: the tests below about unknown years keep their
+    meaning when a later release of the package adds 2027."""
+    builtin = builtin_calendar()
+    return HolidayCalendar({y: builtin.year_data(y) for y in builtin.known_years if y <= 2026})
+
+
 @pytest.fixture(scope="module")
 def cal() -> HolidayCalendar:
-    return builtin_calendar()
+    return known_to_2026()
 
 
 def year_2027() -> dict[str, Any]:
@@ -38,9 +53,21 @@ def year_2027() -> dict[str, Any]:
 # -- the built-in data ------------------------------------------------------------------------------------
 
 
-def test_builtin_calendar_knows_2004_to_2026(cal: HolidayCalendar) -> None:
-    assert cal.known_years == frozenset(range(2004, 2027))
-    assert cal.year_data(2024).source.startswith("chinesecalendar ")
+def test_builtin_calendar_knows_2004_to_2026() -> None:
+    known = builtin_calendar().known_years
+    assert known >= frozenset(range(2004, 2027))
+    assert known == frozenset(range(2004, max(known) + 1))  # no gap
+    assert builtin_calendar().year_data(2024).source.startswith("chinesecalendar ")
+
+
+def test_known_years_are_said_with_their_source() -> None:
+    text = known_years_text(known_to_2026())
+    assert text.startswith("法定节假日安排已知年份:2004–2026(chinesecalendar ")
+    extra = YearData(2031, frozenset({D(2031, 1, 1)}), frozenset(), "--calendar 2031.yaml")
+    assert known_years_text(known_to_2026().with_years([extra])).endswith(";2031(--calendar 2031.yaml)")
+    assert known_years_text().startswith("法定节假日安排已知年份:2004–")  # the built-in calendar
+    assert known_to_2026().known_years_text == "2004–2026"
+    assert known_years_text(HolidayCalendar({})) == "法定节假日安排已知年份:无"
 
 
 def test_builtin_calendar_is_cached() -> None:
@@ -240,7 +267,7 @@ def test_walk_backwards_from_2004_into_2003_raises(cal: HolidayCalendar) -> None
 
 
 def test_between_through_a_gap_year_raises() -> None:
-    cal = builtin_calendar().with_years([year_data_from_mapping({**year_2027(), "year": 2029, "holidays": [
+    cal = known_to_2026().with_years([year_data_from_mapping({**year_2027(), "year": 2029, "holidays": [
         "2029-01-01"], "workdays": []}, "x.yaml")])
     with pytest.raises(CalendarError, match="2027"):
         cal.working_days_between(D(2026, 6, 1), D(2029, 6, 1))
@@ -368,3 +395,83 @@ def test_year_data_itself_rejects_inconsistent_sets() -> None:
         YearData(2027, frozenset({D(2027, 2, 13)}), frozenset({D(2027, 2, 13)}), "x")
     with pytest.raises(SkillcertError):
         YearData(2027, frozenset(), frozenset({D(2027, 2, 15)}), "x")
+
+
+# -- counts into an unknown year: bounds that hold whatever its arrangement ---------------------------------
+
+
+def test_a_count_into_an_unknown_year_is_an_uncertain_date_with_a_lower_bound(cal: HolidayCalendar) -> None:
+    """2026-12-23 (Wednesday): 24, 25, 28, 29, 30, 31 December are six working days; the four left are in 2027,
+    and the fourth working day of a year is not before its fourth day."""
+    due = cal.add_working_days_bounded(D(2026, 12, 23), 10)
+    assert isinstance(due, UncertainDate)
+    assert (due.low, due.high) == (D(2027, 1, 4), None)
+    assert "2027 年的法定节假日安排未知" in due.error.message and "2026-12-23 之后第 10 个工作日" in due.error.message
+    assert str(due) == "2027-01-04 或之后的某日(节假日安排未知)"
+    assert cal.add_working_days_bounded(D(2026, 12, 23), 6) == D(2026, 12, 31)  # still inside 2026: a date
+
+
+def test_a_count_back_into_an_unknown_year_has_an_upper_bound(cal: HolidayCalendar) -> None:
+    """2004-01-05 (Monday): only 2 January is a working day of 2004 before it; the ninth from the end of 2003 is
+    not after 23 December."""
+    due = cal.add_working_days_bounded(D(2004, 1, 5), -10)
+    assert isinstance(due, UncertainDate) and (due.low, due.high) == (None, D(2003, 12, 23))
+    assert str(due) == "2003-12-23 或之前的某日(节假日安排未知)"
+
+
+def test_the_strict_count_still_raises(cal: HolidayCalendar) -> None:
+    with pytest.raises(CalendarError):
+        cal.add_working_days(D(2026, 12, 23), 10)
+    with pytest.raises(CalendarError, match="2031"):  # no bound from a start whose own year is unknown
+        cal.add_working_days_bounded(D(2031, 5, 20), 20)
+
+
+@pytest.mark.parametrize(("compare", "expected"), [
+    (lambda u: D(2026, 12, 30) > u, False),   # reflected: date returns NotImplemented, u.__lt__ answers
+    (lambda u: D(2026, 12, 30) <= u, True),
+    (lambda u: D(2027, 1, 4) <= u, True),
+    (lambda u: D(2027, 1, 4) > u, False),
+    (lambda u: u >= D(2027, 1, 4), True),
+    (lambda u: u < D(2027, 1, 4), False),
+    (lambda u: u == D(2026, 12, 31), False),
+    (lambda u: u != D(2026, 12, 31), True),
+    (lambda u: D(2026, 12, 31) == u, False),
+    (lambda u: u == "2027-01-05", False),
+    (lambda u: u == u, True),
+    (lambda u: u is None, False),
+])
+def test_comparisons_the_bounds_decide_are_answered(cal: HolidayCalendar, compare: Any, expected: bool) -> None:
+    assert compare(cal.add_working_days_bounded(D(2026, 12, 23), 10)) is expected
+
+
+@pytest.mark.parametrize("use", [
+    lambda u: D(2027, 1, 10) > u,
+    lambda u: u < D(2027, 1, 5),
+    lambda u: u == D(2027, 1, 5),
+    lambda u: u != D(2027, 3, 1),
+    lambda u: u + 1,
+    lambda u: u - D(2026, 1, 1),
+    lambda u: D(2026, 1, 1) - u,
+    lambda u: u.year,
+    lambda u: u.isoformat(),
+    lambda u: u.toordinal(),
+    lambda u: hash(u),
+    lambda u: {u},
+    lambda u: int(u),
+])
+def test_any_other_use_of_an_uncertain_date_raises_the_calendar_error(cal: HolidayCalendar, use: Any) -> None:
+    due = cal.add_working_days_bounded(D(2026, 12, 23), 10)
+    with pytest.raises(CalendarError) as info:
+        use(due)
+    assert info.value is due.error and info.value.code == "calendar-year-unknown"
+
+
+def test_a_count_past_9999_is_out_of_range() -> None:
+    last = YearData(9999, frozenset({D(9999, 1, 1)}), frozenset(), "test")
+    cal = known_to_2026().with_years([last])
+    assert cal.add_working_days_bounded(D(9999, 12, 30), 1) == D(9999, 12, 31)
+    with pytest.raises(OutOfRange) as info:
+        cal.add_working_days_bounded(D(9999, 12, 30), 5)
+    assert info.value.code == "date-out-of-range" and "9999-12-30 之后第 5 个工作日" in info.value.message
+    with pytest.raises(CalendarError):  # the strict count: an unknown year 10000 is still an unknown year
+        cal.add_working_days(D(2026, 12, 30), 5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -10,13 +11,15 @@ from typing import Any
 import pytest
 import skillcert
 from skillcert.errors import EvaluationError, OutOfPeriodError
-from skillcert.lang.calendar import YearData
+from skillcert.lang.calendar import HolidayCalendar, YearData, builtin_calendar
 from skillcert.library import Library
+from skillcert.runtime.evaluate import evaluate_checked
 from skillcert.runtime.result import DecisionResult
 from skillcert_testutil import (
     AS_OF,
     MINI,
     PACKS,
+    POLICIES,
     SMALL,
     mini_facts,
     pack_variant,
@@ -403,3 +406,76 @@ def test_an_outcome_naming_neither_a_code_nor_a_name_is_an_unknown_outcome(tmp_p
     folder = _outcome_variant(tmp_path, "refuze")
     lines = problem_lines(folder)
     assert any("unknown-outcome" in line and "did you mean 'refuse'" in line for line in lines), lines
+
+
+# ---- issue 11: years the holiday calendar does not know, dates past 9999
+
+
+def _known_to_2026() -> HolidayCalendar:
+    builtin = builtin_calendar()
+    return HolidayCalendar({y: builtin.year_data(y) for y in builtin.known_years if y <= 2026})
+
+
+OPERATIONS_FACTS: dict[str, Any] = {
+    "advertising_text": "本机构开展职业技能等级认定,欢迎报名。",
+    "plan_submitted_on": "2026-11-20", "assessment_starts_on": "2026-12-21", "assessment_ends_on": "2026-12-23",
+}
+
+
+def operations(facts: dict[str, Any], as_of: dt.date, reference: bool = False) -> DecisionResult:
+    """fuzhou/operations on a calendar that knows 2004–2026 only, as chinesecalendar 1.11 ships it (so that the test
+    keeps its meaning once a later release adds 2027)."""
+    library = Library(POLICIES, reference=reference)
+    decision = library.decision("fuzhou/operations")
+    return evaluate_checked(decision, library.check_facts("fuzhou/operations", {**OPERATIONS_FACTS, **facts}), as_of,
+                            calendar=_known_to_2026(), reference=reference, explain=True)
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["bytecode", "reference"])
+def test_a_rule_whose_answer_the_unknown_year_cannot_change_still_decides(reference: bool) -> None:
+    """Results filed on 2026-12-30 for a deadline of 10 working days after 2026-12-23: that deadline is 2027-01-04
+    at the earliest (six working days are left in 2026), whatever 2027's holidays are — on time."""
+    result = operations({"results_filed_on": "2026-12-30"}, D(2027, 1, 20), reference)
+    assert result.outcome == "compliant" and result.reasons == []
+    assert result.deadlines == {"plan_due": D(2026, 12, 7), "results_due": None}
+    assert len(result.warnings) == 1
+    assert "results_due" in result.warnings[0] and "2027 年的法定节假日安排未知" in result.warnings[0]
+    assert json.loads(result.to_json())["deadlines"]["results_due"] is None
+    assert result.explain is not None
+    assert next(s for s in result.explain if s["name"] == "results_due")["value"] is None
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["bytecode", "reference"])
+def test_results_not_yet_filed_are_not_yet_late_before_the_earliest_possible_deadline(reference: bool) -> None:
+    result = operations({}, D(2027, 1, 2), reference)
+    assert result.outcome == "compliant" and result.deadlines["results_due"] is None
+
+
+@pytest.mark.parametrize(("facts", "as_of"), [
+    ({"results_filed_on": "2027-01-10"}, D(2027, 1, 20)),   # on time if 2027 starts with few holidays, else late
+    ({}, D(2027, 2, 1)),                                     # not filed: late, unless 2027 has a long holiday
+])
+@pytest.mark.parametrize("reference", [False, True], ids=["bytecode", "reference"])
+def test_a_rule_whose_answer_depends_on_the_unknown_year_stops_with_calendar_year_unknown(
+        facts: dict[str, Any], as_of: dt.date, reference: bool) -> None:
+    with pytest.raises(EvaluationError) as info:
+        operations(facts, as_of, reference)
+    assert info.value.code == "calendar-year-unknown"
+    assert "results_" in info.value.message and "2027 年的法定节假日安排未知" in info.value.message
+
+
+def test_a_deadline_past_9999_is_empty_with_a_warning(library: Library) -> None:
+    result = library.evaluate("mini/check", mini_facts(expires_on="9999-06-30", applied_on="9999-05-20"),
+                              as_of=D(9999, 1, 4), allow_out_of_period=True)
+    # renewed_until = expires_on + 5 years; decision_due is in an unknown year (9999) as before
+    assert result.outcome == "pass"
+    assert result.deadlines["renewed_until"] is None and result.deadlines["review_by"] == D(9999, 6, 20)
+    assert any("renewed_until" in w and "9999-06-30 加 5 年超出可表示的日期范围" in w for w in result.warnings)
+
+
+def test_a_rule_that_needs_a_deadline_past_9999_stops_with_date_out_of_range(library: Library) -> None:
+    """apply_by = expires_on − 30 days: before year 1, it cannot be represented; the rule `late` needs it."""
+    with pytest.raises(EvaluationError) as info:
+        evaluate(library, as_of=D(2025, 5, 25), expires_on="0001-01-10")
+    assert info.value.code == "date-out-of-range"
+    assert "late_application" in info.value.message and "超出可表示的日期范围" in info.value.message
