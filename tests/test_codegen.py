@@ -6,12 +6,16 @@ import datetime as dt
 import random
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
+import pytest
 import skillcert
 from skillcert.compiler.scorecode import compile_scorecard
 from skillcert.runtime.context import Context
 from skillcert.runtime.evaluate import compute, evaluate_checked
 from skillcert.runtime.scoring import score_leaves
+from skillcert_hostile import write_pack
 from skillcert_testutil import POLICIES
 
 AS_OF = dt.date(2025, 5, 25)
@@ -57,3 +61,49 @@ def test_a_failing_compiled_card_falls_back_to_the_line_by_line_error() -> None:
         "applied_on": "2025-05-20", "registered_occupations": ["a"], "findings": {"posts_missing": 2}})
     result = evaluate_checked(with_broken_card, facts, AS_OF, detail=False)
     assert result.score == Decimal("95.2")
+
+
+# ---- issue 11: a count or a `when` the checker could only type as "any" is checked the same on both paths
+
+
+SCORECARD = """    scorecards:
+      total:
+        label: 得分
+        max: 10
+        source: 通知
+        categories:
+          - id: only
+            label: 唯一一项
+            max: 10
+            source: 通知
+            deduct:
+              - {per: 1, count: "earliest(pluck(people, 'n'))", label: 按人数扣分}
+              - {points: 1, when: "earliest(pluck(people, 'flag'))", label: 有标志}
+    score: total
+"""
+PEOPLE = "{type: list, label: 人员, default: [], items: {type: record, label: 人员, fields: " \
+         "{n: {type: integer, label: 数}, flag: {type: bool, label: 标志}}}}"
+
+
+@pytest.mark.parametrize("detail", [True, False], ids=["line-by-line", "compiled"])
+@pytest.mark.parametrize(("person", "answer"), [
+    ({"n": 3, "flag": True}, "outcome: bad"),  # 10 − 3 − 1 = 6
+    ({"n": 1, "flag": False}, "outcome: ok"),  # 9
+    ({"n": "3", "flag": False}, "expression-failed: 规则 r(通知):评分项「按人数扣分」的次数"),
+    ({"n": 0, "flag": [1]}, "expression-failed: 规则 r(通知):条件 `earliest(pluck(people, 'flag'))` 应得出真或假"),
+])
+def test_counts_and_conditions_typed_any_are_checked_on_both_paths(tmp_path: Path, detail: bool,
+                                                                   person: dict[str, Any], answer: str) -> None:
+    """`earliest(pluck(…))` is typed "any"; past the facts check (by a plugin, a hand-built context) its value may
+    be a text or a list: the compiled card and the line-by-line path refuse it alike, in both evaluators."""
+    library = skillcert.load(write_pack(tmp_path, inputs={"people": PEOPLE}, extra=SCORECARD, when="total < pass_min",
+                                        parameters={"pass_min": "{value: 8, label: 及格, source: 通知}"}))
+    decision = library.decision("hostile/check")
+    for reference in (False, True):
+        try:
+            result = evaluate_checked(decision, {"people": [person]}, AS_OF, calendar=library.calendar_for(decision),
+                                      reference=reference, detail=detail)
+            got = f"outcome: {result.outcome}"
+        except skillcert.SkillcertError as exc:
+            got = f"{exc.code}: {exc.message}"
+        assert got.startswith(answer), (reference, got)

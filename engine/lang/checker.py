@@ -339,7 +339,8 @@ def _accepts(want: str, t: VType) -> bool:
 
 
 _WANT_NAMES = {"number": "数值 number", "integer": "整数 integer", "text": "文字 text", "date": "日期 date",
-               "bool": "布尔值 bool", "list": "列表 list", "record": "记录 record", "any": "任意值"}
+               "bool": "布尔值 bool", "list": "列表 list", "record": "记录 record", "mapping": "映射 mapping",
+               "any": "任意值"}
 
 
 def _describe_want(want: str) -> str:

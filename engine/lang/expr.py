@@ -251,10 +251,21 @@ def _numbers(a: Any, b: Any) -> bool:
     return is_number(a) and is_number(b)
 
 
+def _limited(r: Any) -> Any:
+    """``check_number`` for the result of an operator on two numbers, the common cases first."""
+    if r.__class__ is int:
+        if -_INT_BOUND < r < _INT_BOUND:
+            return r
+    elif r.__class__ is Decimal and r.is_finite() and (-MAX_DECIMAL_EXPONENT <= r.adjusted() <= MAX_DECIMAL_EXPONENT
+                                                       or not r):
+        return r
+    return check_number(r)
+
+
 def add(a: Any, b: Any) -> Any:
     """``+``: numbers; text to text; list to list. Anything else (a text and a number, a date) is refused."""
     if _numbers(a, b):
-        return check_number(a + b)
+        return _limited(a + b)
     if isinstance(a, str) and isinstance(b, str):
         if len(a) + len(b) > MAX_TEXT_LENGTH:
             raise OutOfRange("value-too-large", f"相加得到的文字将有 {len(a) + len(b)} 个字符,超过 "
@@ -270,14 +281,14 @@ def add(a: Any, b: Any) -> Any:
 def subtract(a: Any, b: Any) -> Any:
     """``-``: numbers only (for dates: days_between, add_days)."""
     if _numbers(a, b):
-        return check_number(a - b)
+        return _limited(a - b)
     raise _mismatch("-", a, b)
 
 
 def multiply(a: Any, b: Any) -> Any:
     """``*``: numbers only — never a text or a list repeated."""
     if _numbers(a, b):
-        return check_number(a * b)
+        return _limited(a * b)
     raise _mismatch("*", a, b)
 
 
@@ -287,20 +298,20 @@ def divide(a: Any, b: Any) -> Decimal:
         raise _mismatch("/", a, b)
     if not b:
         raise ZeroDivisionError("除数为 0")
-    result: Decimal = check_number(Decimal(a) / Decimal(b))
+    result: Decimal = _limited(Decimal(a) / Decimal(b))
     return result
 
 
 def negate(a: Any) -> Any:
     """Unary ``-``: numbers only."""
-    if is_number(a):
+    if a.__class__ is int or a.__class__ is Decimal or is_number(a):
         return -a
     raise TypeError(f"不能对 {describe_value(a)} 取负号(需要数值)")
 
 
 def plus(a: Any) -> Any:
     """Unary ``+``: numbers only."""
-    if is_number(a):
+    if a.__class__ is int or a.__class__ is Decimal or is_number(a):
         return +a
     raise TypeError(f"不能对 {describe_value(a)} 取正号(需要数值)")
 
