@@ -15,6 +15,7 @@ from skillcert.lang.calendar import HolidayCalendar, YearData, builtin_calendar
 from skillcert.library import Library
 from skillcert.runtime.evaluate import evaluate_checked
 from skillcert.runtime.result import DecisionResult
+from skillcert_hostile import write_pack
 from skillcert_testutil import (
     AS_OF,
     MINI,
@@ -479,3 +480,27 @@ def test_a_rule_that_needs_a_deadline_past_9999_stops_with_date_out_of_range(lib
         evaluate(library, as_of=D(2025, 5, 25), expires_on="0001-01-10")
     assert info.value.code == "date-out-of-range"
     assert "late_application" in info.value.message and "超出可表示的日期范围" in info.value.message
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["bytecode", "reference"])
+def test_a_reported_uncertain_date_is_null_with_a_warning_and_its_decided_comparisons_hold(
+        tmp_path: Path, reference: bool) -> None:
+    """A pack knows 2098 (its own calendar section), not 2099: `add_working_days` into 2099 is an uncertain date in
+    expressions too. Far from any year chinesecalendar will ship."""
+    root = write_pack(tmp_path, inputs={"d": "{type: date, label: 日期}", "filed": "{type: date, label: 报送日}"},
+                      derived={"due": "add_working_days(d, ten)", "late": "filed > due"},
+                      parameters={"ten": "{value: 10, label: 工作日数, source: 通知}"},
+                      when="late", extra="    report: [due, late]")
+    pack = root / "hostile" / "pack.yaml"
+    pack.write_text(pack.read_text(encoding="utf-8") + "calendar:\n  - year: 2098\n    holidays: [2098-01-01]\n"
+                    "    workdays: []\n    source: 测试数据\n", encoding="utf-8")
+    library = Library(root, reference=reference)
+    result = library.evaluate("hostile/check", {"d": "2098-12-23", "filed": "2098-12-30"}, as_of=D(2025, 1, 6),
+                              explain=True)
+    assert result.outcome == "ok" and result.reported == {"due": None, "late": False}
+    assert len(result.warnings) == 1 and result.warnings[0].startswith("due 无法计算:2099 年的法定节假日安排未知")
+    assert "计算 2098-12-23 之后第 10 个工作日时需要该年数据" in result.warnings[0]
+    assert result.explain is not None and next(s for s in result.explain if s["name"] == "due")["value"] is None
+    with pytest.raises(EvaluationError) as info:
+        library.evaluate("hostile/check", {"d": "2098-12-23", "filed": "2099-01-10"}, as_of=D(2025, 1, 6))
+    assert info.value.code == "calendar-year-unknown"

@@ -9,7 +9,19 @@ from typing import Any
 
 import pytest
 from skillcert.errors import CalendarError
-from skillcert.lang.functions import BUILTIN_FUNCTIONS
+from skillcert.lang.functions import (
+    BUILTIN_FUNCTIONS,
+    _sum,
+    add_days,
+    add_months,
+    contains_any,
+    count,
+    difference,
+    found_terms,
+    intersect,
+    pluck,
+    unique,
+)
 from skillcert.lang.types import DATE, VType
 from skillcert_testutil import ROOT, builtin_functions, compile_text, evaluate_text
 
@@ -153,3 +165,47 @@ def test_gap_over_years_finds_the_first_stretch_longer_than_whole_years(
         assert found is None
     else:
         assert found == {"start": expected[0], "end": expected[1], "days": expected[2]}
+
+
+# ---- issue 11: the list functions are linear and keep Python's equality
+
+
+@pytest.mark.parametrize(("fn", "args", "expected"), [
+    (intersect, ([1, True, "a", Decimal("1.0"), 2], [True, "a"]), [1, "a"]),            # 1 == True == 1.0
+    (difference, ([1, 2, 2, 3, None], [3]), [1, 2, None]),
+    (unique, ([{"a": 1}, {"a": True}, [1], [True], 1, True, None, None], ), [{"a": 1}, [1], 1, None]),
+    (intersect, ([{"a": [1, {"b": 2}]}, 3, [4]], [{"a": [True, {"b": 2}]}, [4]]), [{"a": [1, {"b": 2}]}, [4]]),
+    (difference, ([{"a": 1}, {"a": 2}, {"a": 1}], [{"a": 2}]), [{"a": 1}]),
+    (unique, ([dt.date(2024, 1, 1), dt.date(2024, 1, 1)],), [dt.date(2024, 1, 1)]),
+])
+def test_list_functions_compare_as_python_does(fn: Any, args: tuple[Any, ...], expected: list[Any]) -> None:
+    """The hash-based versions give exactly what the quadratic ones gave: first occurrences, in order."""
+    assert fn(*args) == expected
+    naive = {intersect: lambda a, b: [v for i, v in enumerate(a) if v in b and v not in a[:i]],
+             difference: lambda a, b: [v for i, v in enumerate(a) if v not in b and v not in a[:i]],
+             unique: lambda a: [v for i, v in enumerate(a) if v not in a[:i]]}[fn]
+    assert fn(*args) == naive(*args)
+
+
+def test_found_terms_with_many_terms_equals_the_term_by_term_search() -> None:
+    terms = [f"词{i}" for i in range(200)] + ["词1", "", "职业资格", "资格证", "职业资格"]
+    text = "本机构颁发职业资格证书,词1、词17 与词199。"
+    assert found_terms(text, terms) == [t for t in terms if t and t in text]
+    assert found_terms(text, terms[-5:]) == ["词1", "职业资格", "资格证", "职业资格"]
+    assert contains_any(text, terms) and not contains_any("无关文字", terms)
+
+
+@pytest.mark.parametrize(("call", "fragment"), [
+    (lambda: pluck(["a", "b"], "x"), "pluck() 需要记录列表,第 1 项是 文字 text"),
+    (lambda: found_terms("abc", ["a", 1]), "found_terms() 的词语应是文字,实际有 整数 integer"),
+    (lambda: found_terms(5, ["a"]), "found_terms() 需要文字,实际是 整数 integer"),
+    (lambda: add_days(dt.date(2024, 1, 1), "3"), "add_days() 的数量参数应是整数,实际是 文字 text"),
+    (lambda: add_days(dt.date(2024, 1, 1), Decimal("1.5")), "add_days() 的数量参数应是整数,实际是 数值 decimal 1.5"),
+    (lambda: add_months("2024-01-01", 1), "add_months() 的日期参数应是日期,实际是 文字 text"),
+    (lambda: _sum([1, "2"]), "sum() 只能对数值求和,列表中有 文字 text"),
+    (lambda: count("abc", "a"), "count() 需要列表,实际是 文字 text"),
+])
+def test_a_value_of_the_wrong_kind_is_a_type_error_in_chinese(call: Any, fragment: str) -> None:
+    with pytest.raises(TypeError) as info:
+        call()
+    assert fragment in str(info.value)
