@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from skillcert.errors import EvaluationError
+from skillcert.lang.calendar import HolidayCalendar, YearData
 from skillcert.lang.expr import MAX_DEPTH, MAX_NODES
 from skillcert.lang.types import ANY, DATE, INTEGER, TEXT, VType
 from skillcert_hostile import write_pack
@@ -133,8 +134,11 @@ def test_pluck_over_texts_in_a_pack_is_reported_by_validate_at_its_line(tmp_path
 # ---- every function total on what the checker lets through
 
 
+UNCERTAIN = HolidayCalendar({2098: YearData(2098, frozenset({dt.date(2098, 1, 1)}), frozenset(), "测试")}) \
+    .add_working_days_bounded(dt.date(2098, 12, 23), 10)  # on or after 2099-01-04, 2099 unknown
 HOSTILE: list[Any] = [None, True, 0, -1, 10**30, Decimal("2.5"), Decimal("1E+99"), "", "abc",
-                      dt.date(9999, 12, 31), dt.date(1, 1, 1), [], [None, "a", 1], [{"a": 1}, "x"], {"a": [1]}]
+                      dt.date(9999, 12, 31), dt.date(1, 1, 1), [], [None, "a", 1], [{"a": 1}, "x"], {"a": [1]},
+                      UNCERTAIN]
 
 
 def _calls() -> list[tuple[str, int]]:
@@ -178,3 +182,24 @@ def test_date_arithmetic_past_9999_is_date_out_of_range(text: str, code: str, fr
         compiled.evaluate(Ctx({"d": dt.date(9999, 12, 31), "x": 1}))
     assert info.value.code == code and fragment in info.value.message
     assert info.value.message.startswith(f"表达式 `{text}` 无法计算")
+
+
+@pytest.mark.parametrize("text", ["a + b", "a - b", "a * b", "a / b", "-a", "+a", "a < b", "a >= b", "a == b",
+                                  "a in b", "a not in b", "not a", "a.x", "a if b else a", "a and b", "a or b",
+                                  "a is None", "[a, b]"])
+def test_every_operator_answers_or_fails_with_an_evaluation_error_on_any_values(text: str) -> None:
+    compiled, found = compile_text(text, {"a": ANY, "b": ANY})
+    assert compiled is not None and not found
+    for a, b in itertools.product(HOSTILE, repeat=2):
+        results = []
+        for reference in (False, True):
+            ctx = Ctx({"a": a, "b": b})
+            ctx.reference = reference  # type: ignore[attr-defined]
+            try:
+                results.append(("value", compiled.evaluate(ctx)))
+            except EvaluationError as exc:
+                assert exc.code in ("expression-failed", "value-too-large", "calendar-year-unknown"), (a, b, exc.code)
+                if exc.code != "calendar-year-unknown":  # the uncertain date's own error, naming the year
+                    assert f"`{text}`" in exc.message
+                results.append((exc.code, exc.message))
+        assert results[0] == results[1], (a, b)

@@ -49,7 +49,9 @@ class ToPython(ast.NodeTransformer):
         return ast.copy_location(ast.Subscript(ast.Name("_v", ast.Load()), ast.Constant(node.id), ast.Load()), node)
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
-        call = ast.Call(ast.Name("_get", ast.Load()), [self.visit(node.value), ast.Constant(node.attr)], [])
+        shown = ast.unparse(node.value)  # before the visit rewrites it: the record's text, for the message
+        call = ast.Call(ast.Name("_get", ast.Load()),
+                        [self.visit(node.value), ast.Constant(node.attr), ast.Constant(shown)], [])
         return ast.copy_location(call, node)
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:

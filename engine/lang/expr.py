@@ -316,10 +316,14 @@ def plus(a: Any) -> Any:
     raise TypeError(f"不能对 {describe_value(a)} 取正号(需要数值)")
 
 
-def field_of(base: Any, attr: str) -> Any:
-    """``record.field`` in expressions: records are mappings; a missing record is an error, a missing field None."""
+def field_of(base: Any, attr: str, shown: str = "") -> Any:
+    """``record.field`` in expressions: records are mappings; a missing record is an error, a missing field None.
+    ``shown`` is the text of the record's expression, for the message (the same in both evaluators)."""
+    if base.__class__ is dict:
+        return base.get(attr)
     if base is None:
-        raise TypeError(f"值为空,无法取字段 {attr}")
+        raise TypeError(f"'{shown}' 为空,无法取字段 {attr}" if shown else f"值为空,无法取字段 {attr}")
     if not isinstance(base, dict):
-        raise TypeError(f"只能对记录取字段 ({attr})")
+        raise TypeError(f"只能对记录取字段 ({attr}),`{shown}` 是 {describe_value(base)}" if shown
+                        else f"只能对记录取字段 ({attr})")
     return base.get(attr)

@@ -13,7 +13,18 @@ from typing import Any
 
 import simpleeval
 
-from .expr import CompiledExpr, EvalContext, FunctionSpec, add, divide, multiply, negate, plus, subtract
+from .expr import (
+    CompiledExpr,
+    EvalContext,
+    FunctionSpec,
+    add,
+    divide,
+    field_of,
+    multiply,
+    negate,
+    plus,
+    subtract,
+)
 
 __all__ = ["make_evaluator"]
 
@@ -82,11 +93,9 @@ class _Evaluator(simpleeval.SimpleEval):  # type: ignore[misc]
 
     def _eval_attribute(self, node: ast.Attribute) -> Any:
         base = self._eval(node.value)
-        if base is None:
-            raise TypeError(f"'{ast.unparse(node.value)}' 为空,无法取字段 {node.attr}")
-        if not isinstance(base, dict):
-            raise TypeError(f"只能对记录取字段 ({node.attr})")
-        return base.get(node.attr)
+        if base.__class__ is dict:
+            return base.get(node.attr)
+        return field_of(base, node.attr, ast.unparse(node.value))  # the bytecode's message, word for word
 
     def _eval_list(self, node: ast.List) -> list[Any]:
         return [self._eval(e) for e in node.elts]
