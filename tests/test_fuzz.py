@@ -29,10 +29,9 @@ import pytest
 
 hypothesis = pytest.importorskip("hypothesis", reason="pip install -e '.[test]' installs hypothesis")
 
+import skillcert  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-
-import skillcert  # noqa: E402
 from skillcert.compiler.model import Decision, ValueSpec  # noqa: E402
 from skillcert.render.text import render_text  # noqa: E402
 from skillcert_testutil import POLICIES, run_cli  # noqa: E402
