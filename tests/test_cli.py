@@ -487,3 +487,8 @@ def test_module_entry_point_reports_bad_facts_without_traceback(tmp_path: Path) 
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr
     assert "applied_on(收到申报材料日期)" in proc.stderr
+
+
+def test_list_says_which_holiday_years_are_known() -> None:
+    code, out, err = run_cli(["list"])
+    assert code == 0 and "法定节假日安排已知年份:2004–" in err and "法定节假日" not in out
