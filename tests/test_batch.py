@@ -110,7 +110,7 @@ def test_xlsx_in_and_out_with_a_summary_sheet(tmp_path: Path) -> None:
     summary = summary_sheet(tmp_path / "out.xlsx")
     assert summary[0][:3] == ("结论", "结论名称", "行数")  # the engine names no domain: rows, not institutions
     assert ("terminate", "评估意见：不合格，终止备案(报省厅决定)", 2) in [r[:3] for r in summary]
-    assert ("(错误)", "事实有误,未能评估", 1) in [r[:3] for r in summary]
+    assert ("(错误)", "有错误,未能评估", 1) in [r[:3] for r in summary]
     assert ("合计", None, 4) in [r[:3] for r in summary]
 
 

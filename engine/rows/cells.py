@@ -13,12 +13,23 @@ lists and records as JSON text, and **reasons as text, one line per reason**: ``
 people, in a spreadsheet; a program that needs the reasons structured reads JSON Lines or calls
 ``evaluate_many``. XLSX keeps the cells a spreadsheet can hold typed (:func:`typed_cell`): dates as dates, and a
 score that a spreadsheet number holds exactly as a number; everything else as :func:`text_cell`.
+
+Files read by spreadsheet programs never carry a live formula (OWASP "CSV injection"): in CSV and XLSX output
+(renderings ``csv`` and ``typed``) a text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return gets a leading ``'`` (:func:`safe_text`), so Excel and WPS show it as the text it is. Only text is changed:
+numbers and dates stay values, and text that is a plain decimal number (``-1.5``) or one character long cannot
+run and is left as it is. (In CSV only the carried-over columns are checked: the result's own columns are the
+engine's text — codes, labels, ``[outcome] …`` reasons, ``code: …`` errors — or numbers and dates.) XLSX cells also lose the control characters a worksheet cannot hold (NUL, ESC …:
+replaced by U+FFFD) and are cut at the 32,767 characters a cell holds (only the engine's own text can be that
+long: input cells are refused beyond :data:`~.limits.MAX_CELL_CHARS`). Data frames (rendering ``text``) and
+JSON Lines keep text exactly as it came: they are data, not spreadsheets.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -27,12 +38,18 @@ from ..compiler.model import Decision
 from ..runtime.result import DecisionResult
 from ..values import format_decimal, jsonable, to_json
 
-__all__ = ["RESULT_COLUMNS", "output_columns", "result_row", "text_cell", "typed_cell", "reasons_text",
-           "row_renderer"]
+__all__ = ["RESULT_COLUMNS", "RENDERINGS", "output_columns", "result_row", "text_cell", "typed_cell", "reasons_text",
+           "row_renderer", "safe_text", "xlsx_text"]
 
 RESULT_COLUMNS = ("outcome", "outcome_label", "score")
 REASONS = "reasons"
 _EXACT_IN_A_SPREADSHEET = Decimal("0.0001")  # a score with at most 4 decimals is a number in XLSX
+RENDERINGS = ("text", "csv", "typed", "json")
+XLSX_CELL_CHARS = 32_767  # what one worksheet cell holds
+
+_FORMULA_START = frozenset("=+-@\t\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_NOT_IN_XLSX = re.compile(r"[\000-\010\013\014\016-\037]")  # what openpyxl refuses (IllegalCharacterError)
 
 
 def output_columns(decision: Decision, passthrough: Sequence[str]) -> list[str]:
@@ -94,16 +111,54 @@ def typed_cell(column: str, value: Any) -> Any:
     return text_cell(value)
 
 
+def safe_text(text: str) -> str:
+    """Text for a spreadsheet cell that cannot start a formula: ``'`` before ``=``, ``+``, ``-``, ``@``, tab or CR
+    (OWASP), unless the text is one character or a plain decimal number."""
+    if len(text) > 1 and text[0] in _FORMULA_START and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def xlsx_text(text: str) -> str:
+    """Text for an XLSX cell: no character a worksheet refuses, at most a cell's length, no formula."""
+    if not text.isprintable():
+        text = _NOT_IN_XLSX.sub("\ufffd", text)
+    if len(text) > XLSX_CELL_CHARS:
+        text = text[:XLSX_CELL_CHARS - 1] + "…"
+    return safe_text(text)
+
+
+def _csv_cell(value: Any) -> Any:
+    cell = text_cell(value)
+    return safe_text(cell) if cell.__class__ is str and cell and cell[0] in _FORMULA_START else cell
+
+
+def _xlsx_cell(column: str, value: Any) -> Any:
+    cell = typed_cell(column, value)
+    return xlsx_text(cell) if cell.__class__ is str else cell
+
+
+def _xlsx_reasons(value: Any) -> Any:
+    cell = reasons_text(value)
+    return xlsx_text(cell) if cell.__class__ is str else cell
+
+
 def row_renderer(rendering: str, columns: Sequence[str]) -> Callable[[dict[str, Any]], Any]:
-    """How an output row becomes what is written: ``text`` cells (CSV, data frames), ``typed`` cells (XLSX) or
-    a ``json`` line (JSON Lines, reasons structured)."""
+    """How an output row becomes what is written: ``text`` cells (data frames), ``csv`` cells (text that starts
+    no formula), ``typed`` cells (XLSX) or a ``json`` line (JSON Lines, reasons structured)."""
     if rendering == "json":
         return lambda row: to_json(row, indent=None)
     cols = list(columns)
     if rendering == "typed":
-        return lambda row: [reasons_text(row.get(c)) if c == REASONS else typed_cell(c, row.get(c)) for c in cols]
-    if rendering != "text":
+        return lambda row: [_xlsx_reasons(row.get(c)) if c == REASONS else _xlsx_cell(c, row.get(c)) for c in cols]
+    cell_of: list[Callable[[Any], Any]]
+    if rendering == "csv":  # the carried-over columns (before the result's) hold the input's text
+        carried = cols.index(RESULT_COLUMNS[0]) if RESULT_COLUMNS[0] in cols else len(cols)
+        cell_of = [_csv_cell if i < carried else reasons_text if c == REASONS else text_cell
+                   for i, c in enumerate(cols)]
+    elif rendering == "text":
+        cell_of = [reasons_text if c == REASONS else text_cell for c in cols]
+    else:
         raise ValueError(f"unknown rendering {rendering!r}")
-    cell_of = [reasons_text if c == REASONS else text_cell for c in cols]
     pairs = list(zip(cell_of, cols, strict=True))
     return lambda row: [cell(row.get(c)) for cell, c in pairs]

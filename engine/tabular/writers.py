@@ -6,6 +6,10 @@ behind. Writers receive rows already rendered (:mod:`.cells`): CSV and XLSX a li
 JSON Lines one JSON text per row. CSV is written ``utf-8-sig`` so that Excel opens it with the Chinese text
 intact. XLSX has two sheets: 结果 (the rows) and 汇总 (the counts of :class:`~.summary.BatchSummary`: per
 outcome, then per value of the grouped input when the run groups by one).
+
+No text written to a spreadsheet file can run as a formula: rows come rendered so (:mod:`skillcert.rows.cells`),
+and the header and the summary's text cells (column names and group headings come from the input) go through
+the same :func:`~skillcert.rows.cells.safe_text` / :func:`~skillcert.rows.cells.xlsx_text`.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
+from ..rows.cells import safe_text, xlsx_text
 from .reading import format_of
 from .summary import BatchSummary
 
 __all__ = ["OUTPUT_FORMATS", "RENDERING", "output_format", "AtomicOutput"]
 
 OUTPUT_FORMATS = (".csv", ".xlsx", ".jsonl")
-RENDERING = {".csv": "text", ".xlsx": "typed", ".jsonl": "json"}  # how rows reach each writer (see .cells)
+RENDERING = {".csv": "csv", ".xlsx": "typed", ".jsonl": "json"}  # how rows reach each writer (see .cells)
 
 
 def output_format(path: Path) -> str:
@@ -49,7 +54,7 @@ class _CsvWriter(_Writer):
         super().__init__(path, columns)
         self.fh: TextIO = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by close()
         self.writer = csv.writer(self.fh)
-        self.writer.writerow(columns)
+        self.writer.writerow([safe_text(c) for c in columns])
 
     def write(self, row: list[Any]) -> None:
         self.writer.writerow(row)  # None is written as an empty cell
@@ -75,30 +80,41 @@ class _XlsxWriter(_Writer):
         super().__init__(path, columns)
         import openpyxl
 
+        open(path, "wb").close()  # noqa: SIM115 - can the file be written? Said now, before any row
         self.wb = openpyxl.Workbook(write_only=True)
         self.sheet = self.wb.create_sheet("结果")
-        self.sheet.append(columns)
+        self.sheet.append([xlsx_text(c) for c in columns])
 
     def write(self, row: list[Any]) -> None:
         self.sheet.append(row)
 
     def close(self, summary: BatchSummary | None, labels: dict[str, str]) -> None:
-        if summary is None:
-            return  # nothing to save: the temporary file is removed
+        if summary is None:  # nothing to save: the temporary file is removed, and openpyxl's own
+            for ws in self.wb.worksheets:
+                writer = getattr(ws, "_writer", None)
+                if writer is not None:
+                    with contextlib.suppress(Exception):
+                        writer.close()
+                        writer.cleanup()
+            return
         sheet = self.wb.create_sheet("汇总")
-        sheet.append(["结论", "结论名称", "行数"])
+
+        def append(cells: list[Any]) -> None:
+            sheet.append([xlsx_text(c) if isinstance(c, str) else c for c in cells])
+
+        append(["结论", "结论名称", "行数"])
         for code, n in sorted(summary.outcomes.items(), key=lambda kv: -kv[1]):
-            sheet.append([code, labels.get(code, ""), n])
+            append([code, labels.get(code, ""), n])
         if summary.errors:
-            sheet.append(["(错误)", "事实有误,未能评估", summary.errors])
-        sheet.append(["合计", "", summary.rows])
+            append(["(错误)", "有错误,未能评估", summary.errors])
+        append(["合计", "", summary.rows])
         if summary.by_group:
             codes = sorted(summary.outcomes)
-            sheet.append([])
-            sheet.append([summary.group_label, *[labels.get(c, c) for c in codes], "合计"])
-            for g in sorted(summary.by_group):
+            append([])
+            append([summary.group_label, *[labels.get(c, c) for c in codes], "合计"])
+            for g in sorted(summary.by_group, key=lambda g: (g is None, str(g))):
                 counts = summary.by_group[g]
-                sheet.append([g, *[counts.get(c, 0) for c in codes], sum(counts.values())])
+                append([g, *[counts.get(c, 0) for c in codes], sum(counts.values())])
         self.wb.save(self.path)
 
 
