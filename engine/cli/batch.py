@@ -4,10 +4,8 @@ into one output row each (see :mod:`skillcert.tabular.batch`); a row with bad fa
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import UsageError
 from .common import EXIT_FINDINGS, EXIT_OK, load_library, require_schemas
 from .parser import add_command, date_arg, positive_int_arg
 
@@ -17,16 +15,19 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: Any) -> None:
     p = add_command(
         sub, "batch", summary="批量评估:CSV、XLSX、JSONL 或 YAML 列表,每行一个评估对象",
-        description="逐行评估一个表格文件:每行一个评估对象,输出每行一行,顺序不变。嵌套的输入写作带点的列名"
-                    "(如 findings.posts_missing),列表写作 JSON 单元格。\n"
-                    "输出格式按扩展名:先是输入中不属于该决定的列(编号、名称等),然后是 outcome、outcome_label、"
-                    "score、deadlines.<名称>、reasons、error。某行事实有误时,错误写在该行的 error 列,其余各行"
-                    "照常评估。",
+        description="逐行评估一个表格文件:每行一个评估对象,输出每行一行,顺序不变。列名可用输入的名称或中文标签;"
+                    "嵌套的输入写作带点的列名(如 findings.posts_missing),或记录与字段的标签(用 . 或 · 连接),"
+                    "或只写字段的标签;列表写作 JSON 单元格。CSV 可为 UTF-8 或 GBK(GB18030)编码。\n"
+                    "开始前在标准错误上说明每列对应哪个输入,并提醒每个不是输入的列(原样带到输出);"
+                    "表头有歧义、重复,或没有一列是输入时不评估(退出码 2)。\n"
+                    "输出格式按扩展名:先是输入中不属于该决定的列(编号、名称等;与结果列同名的改名为“名称(输入)”),"
+                    "然后是 outcome、outcome_label、score、deadlines.<名称>、reasons、error。某行有误时,错误写在该行的 "
+                    "error 列,其余各行照常评估。以 = + - @ 开头的文字前加 ',不会在表格软件中成为公式。",
         examples=["skillcert batch shanxi/evaluation cases.xlsx -o results.xlsx --as-of 2025-05-25",
                   "skillcert batch chongqing/renewal cases.csv -o results.csv --workers 4",
                   "skillcert batch chongqing/renewal cases.jsonl -o results.xlsx --group-by registry_level"],
         exit_codes=[(0, "每行都已评估"), (1, "有些行有错误(写在各自的行中)"),
-                    (2, "无法运行(文件不存在、格式不受支持、评估日在有效期之外等)")],
+                    (2, "无法运行(文件不存在或无法读取、格式或编码不受支持、表头有问题、评估日在有效期之外等)")],
         environment=["SKILLCERT_POLICIES", "SKILLCERT_SCHEMAS", "SKILLCERT_NO_CACHE", "SKILLCERT_CACHE_DIR",
                      "SKILLCERT_REFERENCE_EVALUATOR", "SKILLCERT_DEBUG"],
         run=run)
@@ -34,7 +35,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("input", metavar="INPUT", help="输入文件(.csv .xlsx .jsonl .yaml)")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="输出文件(.csv .xlsx .jsonl,按扩展名)")
     p.add_argument("--as-of", type=date_arg, metavar="DATE", help="评估日 YYYY-MM-DD(默认今天)")
-    p.add_argument("--workers", type=positive_int_arg, default=1, metavar="N", help="并行的进程数(默认 1)")
+    p.add_argument("--workers", type=positive_int_arg, default=1, metavar="N",
+                   help="并行的进程数(默认 1;不超过 CPU 核数,每个进程至少 500 行)")
     p.add_argument("--allow-out-of-period", action="store_true", help="允许在政策包有效期之外评估")
     p.add_argument("--calendar", action="append", default=[], metavar="FILE", help="补充节假日数据的 YAML 文件")
     p.add_argument("--group-by", metavar="INPUT", default=None,
@@ -43,9 +45,13 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..tabular.batch import run_batch
+    from ..tabular.batch import check_paths, run_batch
 
-    _check_paths(args.input, args.output)
+    check_paths(args.input, args.output)  # said before the packs are loaded (run_batch checks again)
+    if args.workers > 1:
+        from ..tabular.pool import prestart
+
+        prestart()  # the workers' fork server starts while the packs load
     require_schemas()
     library = load_library(args, args.calendar)
     extra: dict[str, Any] = {}
@@ -59,14 +65,3 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
           file=err)
     return EXIT_FINDINGS if summary.errors else EXIT_OK
 
-
-def _check_paths(input_path: str, output_path: str) -> None:
-    """The input is a file and the output can be written where asked: said before any row is read."""
-    src, dst = Path(input_path), Path(output_path)
-    if src.is_dir():
-        raise UsageError(f"输入文件 {src} 是一个目录,不是文件")
-    if dst.is_dir():
-        raise UsageError(f"输出文件 {dst} 是一个目录,不是文件")
-    folder = dst.parent
-    if not folder.is_dir():
-        raise UsageError(f"输出文件所在的目录 {folder} " + ("不是目录" if folder.exists() else "不存在"))

@@ -1,6 +1,12 @@
 """One raw row → one output row: the row's facts (see :mod:`.columns`) evaluated, a bad row's error kept in its
 own row so that the run goes on.
 
+Whatever goes wrong with one row stays in that row: an engine error (bad facts, a row a reader could not read, a
+cell that cannot be a value) is its ``error`` as ``code: message``; any other exception — from conversion,
+evaluation, a plugin — is ``row-failed: …`` with the exception's message, never the end of the run. Only
+interrupts (``KeyboardInterrupt``, ``SystemExit``) stop a run. The row's carried-over cells (ids, names) are kept
+whenever they can be read, so that a failed row can be found.
+
 The same step for every caller: :meth:`skillcert.library.Library.evaluate_many`, ``skillcert batch`` in this
 process or in worker processes, and the Dask adapter. What evaluates is anything with the library's ``decision``
 and ``evaluate`` methods (:class:`Evaluator`), so this layer stands below the library.
@@ -17,9 +23,11 @@ from ..errors import Problem, SkillcertError
 from ..runtime.evaluate import check_period
 from ..runtime.result import DecisionResult
 from .cells import result_row
-from .columns import ERROR_KEY, row_facts
+from .columns import ERROR_KEY, RowError, carried_cells, row_facts
 
-__all__ = ["Evaluator", "checked_decision", "evaluate_row"]
+__all__ = ["Evaluator", "checked_decision", "evaluate_row", "failed_text", "MAX_ERROR_CHARS"]
+
+MAX_ERROR_CHARS = 2_000  # an unexpected exception's message, as quoted in its row
 
 
 class Evaluator(Protocol):
@@ -37,19 +45,57 @@ def checked_decision(evaluator: Evaluator, decision_id: str, as_of: dt.date | No
     return decision
 
 
-def evaluate_row(evaluator: Evaluator, decision: Decision, row: dict[str, Any], as_of: dt.date | None,
+def evaluate_row(evaluator: Evaluator, decision: Decision, row: dict[Any, Any], as_of: dt.date | None,
                  allow_out_of_period: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """The output row of one raw row (see :func:`~.cells.result_row`), and the facts it was evaluated with."""
-    if ERROR_KEY in row:
-        return result_row(decision, {}, None, str(row[ERROR_KEY])), {}
-    facts, passthrough = row_facts(decision, row)
+    try:
+        return _evaluate_row(evaluator, decision, row, as_of, allow_out_of_period)
+    except Exception as exc:  # e.g. an output row that cannot be made: still one row, with its error
+        return result_row(decision, _carried(decision, row), None, failed_text(exc)), {}
+
+
+def _evaluate_row(evaluator: Evaluator, decision: Decision, row: dict[Any, Any], as_of: dt.date | None,
+                  allow_out_of_period: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    unread = row.get(ERROR_KEY)
+    if unread is not None and unread.__class__ is RowError:
+        return result_row(decision, _carried(decision, row), None, str(unread)), {}
+    try:
+        facts, passthrough = row_facts(decision, row)
+    except SkillcertError as exc:
+        return result_row(decision, _carried(decision, row), None, _error_text(exc)), {}
+    except Exception as exc:
+        return result_row(decision, _carried(decision, row), None, failed_text(exc)), {}
     try:
         result = evaluator.evaluate(decision.id, facts, as_of=as_of, allow_out_of_period=allow_out_of_period,
                                     detail=False)
     except SkillcertError as exc:
-        detail = ";".join(_problem_text(p) for p in exc.problems) if exc.problems else exc.message
-        return result_row(decision, passthrough, None, f"{exc.code}: {detail}"), facts
+        return result_row(decision, passthrough, None, _error_text(exc)), facts
+    except Exception as exc:
+        return result_row(decision, passthrough, None, failed_text(exc)), facts
     return result_row(decision, passthrough, result, None), facts
+
+
+def failed_text(exc: BaseException) -> str:
+    """The error cell of a row that failed unexpectedly: ``row-failed:`` and the exception's message (bounded)."""
+    try:
+        message = f"{type(exc).__name__}: {exc}"
+    except Exception:  # an exception whose message cannot be made
+        message = type(exc).__name__
+    if len(message) > MAX_ERROR_CHARS:
+        message = message[:MAX_ERROR_CHARS] + "…"
+    return f"row-failed: 这一行未能处理({message})"
+
+
+def _error_text(exc: SkillcertError) -> str:
+    detail = ";".join(_problem_text(p) for p in exc.problems) if exc.problems else exc.message
+    return f"{exc.code}: {detail}"
+
+
+def _carried(decision: Decision, row: dict[Any, Any]) -> dict[str, Any]:
+    try:
+        return carried_cells(decision, row)
+    except Exception:
+        return {}
 
 
 def _problem_text(problem: Problem) -> str:

@@ -1,27 +1,81 @@
 """Reading rows: the input files of a batch (CSV, XLSX, JSON Lines, YAML list) as a header and raw rows.
 
 A raw row is a mapping from column (or key) to cell, as the file has it: text for CSV, spreadsheet values for
-XLSX, JSON values for JSON Lines, YAML values for a YAML list. Nothing here knows about decisions: which column
-is which input is :mod:`.columns`' business. Rows stream through (a YAML list is the exception: YAML is read
-whole). A line or item that is not a row becomes ``{ERROR_KEY: message}``, so that the error lands in its own
-output row and the run goes on.
+XLSX, JSON values for JSON Lines, YAML values for a YAML list. Which column is which input is
+:mod:`skillcert.rows.columns`' business; this module only asks, through ``is_header``, whether a row can be the
+header, so that a title row above it is skipped (the header is searched for in the first
+:data:`~skillcert.rows.limits.HEADER_SEARCH_ROWS` rows that are not empty). Rows stream through (a YAML list is the
+exception: YAML is read whole, up to :data:`~skillcert.rows.limits.MAX_YAML_BYTES`).
+
+Text files are read as UTF-8 (with or without a byte order mark) or, when they are not UTF-8, as GB18030 (which
+includes GBK, what Chinese Excel saves as "CSV"); the encoding used is among the :attr:`Table.notes` told to the
+user. A file that is neither, an XLSX file that is not one (renamed, corrupt), a folder, a header with a column
+name over :data:`~skillcert.rows.limits.MAX_HEADER_CELL_CHARS` or more than
+:data:`~skillcert.rows.limits.MAX_COLUMNS` columns is a :class:`~skillcert.errors.UsageError` with a code: the run
+does not start. A row that cannot be read — a line over :data:`~skillcert.rows.limits.MAX_LINE_CHARS` (read past
+in bounded memory, never held), a cell over :data:`~skillcert.rows.limits.MAX_CELL_CHARS`, cells beyond the
+header or under a column without a name, a JSON line that is not an object or is nested deeper than
+:data:`~skillcert.rows.limits.MAX_JSON_DEPTH` — becomes ``{ERROR_KEY: RowError(code, message)}`` (with the row's
+readable cells, so that its ids still show), so that the error lands in its own output row and the run goes on.
 """
 
 from __future__ import annotations
 
+import codecs
+import collections
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from ..errors import UsageError
-from ..rows.columns import ERROR_KEY
+from ..errors import Location, SkillcertError, UsageError
+from ..rows.columns import ERROR_KEY, RowError, json_too_deep
+from ..rows.limits import (
+    HEADER_SEARCH_ROWS,
+    MAX_CELL_CHARS,
+    MAX_COLUMNS,
+    MAX_HEADER_CELL_CHARS,
+    MAX_JSON_DEPTH,
+    MAX_LINE_CHARS,
+    MAX_XLSX_TEXT_BYTES,
+    MAX_YAML_BYTES,
+)
 
-__all__ = ["INPUT_FORMATS", "ERROR_KEY", "read_rows", "count_rows", "format_of"]
+__all__ = ["INPUT_FORMATS", "ERROR_KEY", "Table", "read_table", "read_rows", "count_rows", "format_of",
+           "check_input", "detect_encoding", "ENCODINGS"]
 
 INPUT_FORMATS = (".csv", ".xlsx", ".jsonl", ".yaml", ".yml")
+ENCODINGS = {"utf-8-sig": "UTF-8", "gb18030": "GB18030(含 GBK)"}  # tried in this order
+_SAVE_AS = "请另存为 UTF-8 CSV 或 XLSX"
+_KEEP = 200        # of a line too long to read: the characters kept at each end (for the CSV reader's quotes)
+_READ = 1 << 20    # characters read at a time past a line too long
+_KEYED_PEEK = 1_000  # JSON Lines / YAML: rows looked at for the first one that is readable (its keys: the header)
+
+IsHeader = Callable[[Sequence[Any]], bool]
+
+
+@dataclass
+class Table:
+    """An input file opened for reading: its header, its rows (an iterator) and what to tell the user."""
+
+    header: list[str]
+    rows: Iterator[dict[str, Any]]
+    header_row: int = 1        # the file's row of the header (1-based); 0 for JSON Lines and YAML
+    keyed: bool = False        # JSON Lines / YAML: each row has its own keys (the header: the first row's)
+    found: bool = True         # False when ``is_header`` matched no row (the first row is taken as the header)
+    notes: list[str] = field(default_factory=list)
+    closer: Callable[[], None] | None = None  # releases the file when the rows are not read to their end
+
+    def close(self) -> None:
+        """Release the file (the rows read or not)."""
+        close = getattr(self.rows, "close", None)
+        if close is not None:
+            close()
+        if self.closer is not None:
+            self.closer()
 
 
 def format_of(path: Path, allowed: tuple[str, ...], what: str) -> str:
@@ -32,82 +86,426 @@ def format_of(path: Path, allowed: tuple[str, ...], what: str) -> str:
     return suffix
 
 
+def check_input(path: Path) -> str:
+    """The input's format, once the file is known to be a readable file (not a folder, not missing)."""
+    fmt = format_of(path, INPUT_FORMATS, "输入")
+    if path.is_dir():
+        raise UsageError(f"输入文件 {path} 是一个目录,不是文件")
+    if not path.is_file():
+        raise UsageError(f"输入文件不存在:{path}")
+    return fmt
+
+
+def read_table(path: str | Path, is_header: IsHeader | None = None) -> Table:
+    """The input file at ``path``, opened; see the module doc."""
+    p = Path(path)
+    fmt = check_input(p)
+    if fmt == ".csv":
+        return _csv_table(p, is_header)
+    if fmt == ".xlsx":
+        return _xlsx_table(p, is_header)
+    if fmt == ".jsonl":
+        encoding = detect_encoding(p)
+        return _keyed_table(_jsonl_rows(p, encoding), [_encoding_note(p, encoding)])
+    return _keyed_table(_yaml_rows(p), [])
+
+
 def read_rows(path: str | Path) -> tuple[list[str] | None, Iterator[dict[str, Any]]]:
     """The header (None for JSONL/YAML) and an iterator over the rows of an input file, as raw mappings."""
-    p = Path(path)
-    fmt = format_of(p, INPUT_FORMATS, "输入")
-    if not p.is_file():
-        raise UsageError(f"输入文件不存在:{p}")
-    if fmt == ".csv":
-        return _csv_rows(p)
-    if fmt == ".xlsx":
-        return _xlsx_rows(p)
-    if fmt == ".jsonl":
-        return None, _jsonl_rows(p)
-    return None, _yaml_rows(p)
+    table = read_table(path)
+    return (None if table.keyed else table.header), table.rows
 
 
-def _csv_rows(p: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
-    fh = open(p, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the generator
-    reader = csv.reader(fh)
-    header = next(reader, None)
+# --------------------------------------------------------------------------------------------------
+# Text files: encoding, bounded lines
+
+
+def detect_encoding(p: Path) -> str:
+    """``utf-8-sig`` or ``gb18030``: the first of :data:`ENCODINGS` the whole file decodes with (read in chunks)."""
+    with open(p, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        raise UsageError(f"输入文件 {p} 是 XLSX(ZIP)文件而不是文本;若是 XLSX,请把扩展名改为 .xlsx",
+                         code="encoding-unknown")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UsageError(f"输入文件 {p} 是旧版 Excel(.xls)文件;{_SAVE_AS}", code="encoding-unknown")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UsageError(f"输入文件 {p} 是 UTF-16 编码(Excel 的“Unicode 文本”);{_SAVE_AS}", code="encoding-unknown")
+    for encoding in ENCODINGS:
+        if _decodes(p, encoding):
+            return encoding
+    raise UsageError(f"输入文件 {p} 既不是 UTF-8 也不是 GB18030/GBK 编码的文本,无法读取;{_SAVE_AS}",
+                     code="encoding-unknown")
+
+
+def _decodes(p: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with open(p, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _encoding_note(p: Path, encoding: str) -> str:
+    return f"{p.name}:按 {ENCODINGS[encoding]} 编码读取"
+
+
+def _bounded_lines(fh: TextIO, long_lines: collections.deque[tuple[int, bool]]) -> Iterator[str]:
+    """The lines of ``fh``; a line over :data:`MAX_LINE_CHARS` is read past and replaced by its two ends (so that
+    a CSV reader's quotes stay paired), and noted in ``long_lines`` as ``(line, True)``; a line over
+    :data:`MAX_CELL_CHARS` (it may hold a cell too long) as ``(line, False)``."""
+    readline = fh.readline
+    n = 0
+    while True:
+        line = readline(MAX_LINE_CHARS)
+        if not line:
+            return
+        n += 1
+        if len(line) > MAX_CELL_CHARS:
+            cut = len(line) >= MAX_LINE_CHARS and line[-1] not in "\r\n"
+            if cut:
+                line = _ends_of(line, readline)
+            long_lines.append((n, cut))
+        yield line
+
+
+def _ends_of(line: str, readline: Callable[[int], str]) -> str:
+    """A line too long, read to its end without holding it: its first and last characters, with one quote
+    between them when the part left out has an odd number of quotes."""
+    head, rest = line[:_KEEP], line[_KEEP:]
+    quotes = rest.count('"')
+    tail = rest[-_KEEP:]
+    while rest and rest[-1] not in "\r\n":
+        rest = readline(_READ)
+        quotes += rest.count('"')
+        tail = (tail + rest)[-_KEEP:]
+    left_out = quotes - tail.count('"')
+    return head + ('"' if left_out % 2 else "") + tail
+
+
+# --------------------------------------------------------------------------------------------------
+# CSV
+
+
+def _csv_table(p: Path, is_header: IsHeader | None) -> Table:
+    encoding = detect_encoding(p)
+    if csv.field_size_limit() < MAX_LINE_CHARS:
+        csv.field_size_limit(MAX_LINE_CHARS)  # one cell may fill a line; longer ones are the row's error
+    fh = open(p, encoding=encoding, newline="")  # noqa: SIM115 - closed by the rows' generator
+    long_lines: collections.deque[tuple[int, bool]] = collections.deque()
+    reader = csv.reader(_bounded_lines(fh, long_lines))
+
+    def csv_error(exc: csv.Error) -> UsageError:
+        return UsageError(f"{p}:第 {reader.line_num} 行附近无法按 CSV 读取({exc});可能是引号不成对,其后的行无法"
+                          "可靠地分开", code="csv-invalid", location=Location(str(p), reader.line_num))
+
+    def records() -> Iterator[tuple[int, list[str], Any]]:
+        """(line, cells, what is too long: None, True for the whole line, or the cells' indexes)."""
+        last = 0
+        try:
+            for values in reader:
+                at = reader.line_num
+                yield at, values, _too_long(values, at, last, long_lines)
+                last = at
+        except csv.Error as exc:
+            raise csv_error(exc) from None
+
+    try:
+        source = records()
+        found, line, header, before = _find_header(source, is_header, lambda values: not any(v.strip() for v in values))
+    except BaseException:
+        fh.close()
+        raise
+    notes = [_encoding_note(p, encoding)]
     if header is None:
         fh.close()
-        return [], iter(())
-    names = [h.strip() for h in header]
+        return Table([], iter(()), 0, notes=notes)
+    names = _header_names(p, line, header[1], header[2])
+    if before:
+        notes.append(f"表头在第 {line} 行,上面的 {before} 行(标题等)未读取")
 
     def rows() -> Iterator[dict[str, Any]]:
         with fh:
-            for values in reader:
-                if not any(v.strip() for v in values):
-                    continue
-                yield dict(zip(names, values, strict=False))
-    return names, rows()
+            n = len(names)
+            keep = None if all(names) else [(i, h) for i, h in enumerate(names) if h]
+            blanks = [i for i, h in enumerate(names) if not h]
+            last = line
+            try:
+                for values in reader:  # the records after the header (the header search read up to it)
+                    at = reader.line_num
+                    too_long = _too_long(values, at, last, long_lines) if long_lines or at - last > 1 else None
+                    last = at
+                    if too_long is None and not any(v.strip() for v in values):
+                        continue
+                    if too_long is True:
+                        yield {ERROR_KEY: RowError("row-too-long", f"第 {at} 行超过 {MAX_LINE_CHARS} 个字符,未读取")}
+                        continue
+                    problem = _too_long_cells(at, values, too_long, names) if too_long else None
+                    row: dict[str, Any] = (dict(zip(names, values, strict=False)) if keep is None
+                                           else {h: values[i] for i, h in keep if i < len(values)})
+                    if problem is None and (len(values) > n or blanks):
+                        problem = _unnamed_cells(at, values, names, blanks)
+                    if problem is not None:
+                        row[ERROR_KEY] = problem
+                    yield row
+            except csv.Error as exc:
+                raise csv_error(exc) from None
+    return Table(names, rows(), line, found=found, notes=notes, closer=fh.close)
 
 
-def _xlsx_rows(p: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
+def _too_long(values: list[str], at: int, last: int, long_lines: collections.deque[tuple[int, bool]]) -> Any:
+    """What is too long in the record that ends on line ``at`` (the previous one ended on ``last``): None, True
+    for a line read past, or the indexes of the cells too long."""
+    cut = False
+    while long_lines and long_lines[0][0] <= at:
+        cut = long_lines.popleft()[1] or cut
+    if cut:
+        return True
+    if at - last > 1 or len(values) and max(map(len, values)) > MAX_CELL_CHARS:
+        return [i for i, v in enumerate(values) if len(v) > MAX_CELL_CHARS] or None
+    return None
+
+
+def _find_header(source: Iterator[tuple[int, list[Any], Any]], is_header: IsHeader | None,
+                 blank: Callable[[list[Any]], bool]) -> tuple[bool, int, tuple[int, list[Any], Any] | None, int]:
+    """The header among the first rows of ``source`` that are not empty: (found, its line, the record, the rows
+    above it). Without ``is_header``, or when no row is a header, the first row that is not empty."""
+    seen: list[tuple[int, list[Any], Any]] = []
+    for record in source:
+        if record[2] is None and blank(record[1]):
+            continue
+        if is_header is None or is_header(record[1]):
+            return True, record[0], record, len(seen)
+        seen.append(record)
+        if len(seen) >= HEADER_SEARCH_ROWS:
+            break
+    if not seen:
+        return True, 0, None, 0
+    first = seen[0]
+    # no header found: the first row stands as the header (its columns are then reported as matching nothing);
+    # the rows after it are not needed, as the run stops there
+    return False, first[0], first, 0
+
+
+def _header_names(p: Path, line: int, values: Sequence[Any], too_long: Any) -> list[str]:
+    """The column names of a header row, stripped, trailing empty ones dropped; too long or too many: refused."""
+    names = ["" if v is None else str(v).strip() for v in values]
+    while names and not names[-1]:
+        names.pop()
+    if too_long is True or any(len(h) > MAX_HEADER_CELL_CHARS for h in names):
+        col = next((i for i, h in enumerate(names, 1) if len(h) > MAX_HEADER_CELL_CHARS), 0)
+        length = len(names[col - 1]) if col else MAX_LINE_CHARS
+        raise UsageError(f"表头第 {col} 列的列名有 {length} 个字符,超过上限 {MAX_HEADER_CELL_CHARS};"
+                         "表头应在第一行(或前几行内),每列一个名称", code="header-too-long",
+                         location=Location(str(p), line, col))
+    if len(names) > MAX_COLUMNS:
+        raise UsageError(f"表头有 {len(names)} 列,超过上限 {MAX_COLUMNS} 列", code="too-many-columns",
+                         location=Location(str(p), line))
+    return names
+
+
+def _too_long_cells(line: int, values: list[Any], indexes: list[int], names: list[str]) -> RowError:
+    for i in indexes:
+        values[i] = ""  # not carried over: the output could not hold it either
+    cols = "、".join(f"'{names[i]}'" if i < len(names) and names[i] else f"第 {i + 1} 列" for i in indexes)
+    return RowError("cell-too-long", f"第 {line} 行 {cols} 的单元格超过 {MAX_CELL_CHARS} 个字符,未读取")
+
+
+def _unnamed_cells(line: int, values: Sequence[Any], names: list[str], blanks: list[int]) -> RowError | None:
+    """Cells that no column name says what they are: beyond the header, or under an empty column name."""
+    filled = [i for i in blanks if i < len(values) and _filled(values[i])]
+    filled += [i for i in range(len(names), len(values)) if _filled(values[i])]
+    if not filled:
+        return None
+    where = "、".join(f"第 {i + 1} 列" for i in filled[:5]) + ("等" if len(filled) > 5 else "")
+    return RowError("row-extra-cells", f"第 {line} 行在{where}有值,但表头在这些列没有列名(共 {len(names)} 列),"
+                    "无法知道是哪个输入;请补上列名或删去多余的单元格")
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+# --------------------------------------------------------------------------------------------------
+# XLSX
+
+
+def _xlsx_table(p: Path, is_header: IsHeader | None) -> Table:
+    import zipfile
+
     import openpyxl
 
-    wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
-    sheet = wb.worksheets[0]
-    values_iter = sheet.iter_rows(values_only=True)
-    first = next(values_iter, None)
-    if first is None:
+    def unreadable(exc: BaseException) -> UsageError:
+        return UsageError(f"输入文件 {p} 不是有效的 XLSX 文件({type(exc).__name__}: {str(exc)[:200]});"
+                          f"若它其实是 CSV 或旧版 .xls,{_SAVE_AS}", code="xlsx-invalid")
+
+    try:
+        with zipfile.ZipFile(p) as archive:
+            text = sum(i.file_size for i in archive.infolist() if i.filename.lower().endswith("sharedstrings.xml"))
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise unreadable(exc) from None
+    if text > MAX_XLSX_TEXT_BYTES:
+        raise UsageError(f"输入文件 {p} 的文字表解压后有 {text} 字节,超过上限 {MAX_XLSX_TEXT_BYTES};"
+                         "请拆成几个文件或改用 CSV", code="xlsx-too-large")
+    try:
+        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+        sheet = wb.worksheets[0]
+        values_iter = sheet.iter_rows(values_only=True)
+    except OSError:
+        raise
+    except Exception as exc:
+        raise unreadable(exc) from None
+    notes = [f"{p.name}:读取第一张工作表 '{sheet.title}'" + (f"(共 {len(wb.worksheets)} 张,其余未读)"
+                                                           if len(wb.worksheets) > 1 else "")]
+
+    def records() -> Iterator[tuple[int, list[Any], Any]]:
+        n = 0
+        while True:
+            try:
+                values = next(values_iter, None)
+            except Exception as exc:
+                raise unreadable(exc) from None
+            if values is None:
+                return
+            n += 1
+            too_long = [i for i, v in enumerate(values) if v.__class__ is str and len(v) > MAX_CELL_CHARS] or None
+            yield n, list(values), too_long
+
+    source = records()
+    try:
+        found, line, header, before = _find_header(source, is_header, lambda values: not any(map(_filled, values)))
+    except BaseException:
         wb.close()
-        return [], iter(())
-    header = ["" if h is None else str(h).strip() for h in first]
+        raise
+    if header is None:
+        wb.close()
+        return Table([], iter(()), 0, notes=notes)
+    try:
+        names = _header_names(p, line, header[1], None)
+    except BaseException:
+        wb.close()
+        raise
+    if before:
+        notes.append(f"表头在第 {line} 行,上面的 {before} 行(标题等)未读取")
 
     def rows() -> Iterator[dict[str, Any]]:
         try:
-            for values in values_iter:
-                if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            n = len(names)
+            keep = [(i, h) for i, h in enumerate(names) if h]
+            blanks = [i for i, h in enumerate(names) if not h]
+            for at, values, too_long in source:
+                if too_long is None and not any(map(_filled, values)):
                     continue
-                yield {h: v for h, v in zip(header, values, strict=False) if h}
+                problem = _too_long_cells(at, values, too_long, names) if too_long else None
+                row = {h: values[i] for i, h in keep if i < len(values)}
+                if problem is None and (len(values) > n or blanks):
+                    problem = _unnamed_cells(at, values, names, blanks)
+                if problem is not None:
+                    row[ERROR_KEY] = problem
+                yield row
         finally:
             wb.close()
-    return [h for h in header if h], rows()
+    return Table(names, rows(), line, found=found, notes=notes, closer=wb.close)
 
 
-def _jsonl_rows(p: Path) -> Iterator[dict[str, Any]]:
-    with open(p, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
+# --------------------------------------------------------------------------------------------------
+# JSON Lines and YAML lists: rows with their own keys
+
+
+def _keyed_table(rows: Iterator[dict[str, Any]], notes: list[str]) -> Table:
+    """The first readable row's keys stand as the header; the rows looked at are kept, in order."""
+    seen: list[dict[str, Any]] = []
+    header: list[str] = []
+    for row in rows:
+        seen.append(row)
+        if ERROR_KEY not in row or row[ERROR_KEY].__class__ is not RowError:
+            header = [str(k) for k in row]
+            break
+        if len(seen) >= _KEYED_PEEK:
+            break
+
+    def all_rows() -> Iterator[dict[str, Any]]:
+        yield from seen
+        yield from rows
+    return Table(header, all_rows(), 0, keyed=True, notes=notes)
+
+
+def _jsonl_rows(p: Path, encoding: str) -> Iterator[dict[str, Any]]:
+    with open(p, encoding=encoding) as fh:
+        readline = fh.readline
+        n = 0
+        while True:
+            line = readline(MAX_LINE_CHARS)
+            if not line:
+                return
+            n += 1
+            if len(line) >= MAX_LINE_CHARS and line[-1] != "\n":
+                while line and line[-1] != "\n":
+                    line = readline(_READ)
+                yield {ERROR_KEY: RowError("row-too-long", f"第 {n} 行超过 {MAX_LINE_CHARS} 个字符,未读取")}
+                continue
             if not line.strip():
                 continue
-            try:
-                value = json.loads(line, parse_float=Decimal)
-            except json.JSONDecodeError as exc:
-                yield {ERROR_KEY: f"第 {n} 行不是有效的 JSON:{exc.msg}"}
-                continue
-            yield value if isinstance(value, dict) else {ERROR_KEY: f"第 {n} 行应是一个 JSON 对象"}
+            yield _json_row(n, line)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} 不是数")
+
+
+def _json_row(n: int, line: str) -> dict[str, Any]:
+    try:
+        value = json.loads(line, parse_float=Decimal, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        return {ERROR_KEY: RowError("row-unreadable", f"第 {n} 行不是有效的 JSON:{exc.msg}(第 {exc.colno} 列)")}
+    except RecursionError:
+        return {ERROR_KEY: RowError("row-too-deep", f"第 {n} 行的 JSON 嵌套超过 {MAX_JSON_DEPTH} 层")}
+    except ValueError as exc:
+        return {ERROR_KEY: RowError("row-unreadable", f"第 {n} 行不是有效的 JSON:{str(exc)[:200]}")}
+    if not isinstance(value, dict):
+        return {ERROR_KEY: RowError("row-unreadable", f"第 {n} 行应是一个 JSON 对象 {{…}}")}
+    if line.count("[") + line.count("{") > MAX_JSON_DEPTH and json_too_deep(value):
+        return {ERROR_KEY: RowError("row-too-deep", f"第 {n} 行的 JSON 嵌套超过 {MAX_JSON_DEPTH} 层")}
+    if len(line) > MAX_CELL_CHARS:
+        long = [k for k, v in value.items() if isinstance(v, str) and len(v) > MAX_CELL_CHARS]
+        if long:
+            for k in long:
+                value[k] = ""
+            value[ERROR_KEY] = RowError("cell-too-long", f"第 {n} 行 {'、'.join(map(repr, long))} 的值超过 "
+                                                         f"{MAX_CELL_CHARS} 个字符,未读取")
+    return value
 
 
 def _yaml_rows(p: Path) -> Iterator[dict[str, Any]]:
     from ..source.loader import load_file
 
-    doc = load_file(p)
+    size = p.stat().st_size
+    if size > MAX_YAML_BYTES:
+        raise UsageError(f"YAML 输入文件 {p} 有 {size} 字节,超过上限 {MAX_YAML_BYTES}(YAML 须整个读入);"
+                         "请改用 CSV 或 JSON Lines", code="input-too-large")
+    try:
+        doc = load_file(p)
+    except SkillcertError:
+        raise
+    except RecursionError:
+        raise UsageError(f"{p}:YAML 嵌套过深,无法读取", code="input-too-deep") from None
+    except (ValueError, UnicodeError) as exc:
+        raise UsageError(f"{p}:无法按 YAML 读取({str(exc)[:200]})", code="yaml-invalid") from None
     if not isinstance(doc.data, list):
         raise UsageError(f"{p}:YAML 输入应是一个列表,每项是一行的事实(一个映射)")
-    return iter(item if isinstance(item, dict) else {ERROR_KEY: "这一项应是一个映射"} for item in doc.data)
+    return (_yaml_item(i, item) for i, item in enumerate(doc.data, 1))
+
+
+def _yaml_item(n: int, item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        return {ERROR_KEY: RowError("row-unreadable", f"第 {n} 项应是一个映射")}
+    if json_too_deep(item):
+        return {ERROR_KEY: RowError("row-too-deep", f"第 {n} 项嵌套超过 {MAX_JSON_DEPTH} 层")}
+    return item
 
 
 def count_rows(path: Path) -> int | None:
@@ -124,6 +522,6 @@ def count_rows(path: Path) -> int | None:
             n = max((wb.worksheets[0].max_row or 1) - 1, 0)
             wb.close()
             return n
-    except OSError:
+    except Exception:  # only an estimate: the reading itself says what is wrong with the file
         return None
     return None
