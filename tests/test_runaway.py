@@ -214,3 +214,11 @@ def test_list_functions_over_forty_thousand_items_take_well_under_a_second() -> 
     found, seconds = timed(found_terms, text, a)
     assert found == a[:5000] and seconds < 2
     assert timed(contains_any, text, b)[0] is False
+
+
+def test_list_functions_with_one_side_empty_or_tiny_stay_linear() -> None:
+    a = [f"4-{i:05d}" for i in range(40_000)]
+    for fn, args in [(difference, (a, [])), (intersect, (a, ["4-00001"])), (difference, ([], a)),
+                     (unique, (a,)), (difference, (a + a, a[:3]))]:
+        _, seconds = timed(fn, *args)
+        assert seconds < 1, fn

@@ -30,9 +30,11 @@ __all__ = ["compile_scorecard", "stage_scorecode"]
 def _deduct(per: Decimal, count: Any) -> Any:
     """A per-count line: ``per × count`` for a positive count; a count that is not a number raises (the line-by-line
     path then names the line)."""
+    if count.__class__ is int:  # the common case: a number of findings, mostly 0
+        return per * count if count > 0 else 0
     if count is None:
         return 0
-    if count.__class__ is not int and not is_number(count):
+    if not is_number(count):
         raise TypeError("count")
     return per * count if count > 0 else 0
 

@@ -241,6 +241,12 @@ def difference(a: list[Any], b: list[Any]) -> list[Any]:
 
 def _select(a: list[Any], b: list[Any], keep: bool) -> list[Any]:
     """The elements of ``a`` that are (``keep``) or are not in ``b``, first occurrences in order: linear."""
+    if len(a) <= 8 and len(b) <= 8:  # a few codes: comparing them all is quicker than hashing
+        out: list[Any] = []
+        for v in a:
+            if (v in b) is keep and v not in out:
+                out.append(v)
+        return out
     try:  # hashable elements (texts, numbers, dates): sets and dicts, at C speed
         members = set(b)
         return list(dict.fromkeys([v for v in a if (v in members) is keep]))
@@ -248,7 +254,7 @@ def _select(a: list[Any], b: list[Any], keep: bool) -> list[Any]:
         pass
     wanted = _Members(b)
     seen = _Members()
-    out: list[Any] = []
+    out = []
     for v in a:
         if (v in wanted) is keep and v not in seen:
             seen.add(v)

@@ -172,6 +172,9 @@ def _safe(ctx: Context, name: str) -> Any:
     return None if isinstance(value, UnknownValue) else value
 
 
+_PLAIN = frozenset({str, int, bool, Decimal, dt.date, type(None)})
+
+
 def _shown(value: Any) -> Any:
     """A value for the calculation trace: null when it holds a date known only by bounds."""
     try:
@@ -183,6 +186,8 @@ def _shown(value: Any) -> Any:
 def known(value: Any) -> Any:
     """A value for the result: an unknown one (a date only known by bounds) raises its error, a list or record
     holding one too; everything else as it is. Cheap for plain values."""
+    if value.__class__ in _PLAIN:
+        return value
     if isinstance(value, UnknownValue):
         raise value.error
     if isinstance(value, list):

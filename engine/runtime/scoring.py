@@ -100,7 +100,7 @@ def _score_leaf(ctx: Context, node: ScoreNode) -> tuple[Decimal, list[dict[str, 
             count = ctx.run(line.count)
             if count is None:
                 continue
-            if not is_number(count):
+            if count.__class__ is not int and not is_number(count):
                 raise EvaluationError(f"评分项「{line.label}」的次数 `{line.count.text}` 应得出数值,实际得出 "
                                       f"{describe_value(count)}", code="expression-failed")
             if count <= 0:
