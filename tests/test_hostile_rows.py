@@ -390,6 +390,13 @@ def test_cells_and_lines_over_their_limits_are_their_rows_error_in_bounded_memor
     assert rows[0]["error"].startswith("cell-too-long: 第 2 行 '备注' 的单元格超过") and rows[0]["备注"] == ""
     assert rows[1]["error"].startswith("row-too-long: 第 3 行超过") and rows[2]["error"].startswith("row-too-long")
     assert rows[3]["outcome"] == "terminate" and rows[3]["备注"] == "fine"
+    # a cell too long made of short lines (a quoted cell with line breaks), in a file of short lines
+    lines = ("a" * 99 + "\n") * (limits.MAX_CELL_CHARS // 100 + 1)
+    src = write_csv(tmp_path / "lines.csv", [*HEADER, "备注"], [[*ROW, lines], ["SX-2", *ROW[1:], "a\nb"]])
+    code, err = sx(src, tmp_path / "out.csv")
+    assert code == 1, err
+    rows = read_csv(tmp_path / "out.csv")
+    assert rows[0]["error"].startswith("cell-too-long") and rows[1]["备注"] == "a\nb" and rows[1]["error"] == ""
 
 
 _PEAK_MEMORY = """

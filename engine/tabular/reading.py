@@ -122,6 +122,12 @@ def read_rows(path: str | Path) -> tuple[list[str] | None, Iterator[dict[str, An
 
 def detect_encoding(p: Path) -> str:
     """``utf-8-sig`` or ``gb18030``: the first of :data:`ENCODINGS` the whole file decodes with (read in chunks)."""
+    return _scan(p)[0]
+
+
+def _scan(p: Path) -> tuple[str, bool]:
+    """The file's encoding (see :func:`detect_encoding`), and whether a line may be longer than
+    :data:`MAX_CELL_CHARS` (some block of :data:`_BLOCK` bytes has no line break)."""
     with open(p, "rb") as fh:
         head = fh.read(8)
     if head.startswith(b"PK\x03\x04"):
@@ -132,22 +138,32 @@ def detect_encoding(p: Path) -> str:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UsageError(f"输入文件 {p} 是 UTF-16 编码(Excel 的“Unicode 文本”);{_SAVE_AS}", code="encoding-unknown")
     for encoding in ENCODINGS:
-        if _decodes(p, encoding):
-            return encoding
+        long_lines = _decodes(p, encoding)
+        if long_lines is not None:
+            return encoding, long_lines
     raise UsageError(f"输入文件 {p} 既不是 UTF-8 也不是 GB18030/GBK 编码的文本,无法读取;{_SAVE_AS}",
                      code="encoding-unknown")
 
 
-def _decodes(p: Path, encoding: str) -> bool:
+_BLOCK = 8192  # a line longer than twice this holds a whole block without a line break (checked at C speed)
+_CHUNK = 128 * _BLOCK
+
+
+def _decodes(p: Path, encoding: str) -> bool | None:
+    """None when the file does not decode with ``encoding``; else whether a line may be long."""
     decoder = codecs.getincrementaldecoder(encoding)()
+    long_lines = False
     try:
         with open(p, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
+            for chunk in iter(lambda: fh.read(_CHUNK), b""):
                 decoder.decode(chunk)
+                if not long_lines:
+                    find = chunk.find
+                    long_lines = any(find(b"\n", i, i + _BLOCK) < 0 for i in range(0, len(chunk) - _BLOCK + 1, _BLOCK))
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
+    return long_lines
 
 
 def _encoding_note(p: Path, encoding: str) -> str:
@@ -192,12 +208,13 @@ def _ends_of(line: str, readline: Callable[[int], str]) -> str:
 
 
 def _csv_table(p: Path, is_header: IsHeader | None) -> Table:
-    encoding = detect_encoding(p)
+    encoding, long_lines_maybe = _scan(p)
     if csv.field_size_limit() < MAX_LINE_CHARS:
         csv.field_size_limit(MAX_LINE_CHARS)  # one cell may fill a line; longer ones are the row's error
     fh = open(p, encoding=encoding, newline="")  # noqa: SIM115 - closed by the rows' generator
     long_lines: collections.deque[tuple[int, bool]] = collections.deque()
-    reader = csv.reader(_bounded_lines(fh, long_lines))
+    # no line can hold a cell too long: the file's own lines, at full speed
+    reader = csv.reader(_bounded_lines(fh, long_lines) if long_lines_maybe else fh)
 
     def csv_error(exc: csv.Error) -> UsageError:
         return UsageError(f"{p}:第 {reader.line_num} 行附近无法按 CSV 读取({exc});可能是引号不成对,其后的行无法"
