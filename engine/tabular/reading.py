@@ -448,7 +448,7 @@ def _keyed_table(rows: Iterator[dict[str, Any]], notes: list[str]) -> Table:
     def all_rows() -> Iterator[dict[str, Any]]:
         yield from seen
         yield from rows
-    return Table(header, all_rows(), 0, keyed=True, notes=notes)
+    return Table(header, all_rows(), 0, keyed=True, notes=notes, closer=getattr(rows, "close", None))
 
 
 def _jsonl_rows(p: Path, encoding: str) -> Iterator[dict[str, Any]]:
