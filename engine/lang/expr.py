@@ -288,7 +288,10 @@ def subtract(a: Any, b: Any) -> Any:
 def multiply(a: Any, b: Any) -> Any:
     """``*``: numbers only — never a text or a list repeated."""
     if _numbers(a, b):
-        return _limited(a * b)
+        r = a * b
+        if r.__class__ is Decimal and r.is_finite() and -MAX_DECIMAL_EXPONENT <= r.adjusted() <= MAX_DECIMAL_EXPONENT:
+            return r  # the common case, an amount times a rate: checked here, without another call
+        return _limited(r)
     raise _mismatch("*", a, b)
 
 

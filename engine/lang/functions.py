@@ -46,7 +46,10 @@ def _int(n: Any, fn: str) -> int:
 
 
 def add_days(d: dt.date, n: int) -> dt.date:
-    d, n = _date(d, "add_days"), _int(n, "add_days")
+    if d.__class__ is not dt.date:
+        d = _date(d, "add_days")
+    if n.__class__ is not int:
+        n = _int(n, "add_days")
     try:
         return d + dt.timedelta(days=n)
     except OverflowError:

@@ -32,13 +32,20 @@ def compute_deadline(ctx: Context, name: str) -> Any:
             return None
         amount = 0
         if dl.date is not None:
-            value = _date_or_none(ctx.run(dl.date), dl.date.text)
+            value = ctx.run(dl.date)
+            if value.__class__ is not dt.date:
+                value = _date_or_none(value, dl.date.text)
         else:
             assert dl.start is not None
-            start = _date_or_none(ctx.run(dl.start), dl.start.text)
+            start = ctx.run(dl.start)
             if start is None:
                 return None
-            amount = _amount(ctx.run(dl.amount), dl.amount.text) if dl.amount is not None else 0
+            if start.__class__ is not dt.date:
+                start = _date_or_none(start, dl.start.text)
+            if dl.amount is not None:
+                amount = ctx.run(dl.amount)
+                if amount.__class__ is not int:
+                    amount = _amount(amount, dl.amount.text)
             value = _shift(ctx, start, dl.unit, amount)
     except (CalendarError, DateOutOfRange) as exc:
         ctx.warnings.append(f"期限 {dl.label}({name})无法计算:{exc.message}")
@@ -47,7 +54,7 @@ def compute_deadline(ctx: Context, name: str) -> Any:
         error = DateOutOfRange(f"期限 {dl.label}({name}):{exc.message}")
         ctx.warnings.append(f"期限 {dl.label}({name})无法计算:{exc.message}")
         return Unavailable(error)
-    if isinstance(value, UncertainDate):  # decides the comparisons its bounds decide; null in the result
+    if value.__class__ is UncertainDate:  # decides the comparisons its bounds decide; null in the result
         ctx.warnings.append(f"期限 {dl.label}({name})无法计算:{value.error.message}")
     if ctx.tracer is not None:
         if dl.date is not None:
@@ -70,8 +77,6 @@ def _date_or_none(value: Any, text: str) -> Any:
 
 
 def _amount(value: Any, text: str) -> int:
-    if value.__class__ is int:
-        return value
     if is_number(value) and (not isinstance(value, Decimal) or (value.is_finite() and value == value.to_integral())):
         return int(value)
     raise EvaluationError(f"期限的天数 `{text}` 应得出整数,实际得出 {describe_value(value)}"

@@ -169,6 +169,8 @@ def _safe(ctx: Context, name: str) -> Any:
         value = ctx.lookup(name)
     except (CalendarError, DateOutOfRange):
         return None
+    if value.__class__ is dt.date or value is None:
+        return value
     return None if isinstance(value, UnknownValue) else value
 
 

@@ -97,7 +97,7 @@ def _apply(ctx: Context, rule: Rule) -> list[Reason]:
         score = ctx.run(rule.score)
         if score is None:
             return []
-        if not is_number(score):
+        if score.__class__ is not Decimal and not is_number(score):
             raise EvaluationError(f"分数 `{rule.score.text}` 应得出数值,实际得出 {describe_value(score)}",
                                   code="expression-failed")
         for band in rule.bands:
