@@ -22,7 +22,7 @@ from ..lang.environment import builtin_environment
 from ..lang.expr import DateOutOfRange, FunctionSpec, UnknownValue
 from . import rules, scoring
 from .checklists import checklist_rows
-from .context import Context
+from .context import BudgetExceeded, Context
 from .deadlines import compute_deadline
 from .result import DecisionResult
 from .tables import compute_table
@@ -82,8 +82,8 @@ def evaluate_checked(decision: Decision, facts: dict[str, Any], as_of: dt.date, 
     ctx.warnings.extend(warnings)
     try:
         result = _assemble(ctx, detail)
-    except EvaluationError:
-        if ctx.exhausted is not None:  # the budget, not whatever error it caused on the way out
+    except EvaluationError as exc:
+        if ctx.exhausted is not None and exc.code != BudgetExceeded.code:  # the budget, not an error it caused
             raise ctx.exhausted from None
         raise
     except RecursionError:
