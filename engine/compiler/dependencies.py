@@ -166,25 +166,24 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
 
 def _deepest_chain(graph: dict[str, set[str]], weights: dict[str, int]) -> tuple[list[str], int]:
     """The chain of names, each needing the next, with the greatest nesting (each name counted as NAME_NESTING plus
-    its weight), first name first, and that nesting. The graph has no cycle."""
+    its weight), first name first, and that nesting. The graph has no cycle; each edge is followed once."""
     total: dict[str, int] = {}
     nxt: dict[str, str | None] = {}
     for root in graph:
         if root in total:
             continue
-        stack = [root]
+        stack = [(root, iter(sorted(graph.get(root, ()))))]
         while stack:
-            n = stack[-1]
-            pending = [m for m in graph.get(n, ()) if m not in total and m in graph]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            if n in total:
-                continue
-            best = max(sorted(graph.get(n, ())), key=lambda m: total.get(m, 0), default=None)
-            total[n] = NAME_NESTING + weights.get(n, 0) + (total.get(best, 0) if best is not None else 0)
-            nxt[n] = best if best is not None and best in total else None
+            n, deps = stack[-1]
+            for m in deps:
+                if m in graph and m not in total:
+                    stack.append((m, iter(sorted(graph.get(m, ())))))
+                    break
+            else:
+                stack.pop()
+                best = max((m for m in sorted(graph.get(n, ())) if m in total), key=lambda m: total[m], default=None)
+                total[n] = NAME_NESTING + weights.get(n, 0) + (total[best] if best is not None else 0)
+                nxt[n] = best
     if not total:
         return [], 0
     start: str | None = max(graph, key=lambda n: total[n])
