@@ -429,7 +429,7 @@ def operations(facts: dict[str, Any], as_of: dt.date, reference: bool = False) -
     library = Library(POLICIES, reference=reference)
     decision = library.decision("fuzhou/operations")
     return evaluate_checked(decision, library.check_facts("fuzhou/operations", {**OPERATIONS_FACTS, **facts}), as_of,
-                            calendar=_known_to_2026(), reference=reference, explain=True)
+                            calendar=_known_to_2026(), reference=reference, explain=True, allow_out_of_period=True)
 
 
 @pytest.mark.parametrize("reference", [False, True], ids=["bytecode", "reference"])
@@ -504,3 +504,18 @@ def test_a_reported_uncertain_date_is_null_with_a_warning_and_its_decided_compar
     with pytest.raises(EvaluationError) as info:
         library.evaluate("hostile/check", {"d": "2098-12-23", "filed": "2099-01-10"}, as_of=D(2025, 1, 6))
     assert info.value.code == "calendar-year-unknown"
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["bytecode", "reference"])
+def test_a_rule_fires_when_the_upper_bound_of_a_count_back_decides_and_its_message_shows_the_bound(
+        reference: bool) -> None:
+    """Counting back from 2004-01-05 into 2003, which the calendar does not know: the plan was due on 2003-12-23
+    or before, so a plan submitted on 2004-01-02 is late whatever 2003's holidays were."""
+    facts = {"plan_submitted_on": "2004-01-02", "assessment_starts_on": "2004-01-05", "assessment_ends_on": "2004-01-06",
+             "results_filed_on": "2004-01-07"}
+    result = operations(facts, D(2004, 2, 1), reference)
+    assert result.outcome == "violation" and [r.rule for r in result.reasons] == ["plan_late"]
+    assert "实施计划应于 2003-12-23 或之前的某日(节假日安排未知)(认定开始 2004-01-05 前第 10 个工作日)前报送" \
+        in result.reasons[0].message
+    assert result.deadlines["plan_due"] is None
+    assert any("plan_due" in w and "2003 年的法定节假日安排未知" in w for w in result.warnings)
