@@ -264,7 +264,13 @@ def _limited(r: Any) -> Any:
 
 def add(a: Any, b: Any) -> Any:
     """``+``: numbers; text to text; list to list. Anything else (a text and a number, a date) is refused."""
-    if _numbers(a, b):
+    ca, cb = a.__class__, b.__class__
+    if (ca is int or ca is Decimal) and (cb is int or cb is Decimal):
+        return _limited(a + b)
+    if (ca is str and cb is str) or (ca is list and cb is list):
+        if len(a) + len(b) <= (MAX_TEXT_LENGTH if ca is str else MAX_LIST_LENGTH):
+            return a + b
+    elif is_number(a) and is_number(b):
         return _limited(a + b)
     if isinstance(a, str) and isinstance(b, str):
         if len(a) + len(b) > MAX_TEXT_LENGTH:

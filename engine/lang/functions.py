@@ -58,12 +58,19 @@ def add_days(d: dt.date, n: int) -> dt.date:
 
 def add_months(d: dt.date, n: int) -> dt.date:
     """Calendar months; the day is clamped to the month's end (2024-01-31 + 1 month = 2024-02-29)."""
-    return _shift_months(_date(d, "add_months"), _int(n, "add_months"), "个月")
+    if d.__class__ is not dt.date:
+        d = _date(d, "add_months")
+    if n.__class__ is not int:
+        n = _int(n, "add_months")
+    return _shift_months(d, n, "个月")
 
 
 def add_years(d: dt.date, n: int) -> dt.date:
-    n = _int(n, "add_years")
-    return _shift_months(_date(d, "add_years"), 12 * n, "年", n)
+    if d.__class__ is not dt.date:
+        d = _date(d, "add_years")
+    if n.__class__ is not int:
+        n = _int(n, "add_years")
+    return _shift_months(d, 12 * n, "年", n)
 
 
 def _shift_months(d: dt.date, months: int, unit: str, shown: int | None = None) -> dt.date:
@@ -115,8 +122,11 @@ def max_gap_days(start: dt.date, dates: list[dt.date], end: dt.date) -> int:
 
 
 def _events(start: dt.date, dates: list[dt.date], end: dt.date, fn: str) -> list[dt.date]:
-    start, end = _date(start, fn), _date(end, fn)
-    present = [d for d in _list(dates, fn) if d is not None]
+    if start.__class__ is not dt.date:
+        start = _date(start, fn)
+    if end.__class__ is not dt.date:
+        end = _date(end, fn)
+    present = [d for d in (dates if dates.__class__ is list else _list(dates, fn)) if d is not None]
     for d in present:
         if d.__class__ is not dt.date:
             _date(d, fn)
@@ -132,7 +142,8 @@ def gap_over_years(start: dt.date, dates: list[dt.date], end: dt.date, years: in
     2021-03-16 up to 2023-03-16, passed without an event). Boundaries count as events.
     """
     points = _events(start, dates, end, "gap_over_years")
-    years = _int(years, "gap_over_years")
+    if years.__class__ is not int:
+        years = _int(years, "gap_over_years")
     for a, b in zip(points, points[1:], strict=False):
         if add_years(a, years) < b:
             return {"start": a, "end": b, "days": (b - a).days}
@@ -143,9 +154,16 @@ def find(records: list[dict[str, Any]], field: str, value: Any, *more: Any) -> d
     """The first record whose ``field`` equals ``value`` (and each further field/value pair); None if none."""
     if len(more) % 2:
         raise ValueError("find() 的字段和值应成对给出")
+    if records.__class__ is not list:
+        records = _list(records, "find")
+    if not more:  # one field: the common case, without the pairs
+        for r in records:
+            if (r.__class__ is dict or isinstance(r, dict)) and r.get(field) == value:
+                return r
+        return None
     pairs = [(field, value)] + list(zip(more[::2], more[1::2], strict=True))
-    for r in _list(records, "find"):
-        if isinstance(r, dict) and all(r.get(f) == v for f, v in pairs):
+    for r in records:
+        if (r.__class__ is dict or isinstance(r, dict)) and all(r.get(f) == v for f, v in pairs):
             return r
     return None
 
@@ -234,12 +252,14 @@ def _sum(values: list[Any]) -> Any:
 
 def intersect(a: list[Any], b: list[Any]) -> list[Any]:
     """Elements of a that are also in b, in a's order, without repeats."""
-    return _select(_list(a, "intersect"), _list(b, "intersect"), True)
+    return _select(a if a.__class__ is list else _list(a, "intersect"),
+                   b if b.__class__ is list else _list(b, "intersect"), True)
 
 
 def difference(a: list[Any], b: list[Any]) -> list[Any]:
     """Elements of a that are not in b, in a's order, without repeats."""
-    return _select(_list(a, "difference"), _list(b, "difference"), False)
+    return _select(a if a.__class__ is list else _list(a, "difference"),
+                   b if b.__class__ is list else _list(b, "difference"), False)
 
 
 def _select(a: list[Any], b: list[Any], keep: bool) -> list[Any]:
@@ -283,10 +303,13 @@ def unique(values: list[Any]) -> list[Any]:
 
 def pluck(records: list[dict[str, Any]], field: str) -> list[Any]:
     """Each record's ``field`` (None for an empty element)."""
-    records = _list(records, "pluck")
+    if records.__class__ is not list:
+        records = _list(records, "pluck")
+    if all(r.__class__ is dict for r in records):
+        return [r.get(field) for r in records]
     out: list[Any] = []
     for i, r in enumerate(records):
-        if r.__class__ is dict or isinstance(r, dict):
+        if isinstance(r, dict):
             out.append(r.get(field))
         elif r is None:
             out.append(None)
@@ -423,15 +446,15 @@ def _len(x: Any) -> int:
 
 
 def year(d: dt.date) -> int:
-    return _date(d, "year").year
+    return (d if d.__class__ is dt.date else _date(d, "year")).year
 
 
 def month(d: dt.date) -> int:
-    return _date(d, "month").month
+    return (d if d.__class__ is dt.date else _date(d, "month")).month
 
 
 def day(d: dt.date) -> int:
-    return _date(d, "day").day
+    return (d if d.__class__ is dt.date else _date(d, "day")).day
 
 
 # ---- result types
