@@ -167,12 +167,14 @@ DID_YOU_MEAN_MAX_CANDIDATES = 5000
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A hint naming the closest candidate ("did you mean 'x'?"), or empty when none is close.
 
-    Bounded: a very long name, and very long or very many candidates, are not compared.
+    Bounded: a very long name, and very long or very many candidates, are not compared. A name that is not text
+    (a YAML date or number where a code was expected) is compared as its text.
     """
+    name = str(name)
     if len(name) > DID_YOU_MEAN_MAX_NAME:
         return ""
     usable = []
-    for c in candidates:
+    for c in map(str, candidates):
         if len(c) <= DID_YOU_MEAN_MAX_NAME:
             usable.append(c)
             if len(usable) >= DID_YOU_MEAN_MAX_CANDIDATES:

@@ -168,3 +168,19 @@ def test_one_files_yaml_error_does_not_hide_the_others(tmp_path: Path) -> None:
     assert "other.yaml:3:1: unknown-key" in lines[2]
     assert "renewal.yaml:44:1: yaml-syntax" in lines[3] and "制表符" in lines[3]
     assert "4 个问题(4 个文件)" in err
+
+
+@pytest.mark.parametrize("value", ["2024-01-01", "85", "true", "0x10", "[a, b]"])
+@pytest.mark.parametrize("where", [
+    ("        outcome: refuse\n", "        outcome: {value}\n"),
+    ("{min: pass_min, outcome: pass,", "{{min: pass_min, outcome: {value},"),
+    ("    default_outcome: pending\n", "    default_outcome: {value}\n"),
+])
+def test_an_outcome_written_as_a_date_or_number_is_a_pack_problem_not_a_crash(
+        tmp_path: Path, value: str, where: tuple[str, str]) -> None:
+    from skillcert_testutil import MINI
+
+    old, new = where
+    folder = pack_variant(tmp_path, MINI, "variant", [(old, new.format(value=value))])
+    lines = problem_lines(folder)
+    assert lines and not any("internal-error" in line for line in lines)

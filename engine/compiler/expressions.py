@@ -438,6 +438,8 @@ def _outcome_expression(scope: _Scope, source: str, path: PathT) -> dict[str, An
     ``outcome: "'interview_and_credit' if rectified_in_time == false else 'rectify'"``. A bare id is an outcome
     code when one is declared by that name, else a declared name; otherwise it is an unknown outcome.
     """
+    if not isinstance(source, str):  # YAML made it a date or a number: reported by consistency as unknown-outcome
+        return {}
     if _ID.match(source) and scope(source) is None:
         return {}  # reported by the consistency stage as unknown-outcome, with a did-you-mean
     expr = scope.expr(source, path, TEXT, "outcome")
