@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 import skillcert
-from skillcert.compiler.scorecode import compile_scorecard
+from skillcert.compiler.scorecode import compile_scorecard, compile_totals
 from skillcert.runtime.context import Context
 from skillcert.runtime.evaluate import compute, evaluate_checked
 from skillcert.runtime.scoring import score_leaves
+from skillcert.values import format_decimal
 from skillcert_hostile import write_pack
 from skillcert_testutil import POLICIES
 
@@ -31,7 +32,8 @@ def test_compiled_scorecard_equals_line_by_line_on_random_findings() -> None:
     decision = library.decision("chongqing/renewal")
     card = decision.scorecards["total"]
     fast = compile_scorecard(card, library._functions)
-    assert fast is not None
+    totals = compile_totals(card, library._functions)
+    assert fast is not None and totals is not None
     fields = decision.inputs["findings"].spec.fields
     rng = random.Random(3)
     for _ in range(200):
@@ -46,6 +48,13 @@ def test_compiled_scorecard_equals_line_by_line_on_random_findings() -> None:
         slow = {leaf_id: score for leaf_id, (score, _) in score_leaves(ctx, card).items()}
         assert dict(zip(slow, fast(ctx), strict=True)) == slow
         assert all(isinstance(v, (Decimal, int)) for v in slow.values())
+        # the totals function (scaled integers): equal values, the same text once formatted
+        total, subtotals = totals(ctx)
+        assert total == sum(slow.values(), Decimal(0)) and isinstance(total, Decimal)
+        assert format_decimal(total) == format_decimal(sum(slow.values(), Decimal(0)))
+        for cid, sub in zip(card.category_leaves, subtotals, strict=True):
+            expected = sum((slow[leaf.id] for leaf in card.category_leaves[cid]), Decimal(0))
+            assert sub == expected and format_decimal(sub) == format_decimal(expected)
 
 
 def test_a_failing_compiled_card_falls_back_to_the_line_by_line_error() -> None:
@@ -55,7 +64,8 @@ def test_a_failing_compiled_card_falls_back_to_the_line_by_line_error() -> None:
     def broken(ctx: object) -> tuple[object, ...]:
         raise TypeError("boom")
 
-    with_broken_card = replace(decision, scorecards={"total": replace(decision.scorecards["total"], fast=broken)})
+    with_broken_card = replace(decision, scorecards={"total": replace(decision.scorecards["total"], fast=broken,
+                                                                      totals=broken)})
     facts = library.check_facts("chongqing/renewal", {
         "institution_kind": "social_org", "registry_level": "city", "registration_expires_on": "2025-06-30",
         "applied_on": "2025-05-20", "registered_occupations": ["a"], "findings": {"posts_missing": 2}})

@@ -164,6 +164,8 @@ class Scorecard:
     category_leaves: Mapping[str, tuple[ScoreNode, ...]]
     # the whole card as one Python function (skillcert.compiler.scorecode): f(ctx) -> every leaf's score, in order
     fast: Callable[[Any], tuple[Any, ...]] | None = None
+    # the same for the batch path: f(ctx) -> (total, (category subtotal, …)), in scaled integers when it can be
+    totals: Callable[[Any], Any] | None = None
 
     def nodes(self) -> Iterator[ScoreNode]:
         """Every category and item, depth first."""

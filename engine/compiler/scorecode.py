@@ -24,7 +24,7 @@ from ..lang.expr import FunctionSpec, is_number
 from .compilation import Compilation
 from .model import Scorecard
 
-__all__ = ["compile_scorecard", "stage_scorecode"]
+__all__ = ["compile_scorecard", "compile_totals", "stage_scorecode"]
 
 
 def _deduct(per: Decimal, count: Any) -> Any:
@@ -67,26 +67,89 @@ class _Locals(ToPython):
 
 def compile_scorecard(card: Scorecard, functions: Mapping[str, FunctionSpec]) -> Callable[[Any], tuple[Any, ...]] | None:
     """``f(ctx) -> (leaf score, …)`` in the order of ``card.category_leaves``; None if any line can't be compiled."""
+    fn: Callable[[Any], tuple[Any, ...]] | None = _generate(card, functions, totals=False)
+    return fn
+
+
+def compile_totals(card: Scorecard, functions: Mapping[str, FunctionSpec]) -> Callable[[Any], Any] | None:
+    """``f(ctx) -> (total, (category subtotal, …))``, categories in the order of ``card.category_leaves``: the batch
+    path's whole scorecard in one call. When every ``per``, ``points`` and ``max`` is a non-negative decimal with at
+    most :data:`_MAX_PLACES` places and every count is typed integer, it computes in scaled integers and makes the
+    decimals once at the end (equal values; output is normalised, see :func:`skillcert.values.format_decimal`); a
+    count that is not an integer at run time raises, and the line-by-line path then decides. None if any line can't
+    be compiled."""
+    fn: Callable[[Any], Any] | None = _generate(card, functions, totals=True)
+    return fn
+
+
+_MAX_PLACES = 6
+
+
+def _places(card: Scorecard) -> int | None:
+    """Decimal places to scale by, or None when the card is not for scaled integers."""
+    places = 0
+    for leaves in card.category_leaves.values():
+        for leaf in leaves:
+            amounts = [leaf.max]
+            for line in leaf.lines:
+                if line.per is not None:
+                    if line.count is None or line.count.type.kind != "integer":
+                        return None
+                    amounts.append(line.per)
+                elif line.points is not None:
+                    amounts.append(line.points)
+            for a in amounts:
+                if not a.is_finite() or a < 0:
+                    return None
+                exponent = a.as_tuple().exponent
+                assert isinstance(exponent, int)
+                places = max(places, -exponent)
+    return places if places <= _MAX_PLACES else None
+
+
+def _ideduct(per: int, count: Any) -> int:
+    """:func:`_deduct` in scaled integers: an integer count only (anything else raises; the line-by-line path
+    then scores the card)."""
+    if count.__class__ is int:
+        return per * count if count > 0 else 0
+    if count is None:
+        return 0
+    raise TypeError("count")
+
+
+def _generate(card: Scorecard, functions: Mapping[str, FunctionSpec], *, totals: bool) -> Callable[[Any], Any] | None:
     gen = _Locals(functions)
     gen.env["_deduct"] = _deduct
+    gen.env["_ideduct"] = _ideduct
     gen.env["_truth"] = _truth
     gen.env["_max"] = max
     gen.env["_min"] = min
-    zero = gen._bind(Decimal(0), "k")
+    places = _places(card) if totals else None
+
+    def amount(value: Decimal) -> ast.expr:
+        if places is None:
+            return gen._bind(value, "k")
+        return ast.Constant(int(value.scaleb(places)))
+
+    zero: ast.expr = gen._bind(Decimal(0), "k") if places is None else ast.Constant(0)
+    deduct = "_deduct" if places is None else "_ideduct"
+    statements: list[ast.stmt] = []
     leaves: list[ast.expr] = []
+    subtotals: list[ast.expr] = []
     for cat_leaves in card.category_leaves.values():
+        cat_scores: list[ast.expr] = []
         for leaf in cat_leaves:
             terms: list[ast.expr] = []
             for line in leaf.lines:
                 if line.per is not None:
                     if line.count is None or line.count.fn is None:
                         return None
-                    term: ast.expr = ast.Call(ast.Name("_deduct", ast.Load()),
-                                              [gen._bind(line.per, "k"), gen.visit(copy.deepcopy(line.count.tree))], [])
+                    term: ast.expr = ast.Call(ast.Name(deduct, ast.Load()),
+                                              [amount(line.per), gen.visit(copy.deepcopy(line.count.tree))], [])
                 else:
                     if line.points is None:
                         return None
-                    term = gen._bind(line.points, "k")
+                    term = amount(line.points)
                 if line.when is not None:
                     if line.when.fn is None:
                         return None
@@ -98,23 +161,51 @@ def compile_scorecard(card: Scorecard, functions: Mapping[str, FunctionSpec]) ->
             total: ast.expr = zero
             for t in terms:
                 total = ast.BinOp(total, ast.Add(), t)
-            maximum = gen._bind(leaf.max, "k")
+            maximum = amount(leaf.max)
             if leaf.bonus:
                 score: ast.expr = ast.Call(ast.Name("_min", ast.Load()), [maximum, total], [])
             else:  # 扣完为止: never below zero
                 score = ast.Call(ast.Name("_max", ast.Load()), [zero, ast.BinOp(maximum, ast.Sub(), total)], [])
-            leaves.append(score)
+            if not totals:
+                leaves.append(score)
+                continue
+            local = f"s_{len(statements)}"
+            statements.append(ast.Assign([ast.Name(local, ast.Store())], score))
+            cat_scores.append(ast.Name(local, ast.Load()))
+        if totals:
+            subtotal: ast.expr = zero
+            for sc in cat_scores:
+                subtotal = ast.BinOp(subtotal, ast.Add(), sc)
+            local = f"s_{len(statements)}"
+            statements.append(ast.Assign([ast.Name(local, ast.Store())], subtotal))
+            subtotals.append(ast.Name(local, ast.Load()))
     body: list[ast.stmt] = [
         ast.Assign([ast.Name(local, ast.Store())],
                    ast.Call(ast.Attribute(ast.Name("_c", ast.Load()), "lookup", ast.Load()), [ast.Constant(name)], []))
         for name, local in gen.names.items()
     ]
-    body.append(ast.Return(ast.Tuple(leaves, ast.Load())))
+    body.extend(statements)
+    if totals:
+        grand: ast.expr = zero
+        for sub in subtotals:
+            grand = ast.BinOp(grand, ast.Add(), sub)
+        result: list[ast.expr] = [grand, ast.Tuple(subtotals, ast.Load())]
+        if places is not None:  # the decimals, made once: Decimal(n).scaleb(-places)
+            gen.env["_dec"] = Decimal
+            gen.env["_places"] = -places
+
+            def dec(e: ast.expr) -> ast.expr:
+                return ast.Call(ast.Attribute(ast.Call(ast.Name("_dec", ast.Load()), [e], []), "scaleb", ast.Load()),
+                                [ast.Name("_places", ast.Load())], [])
+            result = [dec(grand), ast.Tuple([dec(s) for s in subtotals], ast.Load())]
+        body.append(ast.Return(ast.Tuple(result, ast.Load())))
+    else:
+        body.append(ast.Return(ast.Tuple(leaves, ast.Load())))
     func = ast.FunctionDef("_scorecard", ast.arguments([], [ast.arg("_c")], None, [], [], None, []), body, [], None)
     module = ast.fix_missing_locations(ast.Module([func], []))
     namespace = dict(gen.env)
     exec(compile(module, f"<scorecard {card.name}>", "exec"), namespace)  # noqa: S102 - our own checked trees
-    fn: Callable[[Any], tuple[Any, ...]] = namespace["_scorecard"]
+    fn: Callable[[Any], Any] = namespace["_scorecard"]
     return fn
 
 
@@ -124,4 +215,5 @@ def stage_scorecode(c: Compilation) -> None:
         return
     for d in c.drafts.values():
         for name, card in d.scorecards.items():
-            d.scorecards[name] = replace(card, fast=compile_scorecard(card, c.functions))
+            d.scorecards[name] = replace(card, fast=compile_scorecard(card, c.functions),
+                                          totals=compile_totals(card, c.functions))

@@ -23,10 +23,11 @@ __all__ = ["card_total", "category_totals", "item_scores", "score_leaves"]
 def card_total(ctx: Context, name: str) -> Decimal | None:
     """A scorecard's total (None when its `when` does not hold); leaves are scored once, flat."""
     key = "total:" + name
-    if key not in ctx.memo:
+    memo = ctx.memo
+    if key not in memo:
         card = ctx.decision.scorecards[name]
-        ctx.memo[key] = sum(_leaf_scores(ctx, card).values(), Decimal(0)) if ctx.test(card.when) else None
-    total: Decimal | None = ctx.memo[key]
+        memo[key] = _totals(ctx, card)[0] if ctx.test(card.when) else None
+    total: Decimal | None = memo[key]
     return total
 
 
@@ -34,8 +35,31 @@ def category_totals(ctx: Context, name: str) -> dict[str, Decimal | None]:
     card = ctx.decision.scorecards[name]
     if card_total(ctx, name) is None:
         return {node.id: None for node in card.categories}
-    scores = _leaf_scores(ctx, card)
-    return {cid: sum((scores[leaf.id] for leaf in cl), Decimal(0)) for cid, cl in card.category_leaves.items()}
+    return dict(_totals(ctx, card)[1])
+
+
+_FAILED = (EvaluationError, OutOfRange, TypeError, AttributeError, ArithmeticError, ValueError, LookupError)
+
+
+def _totals(ctx: Context, card: Scorecard) -> tuple[Decimal, dict[str, Decimal]]:
+    """The total and each category's subtotal: the card's compiled totals function on the batch path (one call),
+    else from the leaves' scores."""
+    key = "totals:" + card.name
+    cached: tuple[Decimal, dict[str, Decimal]] | None = ctx.memo.get(key)
+    if cached is None:
+        if card.totals is not None and not ctx.reference and not ctx.detail:
+            try:
+                total, subtotals = card.totals(ctx)
+                cached = (total, dict(zip(card.category_leaves, subtotals, strict=True)))
+            except _FAILED:
+                cached = None  # the line-by-line path below says precisely which expression failed
+        if cached is None:
+            scores = _leaf_scores(ctx, card)
+            cached = (sum(scores.values(), Decimal(0)),
+                      {cid: sum((scores[leaf.id] for leaf in cl), Decimal(0))
+                       for cid, cl in card.category_leaves.items()})
+        ctx.memo[key] = cached
+    return cached
 
 
 def item_scores(ctx: Context, name: str) -> ItemScore | None:
@@ -68,7 +92,7 @@ def _leaf_scores(ctx: Context, card: Scorecard) -> dict[str, Decimal]:
         if card.fast is not None and not ctx.reference and not ctx.detail:
             try:
                 scores = card.fast(ctx)
-            except (EvaluationError, OutOfRange, TypeError, AttributeError, ArithmeticError, ValueError, LookupError):
+            except _FAILED:
                 scores = None  # the line-by-line path below says precisely which expression failed
         if scores is not None:
             ids = [leaf.id for leaves in card.category_leaves.values() for leaf in leaves]
