@@ -27,7 +27,6 @@ from __future__ import annotations
 import functools
 import importlib
 import re
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date, datetime
@@ -50,6 +49,8 @@ _WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TOP_KEYS = ("year", "holidays", "workdays", "source", "note")
 _RANGE_KEYS = ("from", "to", "name")
+
+_DERIVED_MAX = 32  # calendars remembered by with_years, per calendar
 
 _Fail = Callable[[str, str], SkillcertError]  # (entry path, message) -> error to raise
 
@@ -90,22 +91,15 @@ class YearData:
 
 
 class _YearTable:
-    """Precomputed lookup for one year: a working-day flag per day and running counts.
+    """Precomputed lookup for one year: a working-day flag per day (index 0: 1 January)."""
 
-    ``cum[i]`` is the number of working days among the year's first ``i`` days, so the working days up to
-    and including day index ``i`` number ``cum[i + 1]`` and ``cum[-1]`` is the year's total.
-    """
-
-    __slots__ = ("data", "start", "flags", "cum", "total")
+    __slots__ = ("data", "start", "flags")
 
     def __init__(self, data: YearData) -> None:
         self.data = data
-        first = date(data.year, 1, 1)
-        self.start = first.toordinal()
+        self.start = date(data.year, 1, 1).toordinal()
         ndays = date(data.year, 12, 31).toordinal() - self.start + 1
         flags: list[bool] = []
-        cum = [0]
-        running = 0
         for ordinal in range(self.start, self.start + ndays):  # by ordinal: 9999-12-31 has no next day
             day = date.fromordinal(ordinal)
             if day in data.workdays:
@@ -115,10 +109,36 @@ class _YearTable:
             else:
                 working = day.weekday() < 5
             flags.append(working)
-            running += working
-            cum.append(running)
         self.flags: tuple[bool, ...] = tuple(flags)
-        self.cum: tuple[int, ...] = tuple(cum)
+
+
+class _Run:
+    """The working-day table of a run of consecutive known years ``first``..``last``: the arithmetic in O(1).
+
+    ``cum[i]`` is the number of working days among the run's first ``i`` days (day 0 is 1 January of ``first``),
+    so a day's working-day index — the working days before it in the run — is ``cum[i]`` and ``cum[-1]`` is the
+    run's ``total``; ``days[k]`` is the run's working day of index ``k``.
+    """
+
+    __slots__ = ("first", "last", "start", "cum", "days", "total")
+
+    def __init__(self, years: list[_YearTable]) -> None:
+        self.first = years[0].data.year
+        self.last = years[-1].data.year
+        self.start = years[0].start
+        cum = [0]
+        days: list[date] = []
+        running = 0
+        for t in years:
+            ordinal = t.start
+            for working in t.flags:
+                if working:
+                    running += 1
+                    days.append(date.fromordinal(ordinal))
+                cum.append(running)
+                ordinal += 1
+        self.cum: list[int] = cum
+        self.days: list[date] = days
         self.total = running
 
 
@@ -243,11 +263,13 @@ class HolidayCalendar:
     of an unknown year raises :class:`CalendarError`.
     """
 
-    __slots__ = ("_tables", "_known", "_known_text")
+    __slots__ = ("_tables", "_known", "_known_text", "_runs", "_derived")
 
     _tables: dict[int, _YearTable]
     _known: frozenset[int]
     _known_text: str
+    _runs: dict[int, _Run]  # year -> its run's table, filled on first use
+    _derived: dict[tuple[YearData, ...], HolidayCalendar]  # with_years(extra), remembered
 
     def __init__(self, years: Mapping[int, YearData]) -> None:
         tables: dict[int, _YearTable] = {}
@@ -262,6 +284,8 @@ class HolidayCalendar:
         self._tables = tables
         self._known = frozenset(tables)
         self._known_text = _format_years(tables)
+        self._runs = {}
+        self._derived = {}
 
     @property
     def known_years(self) -> frozenset[int]:
@@ -278,12 +302,23 @@ class HolidayCalendar:
         return self._table(year, "").data
 
     def with_years(self, extra: Iterable[YearData]) -> HolidayCalendar:
-        """A new calendar with ``extra`` years added; an extra year replaces this calendar's data for it."""
+        """A calendar with ``extra`` years added; an extra year replaces this calendar's data for it.
+
+        The same ``extra`` again gives the same (immutable) calendar, with its tables already built: a
+        ``--calendar`` year is added for every evaluation.
+        """
+        key = tuple(extra)
+        new = self._derived.get(key)
+        if new is not None:
+            return new
         tables = dict(self._tables)
-        for data in extra:
+        for data in key:
             tables[data.year] = _YearTable(data)
         new = HolidayCalendar.__new__(HolidayCalendar)
         new._init(tables)
+        if len(self._derived) >= _DERIVED_MAX:
+            self._derived.clear()
+        self._derived[key] = new
         return new
 
     # -- queries ---------------------------------------------------------------------------------------
@@ -320,40 +355,35 @@ class HolidayCalendar:
         r-th working day of the unknown year is on or after its r-th day; counting back, the r-th last on or before
         its r-th last day. ``d``'s own year must be known (:class:`CalendarError` otherwise); a date before year 1
         or after 9999 raises :class:`~.expr.OutOfRange` (``date-out-of-range``).
+
+        Two look-ups in the table of ``d``'s run of consecutive known years (:class:`_Run`), whatever ``n``.
         """
-        t = self._tables.get(d.year)
-        if t is None:
-            raise self._unknown(d.year, "")
+        run = self._runs.get(d.year)
+        if run is None:
+            run = self._run(d.year, "")
         if n == 0:
             return d
-        idx = d.toordinal() - t.start
-        # r: the 1-based rank, within year y, of the working day we want.
-        r = t.cum[idx + 1] + n if n > 0 else t.cum[idx] + n + 1
-        y = d.year
-        if r > t.total or r < 1:
-            context = f"{d.isoformat()} {'之后' if n > 0 else '之前'}第 {abs(n)} 个工作日"
-            while r > t.total:
-                r -= t.total
-                y += 1
-                if y > MAXYEAR:
-                    raise OutOfRange("date-out-of-range", f"{context}超出可表示的日期范围(公元 1 年至 9999 年)")
-                nxt = self._tables.get(y)
-                if nxt is None:  # the r-th working day of year y: on or after its r-th day
-                    return UncertainDate(self._bound(date(y, 1, 1).toordinal() + r - 1, context), None,
-                                         self._unknown(y, context))
-                t = nxt
-            while r < 1:
-                y -= 1
-                if y < MINYEAR:
-                    raise OutOfRange("date-out-of-range", f"{context}超出可表示的日期范围(公元 1 年至 9999 年)")
-                prev = self._tables.get(y)
-                if prev is None:  # the (1 - r)-th last working day of year y: on or before its (1 - r)-th last day
-                    return UncertainDate(None, self._bound(date(y, 12, 31).toordinal() + r, context),
-                                         self._unknown(y, context))
-                t = prev
-                r += t.total
-        j = bisect_left(t.cum, r)
-        return date.fromordinal(t.start + j - 1)
+        # r: the 1-based rank, within the run, of the working day we want.
+        if n > 0:
+            r = run.cum[d.toordinal() - run.start + 1] + n
+            if r <= run.total:
+                return run.days[r - 1]
+            # past the run: the (r - total)-th working day of the unknown year after it, on or after its own such day
+            y = run.last + 1
+            context = f"{d.isoformat()} 之后第 {n} 个工作日"
+            if y > MAXYEAR:
+                raise OutOfRange("date-out-of-range", f"{context}超出可表示的日期范围(公元 1 年至 9999 年)")
+            return UncertainDate(self._bound(date(y, 1, 1).toordinal() + r - run.total - 1, context), None,
+                                 self._unknown(y, context))
+        r = run.cum[d.toordinal() - run.start] + n + 1
+        if r >= 1:
+            return run.days[r - 1]
+        # before the run: the (1 - r)-th last working day of the unknown year before it, on or before its such day
+        y = run.first - 1
+        context = f"{d.isoformat()} 之前第 {-n} 个工作日"
+        if y < MINYEAR:
+            raise OutOfRange("date-out-of-range", f"{context}超出可表示的日期范围(公元 1 年至 9999 年)")
+        return UncertainDate(None, self._bound(date(y, 12, 31).toordinal() + r, context), self._unknown(y, context))
 
     @staticmethod
     def _bound(ordinal: int, context: str) -> date:
@@ -373,30 +403,44 @@ class HolidayCalendar:
         working day <= ``b`` if ``b > a``, the first working day >= ``b`` if ``b < a``), or at ``a`` itself
         when the distance is 0.  Note the result is not antisymmetric when exactly one end is a
         non-working day: from Saturday back to the Friday before is -1, from that Friday to Saturday is 0.
-        Every year from ``start`` to ``end`` must be known.
+        Every year from ``start`` to ``end`` must be known.  A subtraction in the table of their run of years.
         """
-        ts = self._tables.get(start.year)
-        if ts is None:
-            raise self._unknown(start.year, "")
-        te = self._tables.get(end.year)
-        if te is None:
-            raise self._unknown(end.year, "")
-        i_s = start.toordinal() - ts.start
-        i_e = end.toordinal() - te.start
+        rs = self._runs.get(start.year)
+        if rs is None:
+            rs = self._run(start.year, "")
+        re_ = self._runs.get(end.year)
+        if re_ is None:
+            re_ = self._run(end.year, "")
+        if rs is not re_:  # an unknown year lies between: the first one after the earlier end's run
+            context = f"{start.isoformat()} 至 {end.isoformat()} 之间的工作日数"
+            raise self._unknown(min(rs.last, re_.last) + 1, context)
+        cum = rs.cum
+        i_s = start.toordinal() - rs.start
+        i_e = end.toordinal() - rs.start
         if end >= start:
-            span = self._span(start.year, end.year, start, end)
-            return te.cum[i_e + 1] - ts.cum[i_s + 1] + span
-        span = self._span(end.year, start.year, start, end)
-        return te.cum[i_e] - ts.cum[i_s] - span
+            return cum[i_e + 1] - cum[i_s + 1]
+        return cum[i_e] - cum[i_s]
 
     # -- helpers ---------------------------------------------------------------------------------------
 
-    def _span(self, y0: int, y1: int, start: date, end: date) -> int:
-        """Total working days of the years ``y0 <= y < y1``."""
-        if y0 == y1:
-            return 0
-        context = f"{start.isoformat()} 至 {end.isoformat()} 之间的工作日数"
-        return sum(self._table(y, context).total for y in range(y0, y1))
+    def _run(self, year: int, context: str) -> _Run:
+        """The table of the run of consecutive known years holding ``year``, built on first use and then shared by
+        every year of the run; :class:`CalendarError` if ``year`` is unknown."""
+        run = self._runs.get(year)
+        if run is not None:
+            return run
+        tables = self._tables
+        if year not in tables:
+            raise self._unknown(year, context)
+        first = last = year
+        while first - 1 in tables:
+            first -= 1
+        while last + 1 in tables:
+            last += 1
+        run = _Run([tables[y] for y in range(first, last + 1)])
+        for y in range(first, last + 1):
+            self._runs[y] = run
+        return run
 
     def _table(self, year: int, context: str) -> _YearTable:
         t = self._tables.get(year)
