@@ -276,11 +276,11 @@ def test_a_dask_frames_columns_are_checked_on_the_client() -> None:
 def test_an_unexpected_exception_in_one_row_is_that_rows_error_and_the_run_goes_on(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import skillcert.rows.cells
-    import skillcert.rows.evaluation
+    import skillcert.rows.columns
 
     src = write_csv(tmp_path / "in.csv", HEADER, [[f"SX-{i}", *ROW[1:]] for i in range(5)])
     library = skillcert.load(POLICIES)
-    real_evaluate, real_facts, real_text = library.evaluate, skillcert.rows.evaluation.row_facts, \
+    real_evaluate, real_facts, real_text = library.evaluate, skillcert.rows.columns.HeaderRows.facts, \
         skillcert.rows.cells.text_cell
     ids = iter(range(5))
 
@@ -289,10 +289,10 @@ def test_an_unexpected_exception_in_one_row_is_that_rows_error_and_the_run_goes_
             raise ValueError("evaluation broke")
         return real_evaluate(*args, **kwargs)
 
-    def row_facts(decision: Any, row: dict[str, Any]) -> Any:
-        if row.get("机构编号") == "SX-3":
+    def facts(rows: Any, cells: list[Any]) -> Any:  # a file's rows go through the columns compiled once
+        if "SX-3" in cells:
             raise KeyError("conversion broke")
-        return real_facts(decision, row)
+        return real_facts(rows, cells)
 
     def text_cell(value: Any) -> Any:
         if value == "SX-4":
@@ -300,7 +300,7 @@ def test_an_unexpected_exception_in_one_row_is_that_rows_error_and_the_run_goes_
         return real_text(value)
 
     monkeypatch.setattr(library, "evaluate", evaluate)
-    monkeypatch.setattr(skillcert.rows.evaluation, "row_facts", row_facts)
+    monkeypatch.setattr(skillcert.rows.columns.HeaderRows, "facts", facts)
     monkeypatch.setattr(skillcert.rows.cells, "text_cell", text_cell)
     summary = run_batch(library, SX, src, tmp_path / "out.csv", as_of=dt.date(2023, 9, 20), progress=False,
                         stderr=io.StringIO())

@@ -39,13 +39,14 @@ from ..runtime.result import DecisionResult
 from ..values import format_decimal, jsonable, to_json
 
 __all__ = ["RESULT_COLUMNS", "RENDERINGS", "output_columns", "result_row", "text_cell", "typed_cell", "reasons_text",
-           "row_renderer", "safe_text", "xlsx_text"]
+           "row_renderer", "cells_renderer", "safe_text", "xlsx_text"]
 
 RESULT_COLUMNS = ("outcome", "outcome_label", "score")
 REASONS = "reasons"
 _EXACT_IN_A_SPREADSHEET = Decimal("0.0001")  # a score with at most 4 decimals is a number in XLSX
 RENDERINGS = ("text", "csv", "typed", "json")
 XLSX_CELL_CHARS = 32_767  # what one worksheet cell holds
+_SCORES_KEPT = 4_096  # score texts kept by a renderer
 
 _FORMULA_START = frozenset("=+-@\t\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -162,3 +163,57 @@ def row_renderer(rendering: str, columns: Sequence[str]) -> Callable[[dict[str, 
         raise ValueError(f"unknown rendering {rendering!r}")
     pairs = list(zip(cell_of, cols, strict=True))
     return lambda row: [cell(row.get(c)) for cell, c in pairs]
+
+
+def _reasons_lines(result: DecisionResult) -> str | None:
+    """The reasons cell of a result (as :func:`reasons_text` gives it for the result's row)."""
+    reasons = result.reasons
+    if not reasons:
+        return None
+    return "\n".join(f"[{r.outcome or '-'}] {r.message}({r.rule})" for r in reasons)
+
+
+def cells_renderer(rendering: str, decision: Decision, carried: Sequence[str]
+                   ) -> Callable[[Sequence[Any], DecisionResult | None, str | None], Any]:
+    """How one row is written from its carried-over cells (in the order of ``carried``, None for a cell not read)
+    and its result or its error, for the renderings ``text``, ``csv`` and ``typed``: the very cells
+    :func:`row_renderer` makes of :func:`result_row`'s row, without making that row (reasons go straight to their
+    text lines)."""
+    columns = output_columns(decision, carried)
+    deadlines = tuple(decision.deadlines)
+    empty = (None,) * (len(RESULT_COLUMNS) + len(deadlines) + 1)  # outcome … reasons of a row with an error
+
+    scores: dict[Decimal, str] = {}  # a score's text, for text renderings (scores repeat: made once each)
+
+    def score_text(score: Any) -> Any:
+        if score.__class__ is not Decimal or not score.is_finite():
+            return score
+        text = scores.get(score)
+        if text is None:
+            text = format_decimal(score)
+            if len(scores) < _SCORES_KEPT:
+                scores[score] = text  # equal decimals (94.6, 94.60) have the one text
+        return text
+
+    as_text = rendering != "typed"
+
+    def values(result: DecisionResult | None, error: str | None) -> Sequence[Any]:
+        if result is None:
+            return (*empty, error)
+        dl = result.deadlines
+        return (result.outcome, result.outcome_label, score_text(result.score) if as_text else result.score,
+                *[dl.get(n) for n in deadlines], _reasons_lines(result), None)
+
+    if rendering == "csv":  # the carried-over cells hold the input's text: guarded; the result's are the engine's
+        def csv_row(cells: Sequence[Any], result: DecisionResult | None, error: str | None) -> list[Any]:
+            return [*map(_csv_cell, cells), *map(text_cell, values(result, error))]
+        return csv_row
+    if rendering == "typed":
+        def typed_row(cells: Sequence[Any], result: DecisionResult | None, error: str | None) -> list[Any]:
+            return list(map(_xlsx_cell, columns, (*cells, *values(result, error))))
+        return typed_row
+    if rendering == "text":
+        def text_row(cells: Sequence[Any], result: DecisionResult | None, error: str | None) -> list[Any]:
+            return [*map(text_cell, cells), *map(text_cell, values(result, error))]
+        return text_row
+    raise ValueError(f"no cells renderer for rendering {rendering!r}")

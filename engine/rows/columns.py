@@ -35,6 +35,7 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any
 
 from ..compiler.model import Decision, ValueSpec
@@ -43,7 +44,7 @@ from ..lang.types import VType
 from .cells import output_columns
 from .limits import MAX_HEADER_CELL_CHARS, MAX_JSON_DEPTH
 
-__all__ = ["ERROR_KEY", "RowError", "CellError", "Column", "ColumnReport", "column_of", "plan_columns",
+__all__ = ["ERROR_KEY", "RowError", "CellError", "Column", "ColumnReport", "HeaderRows", "column_of", "plan_columns",
            "header_matches", "carried_columns", "carried_cells", "row_facts", "input_label", "input_type",
            "json_too_deep", "SEPARATORS"]
 
@@ -496,6 +497,162 @@ def json_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------
+# Rows of one header: cells as a list, columns compiled once
+
+
+_SKIP: Any = object()  # a cell left out: empty, the input's default applies
+_MEMO_KEY_CHARS = 256  # a cell's text converted once per column and kept (counts, flags, codes, dates …) up to this
+_MEMO_ENTRIES = 4_096  # texts kept per column (a column of distinct texts stops growing there)
+_IMMUTABLE = frozenset({bool, int, Decimal, str})  # converted values that rows may share
+_JSON_KINDS = frozenset({"list", "record", "mapping"})
+_get = dict.get
+
+
+def _picker(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """The cells at ``indexes`` of a row, as a tuple (picked at C speed)."""
+    if len(indexes) == 1:
+        index = indexes[0]
+        return lambda cells: (cells[index],)
+    if not indexes:
+        return lambda cells: ()
+    return itemgetter(*indexes)
+
+
+class HeaderRows:
+    """The rows of one header (a CSV or XLSX file's): cells in a list, in header order, split into facts and
+    carried-over cells by converters compiled once per column. Names that are empty stand for no column.
+
+    :meth:`facts` gives the same facts as :func:`row_facts` on the row as a mapping (:meth:`mapping`), and the same
+    error: it *is* that function for a header out of the ordinary (a refused column, one input twice, a record
+    given whole and by its fields, records inside records) and for any row in which a cell fails to convert.
+    Otherwise a column converts each distinct short text once and keeps the value when no row can change it
+    (numbers, flags, codes, text), so that a row costs a few lookups done at C speed; JSON cells are parsed once
+    per text too, and each row gets its own copy.
+    """
+
+    def __init__(self, decision: Decision, names: Sequence[Any]) -> None:
+        self.decision = decision
+        self.names = tuple(names)
+        self.width = len(self.names)
+        carried: list[tuple[int, str]] = []
+        tops: list[tuple[int, str, Callable[[Any], Any] | None]] = []
+        fields: dict[str, list[tuple[int, str, Callable[[Any], Any] | None]]] = {}
+        simple = True
+        fast = _FAST.get(decision) or {}
+        for i, name in enumerate(self.names):
+            if name is None or name == "":
+                continue
+            kind, target, convert = fast.get(name) or _fast_plan(decision, name)
+            if kind == 0:
+                carried.append((i, target))
+            elif kind in (1, 2):
+                tops.append((i, target, convert))
+            elif kind == 3 and len(target) == 2:
+                fields.setdefault(target[0], []).append((i, target[1], convert))
+            else:
+                simple = False
+        top_names = [t for _, t, _ in tops]
+        for record, given in fields.items():
+            if record in top_names or len({f for _, f, _ in given}) < len(given):
+                simple = False
+        self.simple = simple and len(set(top_names)) == len(top_names)
+        self.carried_names = tuple(t for _, t in carried)
+        self._carried_at = tuple(i for i, _ in carried)
+        self._carry = _picker(self._carried_at)
+        order = [*tops, *(f for given in fields.values() for f in given)]
+        self._pick = _picker([i for i, _, _ in order])
+        self._converts = [c for _, _, c in order]
+        self._memos: list[dict[Any, Any]] = [{None: _SKIP, "": _SKIP} for _ in order]
+        types = _index(decision).types
+        paths = [(name,) for _, name, _ in tops] + [(r, f) for r, given in fields.items() for _, f, _ in given]
+        self._json = frozenset(p for p, (path, (_, _, c)) in enumerate(zip(paths, order, strict=True))
+                               if c is not None and types[path].kind in _JSON_KINDS)
+        self._tops = [(p, name) for p, (_, name, _) in enumerate(tops)]
+        self._records: list[tuple[str, int, int, tuple[str, ...]]] = []
+        at = len(tops)
+        for record, given in fields.items():
+            self._records.append((record, at, at + len(given), tuple(f for _, f, _ in given)))
+            at += len(given)
+
+    def mapping(self, cells: Sequence[Any]) -> dict[Any, Any]:
+        """The row as a mapping from column name to cell (as :func:`row_facts` takes it)."""
+        return {name: cells[i] for i, name in enumerate(self.names[:len(cells)]) if name is not None and name != ""}
+
+    def carried(self, cells: Sequence[Any]) -> tuple[Any, ...]:
+        """The carried-over cells of a row, in the order of :attr:`carried_names` (None beyond the row's end)."""
+        if len(cells) < self.width:
+            cells = [*cells, *([None] * (self.width - len(cells)))]
+        return self._carry(cells)
+
+    def passthrough(self, cells: Sequence[Any]) -> dict[str, Any]:
+        """The carried-over cells of a row as :func:`row_facts` gives them (none for a column beyond its end)."""
+        return {name: cells[i] for i, name in zip(self._carried_at, self.carried_names, strict=True) if i < len(cells)}
+
+    def facts(self, cells: Sequence[Any]) -> dict[str, Any]:
+        """The facts of a row (see the class doc): converted, nested; a :class:`CellError` naming the column."""
+        if not self.simple:
+            return row_facts(self.decision, self.mapping(cells))[0]
+        if len(cells) < self.width:
+            cells = [*cells, *([None] * (self.width - len(cells)))]
+        picked = self._pick(cells)
+        values = list(map(_get, self._memos, picked))
+        if None in values:
+            try:
+                self._convert(values, picked)
+            except Exception:  # the row's error, said as row_facts says it
+                return row_facts(self.decision, self.mapping(cells))[0]
+        for p in self._json:
+            value = values[p]
+            if value.__class__ is list or value.__class__ is dict:
+                values[p] = _copied(value)
+        facts: dict[str, Any] = {}
+        for p, name in self._tops:
+            value = values[p]
+            if value is not _SKIP:
+                facts[name] = value
+        for record, start, end, names in self._records:
+            part = values[start:end]
+            if _SKIP in part:
+                given = {n: v for n, v in zip(names, part, strict=True) if v is not _SKIP}
+                if given:
+                    facts[record] = given
+            else:
+                facts[record] = dict(zip(names, part, strict=True))
+        return facts
+
+    def _convert(self, values: list[Any], picked: Sequence[Any]) -> None:
+        """Convert the cells that no column has seen yet (their value is None), keeping what may be kept."""
+        p = values.index(None)
+        while True:
+            cell = picked[p]
+            if cell is None or cell == "" or (cell.__class__ is str and not cell.strip()):
+                value = _SKIP
+            else:
+                convert = self._converts[p]
+                value = convert(cell) if convert is not None else cell
+            values[p] = value
+            if cell.__class__ is str and len(cell) <= _MEMO_KEY_CHARS:
+                memo = self._memos[p]
+                kept = value.__class__
+                # JSON lists and records are kept too: every row gets its own copy (see facts)
+                if len(memo) < _MEMO_ENTRIES and (value is _SKIP or kept in _IMMUTABLE or (
+                        p in self._json and (kept is list or kept is dict))):
+                    memo[cell] = value
+            try:
+                p = values.index(None, p + 1)
+            except ValueError:
+                return
+
+
+def _copied(value: Any) -> Any:
+    if value.__class__ is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    if value.__class__ is list:
+        return [_copied(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
 # Cells by declared type
 
 _TRUE = {"true", "1", "是", "yes", "y", "t", "对", "有"}
@@ -553,9 +710,12 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
 
 
+_JSON = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)  # built once, not per cell
+
+
 def _json(value: str, text: str) -> Any:
     try:
-        parsed = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        parsed = _JSON.decode(text)
     except RecursionError:
         raise CellError(f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层", code="cell-too-deep") from None
     except ValueError:  # not JSON (or a number of too many digits): the facts' validation says what was expected

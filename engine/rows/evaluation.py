@@ -15,7 +15,7 @@ and ``evaluate`` methods (:class:`Evaluator`), so this layer stands below the li
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from ..compiler.model import Decision
@@ -23,9 +23,9 @@ from ..errors import Problem, SkillcertError
 from ..runtime.evaluate import check_period
 from ..runtime.result import DecisionResult
 from .cells import result_row
-from .columns import ERROR_KEY, RowError, carried_cells, row_facts
+from .columns import ERROR_KEY, HeaderRows, RowError, carried_cells, row_facts
 
-__all__ = ["Evaluator", "checked_decision", "evaluate_row", "failed_text", "MAX_ERROR_CHARS"]
+__all__ = ["Evaluator", "checked_decision", "evaluate_row", "evaluate_cells", "failed_text", "MAX_ERROR_CHARS"]
 
 MAX_ERROR_CHARS = 2_000  # an unexpected exception's message, as quoted in its row
 
@@ -73,6 +73,31 @@ def _evaluate_row(evaluator: Evaluator, decision: Decision, row: dict[Any, Any],
     except Exception as exc:
         return result_row(decision, passthrough, None, failed_text(exc)), facts
     return result_row(decision, passthrough, result, None), facts
+
+
+def evaluate_cells(evaluator: Evaluator, rows: HeaderRows, cells: Sequence[Any], unread: RowError | None,
+                   as_of: dt.date | None, allow_out_of_period: bool
+                   ) -> tuple[DecisionResult | None, str | None, dict[str, Any]]:
+    """One row of a header's cells (see :class:`~.columns.HeaderRows`; ``unread``: why a reader could not read it):
+    its result or its error (the ``error`` cell :func:`evaluate_row` writes for it), and the facts it was evaluated
+    with. The row's carried-over cells are the caller's (:meth:`~.columns.HeaderRows.carried`)."""
+    if unread is not None:
+        return None, str(unread), {}
+    decision = rows.decision
+    try:
+        facts = rows.facts(cells)
+    except SkillcertError as exc:
+        return None, _error_text(exc), {}
+    except Exception as exc:
+        return None, failed_text(exc), {}
+    try:
+        result = evaluator.evaluate(decision.id, facts, as_of=as_of, allow_out_of_period=allow_out_of_period,
+                                    detail=False)
+    except SkillcertError as exc:
+        return None, _error_text(exc), facts
+    except Exception as exc:
+        return None, failed_text(exc), facts
+    return result, None, facts
 
 
 def failed_text(exc: BaseException) -> str:

@@ -44,7 +44,7 @@ from ..rows.columns import ColumnReport, header_matches, plan_columns, row_facts
 from ..rows.evaluation import checked_decision
 from ..rows.limits import HEADER_SEARCH_ROWS
 from . import pool
-from .evaluation import Done, RowTask, row_finisher
+from .evaluation import Finished, RowTask, chunk_finisher
 from .reading import INPUT_FORMATS, Table, check_input, count_rows, read_rows, read_table
 from .summary import BatchSummary, new_summary, summary_input
 from .writers import OUTPUT_FORMATS, RENDERING, AtomicOutput, output_format
@@ -112,7 +112,7 @@ def run_batch(library: Library, decision_id: str, input_path: str | Path, output
         _check_header(decision, src, table, report, say)
         columns = output_columns(decision, report.carried_names())
         task = RowTask(decision.id, as_of, allow_out_of_period, tuple(columns), RENDERING[out_fmt], group_input,
-                       keyed=table.keyed)
+                       keyed=table.keyed, header=None if table.keyed else tuple(table.header))
         show = progress if progress is not None else bool(getattr(err, "isatty", lambda: False)())
         with _terminate_as_exit(), _output(dst, columns) as output:
             return _run(library, decision, task, table.rows, output, spec, workers, show, src, err, say)
@@ -123,10 +123,10 @@ def run_batch(library: Library, decision_id: str, input_path: str | Path, output
         table.close()
 
 
-def _run(library: Library, decision: Decision, task: RowTask, rows: Iterator[dict[str, Any]],
+def _run(library: Library, decision: Decision, task: RowTask, rows: Iterator[Any],
          output: AtomicOutput, spec: Any, workers: int, show: bool, src: Path, err: TextIO,
          say: Callable[[str], None]) -> BatchSummary:
-    results: Iterator[Done]
+    results: Iterator[Finished]
     if spec is not None and workers > 1:
         head = list(itertools.islice(rows, workers * pool.CHUNK))
         rows = itertools.chain(head, rows)
@@ -139,7 +139,7 @@ def _run(library: Library, decision: Decision, task: RowTask, rows: Iterator[dic
     if spec is not None and workers > 1:
         results = pool.evaluate_in_pool(spec, task, rows, workers)
     else:
-        results = map(row_finisher(library, task), rows)
+        results = map(chunk_finisher(library, task), pool.chunks(rows))
 
     bar = None
     if show:
@@ -149,11 +149,12 @@ def _run(library: Library, decision: Decision, task: RowTask, rows: Iterator[dic
     summary = new_summary(decision, task.group_by)
     try:
         write, count = output.write, summary.count
-        for written, outcome, failed, group in results:
+        for written, marks in results:
             write(written)
-            count(outcome, failed, group)
+            for outcome, failed, group in marks:
+                count(outcome, failed, group)
             if bar is not None:
-                bar.update(1)
+                bar.update(len(marks))
         output.commit(summary, {code: o.label for code, o in decision.outcomes.items()})
     finally:
         close = getattr(results, "close", None)

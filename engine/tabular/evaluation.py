@@ -1,6 +1,11 @@
 """The rows of one batch run: a :class:`RowTask` says, picklably, what to do with each row (evaluate it, render
-it for the output, find its group for the summary); :func:`row_finisher` makes the function that does it in a given
-process, this one or a worker (:mod:`.pool`). Each row goes through :func:`skillcert.rows.evaluation.evaluate_row`.
+it for the output, find its group for the summary); :func:`chunk_finisher` makes the function that does it for a
+chunk of rows in a given process, this one or a worker (:mod:`.pool`), and hands back what the writer writes for
+the whole chunk (:func:`~.writers.chunk_encoder`: CSV text, JSON Lines text, XLSX cells), so that the writing
+process only writes. Rows of a file with a header (CSV, XLSX) are lists of cells, split by converters compiled
+once per column (:class:`skillcert.rows.columns.HeaderRows`, :func:`skillcert.rows.evaluation.evaluate_cells`);
+rows with their own keys (JSON Lines, YAML) are mappings
+(:func:`skillcert.rows.evaluation.evaluate_row`). Both give the same cells for the same row.
 
 Whatever fails in one row — rendering and grouping included — is that row's error (``row-failed``), written in
 its place; the run goes on. In files whose rows have their own keys (JSON Lines, YAML), a key that is neither an
@@ -11,18 +16,20 @@ the row is an error naming it (``row-unknown-column``) instead.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..compiler.model import Decision
 from ..library import Library
-from ..rows.cells import result_row, row_renderer
-from ..rows.columns import carried_cells
-from ..rows.evaluation import evaluate_row, failed_text
+from ..rows.cells import cells_renderer, result_row, row_renderer
+from ..rows.columns import HeaderRows, carried_cells
+from ..rows.evaluation import evaluate_cells, evaluate_row, failed_text
+from ..runtime.result import DecisionResult
 from .summary import group_key
+from .writers import chunk_encoder
 
-__all__ = ["RowTask", "Done", "row_finisher"]
+__all__ = ["RowTask", "Done", "Mark", "Finished", "row_finisher", "chunk_finisher"]
 
 
 @dataclass(frozen=True)
@@ -36,15 +43,34 @@ class RowTask:
     rendering: str                # how output rows are written: "csv", "typed", "json" … (see .cells)
     group_by: str | None = None   # the input the summary counts by
     keyed: bool = False           # rows have their own keys (JSON Lines, YAML): a key outside the columns is an error
+    header: tuple[str, ...] | None = None  # rows are lists of cells under these column names ("": no column)
 
 
 # A finished row: what the writer writes (already rendered, so that workers do that work too), its outcome,
 # whether it has an error, and the heading of its group in the summary (None when not grouping).
 Done = tuple[Any, Any, bool, str | None]
+# What the summary counts of a finished row: its outcome, whether it has an error, its group.
+Mark = tuple[Any, bool, str | None]
+# A finished chunk: what the writer writes for all its rows (see .writers.chunk_encoder), and each row's mark.
+Finished = tuple[Any, list[Mark]]
 
 
-def row_finisher(library: Library, task: RowTask) -> Callable[[dict[str, Any]], Done]:
-    """The function that evaluates and renders one raw row of ``task`` with ``library``."""
+def chunk_finisher(library: Library, task: RowTask) -> Callable[[list[Any]], Finished]:
+    """The function that evaluates, renders and encodes one chunk of raw rows of ``task`` with ``library``."""
+    finish = row_finisher(library, task)
+    encode = chunk_encoder(task.rendering)
+
+    def finish_chunk(rows: list[Any]) -> Finished:
+        done = list(map(finish, rows))
+        return encode([d[0] for d in done]), [d[1:] for d in done]
+    return finish_chunk
+
+
+def row_finisher(library: Library, task: RowTask) -> Callable[[Any], Done]:
+    """The function that evaluates and renders one raw row of ``task`` with ``library``: a mapping, or for a task
+    with a header a list of cells (or ``(cells, RowError)`` for a row a reader could not read)."""
+    if task.header is not None:
+        return _cells_finisher(library, task, task.header)
     decision = library.decision(task.decision_id)
     render = row_renderer(task.rendering, task.columns)
     group_by = task.group_by
@@ -66,6 +92,44 @@ def row_finisher(library: Library, task: RowTask) -> Callable[[dict[str, Any]], 
     return finish
 
 
+def _cells_finisher(library: Library, task: RowTask, header: Sequence[str]) -> Callable[[Any], Done]:
+    decision = library.decision(task.decision_id)
+    rows = HeaderRows(decision, header)
+    group_by = task.group_by
+    key = group_key(decision, group_by)
+    as_of, allow = task.as_of, task.allow_out_of_period
+    render: Callable[[Any, DecisionResult | None, str | None], Any]
+    if task.rendering == "json":  # structured: the output row as result_row makes it
+        as_json = row_renderer("json", task.columns)
+
+        def json_row(cells: Sequence[Any] | None, result: DecisionResult | None, error: str | None) -> Any:
+            passthrough = rows.passthrough(cells) if cells is not None else {}
+            return as_json(result_row(decision, passthrough, result, error))
+        render = json_row
+        carried: Callable[[Sequence[Any]], Any] = lambda cells: cells  # noqa: E731 - passthrough() picks them
+        nothing: Any = None
+    else:
+        render = cells_renderer(task.rendering, decision, rows.carried_names)
+        carried = rows.carried
+        nothing = (None,) * len(rows.carried_names)
+
+    def finish(row: Any) -> Done:
+        cells, unread = (row, None) if row.__class__ is list else row
+        try:
+            result, error, facts = evaluate_cells(library, rows, cells, unread, as_of, allow)
+            group = key(facts.get(group_by)) if group_by is not None else None
+            if result is None:
+                return render(carried(cells), None, error), None, True, group
+            return render(carried(cells), result, None), result.outcome, False, group
+        except Exception as exc:  # rendering or grouping: the row's error, with its carried cells if they render
+            error = failed_text(exc)
+            try:
+                return render(carried(cells), None, error), None, True, None
+            except Exception:
+                return render(nothing, None, error), None, True, None
+    return finish
+
+
 def _unknown_keys(row: dict[str, Any], out: dict[str, Any], known: frozenset[str]) -> str:
     extra = "、".join(f"'{k}'" for k in out if k not in known)
     return (f"row-unknown-column: 这一行的键 {extra} 既不是输入,也不是第一行已有的列,输出中没有它的位置;"
@@ -78,3 +142,4 @@ def _failed(decision: Decision, render: Callable[[dict[str, Any]], Any], row: di
         return render(result_row(decision, carried_cells(decision, row), None, error)), None, True, None
     except Exception:  # the carried cells themselves cannot be written: the error alone
         return render(result_row(decision, {}, None, error)), None, True, None
+

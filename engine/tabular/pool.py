@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import multiprocessing
 import os
 import signal
@@ -30,17 +31,17 @@ from typing import Any
 
 from ..errors import UsageError
 from ..library import Library, LibrarySpec
-from .evaluation import Done, RowTask, row_finisher
+from .evaluation import Finished, RowTask, chunk_finisher
 
-__all__ = ["CHUNK", "IN_FLIGHT", "START_METHOD", "WorkersFailed", "evaluate_in_pool", "prestart", "usable_cores",
-           "worker_count"]
+__all__ = ["CHUNK", "IN_FLIGHT", "START_METHOD", "WorkersFailed", "chunks", "evaluate_in_pool", "prestart",
+           "usable_cores", "worker_count"]
 
 CHUNK = 500          # rows per task sent to a worker
 IN_FLIGHT = 3        # chunks per worker submitted ahead
 START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 _JOIN_SECONDS = 5    # waited for each terminated worker
 
-_finish: Callable[[dict[str, Any]], Done] | None = None  # in a worker: the task's finisher
+_finish: Callable[[list[Any]], Finished] | None = None  # in a worker: the task's finisher of chunks
 _init_error = ""  # in a worker: why the finisher could not be made
 
 
@@ -89,45 +90,43 @@ def _worker_init(spec: LibrarySpec, task: RowTask) -> None:
     global _finish, _init_error
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run's process is interrupted, and stops its workers
     try:
-        _finish = row_finisher(Library.from_spec(spec), task)
+        _finish = chunk_finisher(Library.from_spec(spec), task)
     except Exception as exc:  # said by the first chunk, in the run's process
         _init_error = str(exc) or type(exc).__name__
 
 
-def _worker_chunk(rows: list[dict[str, Any]]) -> list[Done]:
+def _worker_chunk(rows: list[Any]) -> Finished:
     finish = _finish
     if finish is None:
         raise WorkersFailed(f"工作进程无法重建政策库:{_init_error}")
-    return [finish(row) for row in rows]
+    return finish(rows)
 
 
-def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
+def chunks(rows: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    """``rows`` in lists of ``size`` (the last one shorter)."""
+    iterator = iter(rows)
+    while True:
+        chunk = list(itertools.islice(iterator, size))
+        if not chunk:
+            return
         yield chunk
 
 
-def evaluate_in_pool(spec: LibrarySpec, task: RowTask, rows: Iterable[dict[str, Any]],
-                     workers: int) -> Iterator[Done]:
-    """The finished rows of ``rows``, evaluated by ``workers`` processes that rebuild the library ``spec``
-    describes (:meth:`~skillcert.library.Library.spec`), in input order. Closing the iterator before its end
-    terminates the workers."""
-    window: collections.deque[Future[list[Done]]] = collections.deque()
+def evaluate_in_pool(spec: LibrarySpec, task: RowTask, rows: Iterable[Any], workers: int) -> Iterator[Finished]:
+    """The finished chunks of ``rows`` (see :func:`~.evaluation.chunk_finisher`), evaluated by ``workers``
+    processes that rebuild the library ``spec`` describes (:meth:`~skillcert.library.Library.spec`), in input
+    order. Closing the iterator before its end terminates the workers."""
+    window: collections.deque[Future[Finished]] = collections.deque()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
                                initializer=_worker_init, initargs=(spec, task))
     finished = False
     try:
-        for chunk in _chunks(rows, CHUNK):
+        for chunk in chunks(rows):
             window.append(pool.submit(_worker_chunk, chunk))
             if len(window) >= IN_FLIGHT * workers:
-                yield from window.popleft().result()
+                yield window.popleft().result()
         while window:
-            yield from window.popleft().result()
+            yield window.popleft().result()
         finished = True
     except BrokenProcessPool:
         raise WorkersFailed("工作进程意外退出(可能是内存不足或被系统终止;在 Python 脚本中调用时,脚本的主体须写在 "

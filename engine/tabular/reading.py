@@ -44,8 +44,8 @@ from ..rows.limits import (
     MAX_YAML_BYTES,
 )
 
-__all__ = ["INPUT_FORMATS", "ERROR_KEY", "Table", "read_table", "read_rows", "count_rows", "format_of",
-           "check_input", "detect_encoding", "ENCODINGS"]
+__all__ = ["INPUT_FORMATS", "ERROR_KEY", "Row", "Table", "read_table", "read_rows", "row_mapping", "count_rows",
+           "format_of", "check_input", "detect_encoding", "ENCODINGS"]
 
 INPUT_FORMATS = (".csv", ".xlsx", ".jsonl", ".yaml", ".yml")
 ENCODINGS = {"utf-8-sig": "UTF-8", "gb18030": "GB18030(含 GBK)"}  # tried in this order
@@ -57,12 +57,19 @@ _KEYED_PEEK = 1_000  # JSON Lines / YAML: rows looked at for the first one that 
 IsHeader = Callable[[Sequence[Any]], bool]
 
 
+# A row of a file with a header (CSV, XLSX): its cells in a list, in the header's order (as many as the file has),
+# or ``(cells, RowError)`` for a row that could not be read whole (cells too long are left empty).
+Row = list[Any] | tuple[list[Any], RowError]
+
+
 @dataclass
 class Table:
-    """An input file opened for reading: its header, its rows (an iterator) and what to tell the user."""
+    """An input file opened for reading: its header, its rows (an iterator) and what to tell the user. Rows of
+    a file with a header (``keyed`` False) are :data:`Row` lists of cells; rows with their own keys (JSON Lines,
+    YAML) are mappings (see :func:`read_rows` for mappings from every file)."""
 
     header: list[str]
-    rows: Iterator[dict[str, Any]]
+    rows: Iterator[Any]
     header_row: int = 1        # the file's row of the header (1-based); 0 for JSON Lines and YAML
     keyed: bool = False        # JSON Lines / YAML: each row has its own keys (the header: the first row's)
     found: bool = True         # False when ``is_header`` matched no row (the first row is taken as the header)
@@ -111,9 +118,21 @@ def read_table(path: str | Path, is_header: IsHeader | None = None) -> Table:
 
 
 def read_rows(path: str | Path) -> tuple[list[str] | None, Iterator[dict[str, Any]]]:
-    """The header (None for JSONL/YAML) and an iterator over the rows of an input file, as raw mappings."""
+    """The header (None for JSONL/YAML) and an iterator over the rows of an input file, as raw mappings (a row
+    that could not be read whole has its :class:`RowError` under :data:`ERROR_KEY`)."""
     table = read_table(path)
-    return (None if table.keyed else table.header), table.rows
+    if table.keyed:
+        return None, table.rows
+    return table.header, (row_mapping(table.header, row) for row in table.rows)
+
+
+def row_mapping(names: Sequence[str], row: Row) -> dict[str, Any]:
+    """A :data:`Row` as a mapping from column name to cell (columns without a name left out)."""
+    cells, problem = (row, None) if row.__class__ is list else row
+    mapping: dict[str, Any] = {h: cells[i] for i, h in enumerate(names[:len(cells)]) if h}
+    if problem is not None:
+        mapping[ERROR_KEY] = problem
+    return mapping
 
 
 # --------------------------------------------------------------------------------------------------
@@ -245,10 +264,9 @@ def _csv_table(p: Path, is_header: IsHeader | None) -> Table:
     if before:
         notes.append(f"表头在第 {line} 行,上面的 {before} 行(标题等)未读取")
 
-    def rows() -> Iterator[dict[str, Any]]:
+    def rows() -> Iterator[Row]:
         with fh:
             n = len(names)
-            keep = None if all(names) else [(i, h) for i, h in enumerate(names) if h]
             blanks = [i for i, h in enumerate(names) if not h]
             last = line
             try:
@@ -256,19 +274,15 @@ def _csv_table(p: Path, is_header: IsHeader | None) -> Table:
                     at = reader.line_num
                     too_long = _too_long(values, at, last, long_lines) if long_lines or at - last > 1 else None
                     last = at
-                    if too_long is None and not any(v.strip() for v in values):
+                    if too_long is None and not any(map(_strip, values)):
                         continue
                     if too_long is True:
-                        yield {ERROR_KEY: RowError("row-too-long", f"第 {at} 行超过 {MAX_LINE_CHARS} 个字符,未读取")}
+                        yield [], RowError("row-too-long", f"第 {at} 行超过 {MAX_LINE_CHARS} 个字符,未读取")
                         continue
                     problem = _too_long_cells(at, values, too_long, names) if too_long else None
-                    row: dict[str, Any] = (dict(zip(names, values, strict=False)) if keep is None
-                                           else {h: values[i] for i, h in keep if i < len(values)})
                     if problem is None and (len(values) > n or blanks):
                         problem = _unnamed_cells(at, values, names, blanks)
-                    if problem is not None:
-                        row[ERROR_KEY] = problem
-                    yield row
+                    yield values if problem is None else (values, problem)
             except csv.Error as exc:
                 raise csv_error(exc) from None
     return Table(names, rows(), line, found=found, notes=notes, closer=fh.close)
@@ -343,6 +357,9 @@ def _unnamed_cells(line: int, values: Sequence[Any], names: list[str], blanks: l
                     "无法知道是哪个输入;请补上列名或删去多余的单元格")
 
 
+_strip = str.strip
+
+
 def _filled(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
@@ -409,21 +426,17 @@ def _xlsx_table(p: Path, is_header: IsHeader | None) -> Table:
     if before:
         notes.append(f"表头在第 {line} 行,上面的 {before} 行(标题等)未读取")
 
-    def rows() -> Iterator[dict[str, Any]]:
+    def rows() -> Iterator[Row]:
         try:
             n = len(names)
-            keep = [(i, h) for i, h in enumerate(names) if h]
             blanks = [i for i, h in enumerate(names) if not h]
             for at, values, too_long in source:
                 if too_long is None and not any(map(_filled, values)):
                     continue
                 problem = _too_long_cells(at, values, too_long, names) if too_long else None
-                row = {h: values[i] for i, h in keep if i < len(values)}
                 if problem is None and (len(values) > n or blanks):
                     problem = _unnamed_cells(at, values, names, blanks)
-                if problem is not None:
-                    row[ERROR_KEY] = problem
-                yield row
+                yield values if problem is None else (values, problem)
         finally:
             wb.close()
     return Table(names, rows(), line, found=found, notes=notes, closer=wb.close)

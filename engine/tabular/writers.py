@@ -2,8 +2,9 @@
 
 The output is written to a temporary file beside the target and renamed over it at the end
 (:class:`AtomicOutput`), so an interrupted or failed run leaves any earlier output intact and no temporary file
-behind. Writers receive rows already rendered (:mod:`.cells`): CSV and XLSX a list of cells in column order,
-JSON Lines one JSON text per row. CSV is written ``utf-8-sig`` so that Excel opens it with the Chinese text
+behind. Writers receive chunks of rows already rendered (:mod:`.cells`) and encoded (:func:`chunk_encoder`, in
+the process that evaluated them): CSV and JSON Lines the text of the chunk's lines, XLSX a list of rows of cells in
+column order. CSV is written ``utf-8-sig`` so that Excel opens it with the Chinese text
 intact. XLSX has two sheets: 结果 (the rows) and 汇总 (the counts of :class:`~.summary.BatchSummary`: per
 outcome, then per value of the grouped input when the run groups by one).
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +28,7 @@ from ..rows.cells import safe_text, xlsx_text
 from .reading import format_of
 from .summary import BatchSummary
 
-__all__ = ["OUTPUT_FORMATS", "RENDERING", "output_format", "AtomicOutput"]
+__all__ = ["OUTPUT_FORMATS", "RENDERING", "output_format", "chunk_encoder", "AtomicOutput"]
 
 OUTPUT_FORMATS = (".csv", ".xlsx", ".jsonl")
 RENDERING = {".csv": "csv", ".xlsx": "typed", ".jsonl": "json"}  # how rows reach each writer (see .cells)
@@ -36,12 +38,34 @@ def output_format(path: Path) -> str:
     return format_of(path, OUTPUT_FORMATS, "输出")
 
 
+def _csv_text(rows: list[list[Any]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)  # None is written as an empty cell
+    return buffer.getvalue()
+
+
+def _jsonl_text(rows: list[str]) -> str:
+    return "".join([f"{row}\n" for row in rows])
+
+
+def _as_they_are(rows: list[Any]) -> list[Any]:
+    return rows
+
+
+def chunk_encoder(rendering: str) -> Callable[[list[Any]], Any]:
+    """What the writer of ``rendering`` takes for a chunk of rendered rows: the CSV text of their lines (``csv``),
+    their JSON Lines text (``json``), the rows themselves (``typed`` for XLSX, ``text``)."""
+    encoders: dict[str, Callable[[list[Any]], Any]] = {"csv": _csv_text, "json": _jsonl_text}
+    return encoders.get(rendering, _as_they_are)
+
+
 class _Writer:
     def __init__(self, path: Path, columns: list[str]) -> None:
         self.path = path
         self.columns = columns
 
-    def write(self, row: Any) -> None:
+    def write(self, chunk: Any) -> None:
+        """Write a chunk of rows, as :func:`chunk_encoder` made it."""
         raise NotImplementedError
 
     def close(self, summary: BatchSummary | None, labels: dict[str, str]) -> None:
@@ -53,11 +77,10 @@ class _CsvWriter(_Writer):
     def __init__(self, path: Path, columns: list[str]) -> None:
         super().__init__(path, columns)
         self.fh: TextIO = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by close()
-        self.writer = csv.writer(self.fh)
-        self.writer.writerow([safe_text(c) for c in columns])
+        self.fh.write(_csv_text([[safe_text(c) for c in columns]]))
 
-    def write(self, row: list[Any]) -> None:
-        self.writer.writerow(row)  # None is written as an empty cell
+    def write(self, text: str) -> None:
+        self.fh.write(text)
 
     def close(self, summary: BatchSummary | None, labels: dict[str, str]) -> None:
         self.fh.close()
@@ -68,8 +91,8 @@ class _JsonlWriter(_Writer):
         super().__init__(path, columns)
         self.fh: TextIO = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
-    def write(self, row: str) -> None:
-        self.fh.write(row + "\n")
+    def write(self, text: str) -> None:
+        self.fh.write(text)
 
     def close(self, summary: BatchSummary | None, labels: dict[str, str]) -> None:
         self.fh.close()
@@ -85,8 +108,10 @@ class _XlsxWriter(_Writer):
         self.sheet = self.wb.create_sheet("结果")
         self.sheet.append([xlsx_text(c) for c in columns])
 
-    def write(self, row: list[Any]) -> None:
-        self.sheet.append(row)
+    def write(self, rows: list[list[Any]]) -> None:
+        append = self.sheet.append
+        for row in rows:
+            append(row)
 
     def close(self, summary: BatchSummary | None, labels: dict[str, str]) -> None:
         if summary is None:  # nothing to save: the temporary file is removed, and openpyxl's own
