@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date, datetime
+from itertools import accumulate, chain, compress
 from typing import Any
 
 from ..errors import CalendarError, Location, SkillcertError
@@ -98,17 +99,12 @@ class _YearTable:
     def __init__(self, data: YearData) -> None:
         self.data = data
         self.start = date(data.year, 1, 1).toordinal()
-        ndays = date(data.year, 12, 31).toordinal() - self.start + 1
-        flags: list[bool] = []
-        for ordinal in range(self.start, self.start + ndays):  # by ordinal: 9999-12-31 has no next day
-            day = date.fromordinal(ordinal)
-            if day in data.workdays:
-                working = True
-            elif day in data.holidays:
-                working = False
-            else:
-                working = day.weekday() < 5
-            flags.append(working)
+        end = date(data.year, 12, 31).toordinal() + 1  # by ordinal: 9999-12-31 has no next day
+        flags = [(ordinal - 1) % 7 < 5 for ordinal in range(self.start, end)]  # ordinal 1 is a Monday
+        for day in data.holidays:
+            flags[day.toordinal() - self.start] = False
+        for day in data.workdays:  # a make-up working day is never a holiday too (YearData checks)
+            flags[day.toordinal() - self.start] = True
         self.flags: tuple[bool, ...] = tuple(flags)
 
 
@@ -126,20 +122,12 @@ class _Run:
         self.first = years[0].data.year
         self.last = years[-1].data.year
         self.start = years[0].start
-        cum = [0]
-        days: list[date] = []
-        running = 0
-        for t in years:
-            ordinal = t.start
-            for working in t.flags:
-                if working:
-                    running += 1
-                    days.append(date.fromordinal(ordinal))
-                cum.append(running)
-                ordinal += 1
+        flags = list(chain.from_iterable(t.flags for t in years))
+        cum = list(accumulate(flags, initial=0))  # ints: 0 + True is 1
+        days = list(map(date.fromordinal, compress(range(self.start, self.start + len(flags)), flags)))
         self.cum: list[int] = cum
         self.days: list[date] = days
-        self.total = running
+        self.total = cum[-1]
 
 
 def _format_years(years: Iterable[int]) -> str:
