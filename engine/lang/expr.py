@@ -153,13 +153,25 @@ class CompiledExpr:
             return ctx.evaluator.run(self)
         except EvaluationError:
             raise
-        except OutOfRange as exc:
+        except _FAILURES as exc:
+            raise self.failure(exc, ctx) from None
+
+    def failure(self, exc: BaseException, ctx: EvalContext) -> EvaluationError:
+        """The error to raise for a Python error ``exc`` raised by this expression's code (one of
+        :data:`_FAILURES`, not an :class:`EvaluationError`): what :meth:`evaluate` raises. Callers that run ``fn``
+        themselves (the evaluation's hot loop) raise this from None."""
+        if isinstance(exc, OutOfRange):
             cls = DateOutOfRange if exc.code == DateOutOfRange.code else EvaluationError
-            raise cls(f"表达式 `{self.text}` 无法计算:{exc.message}", code=exc.code) from None
-        except RecursionError:
-            raise EvaluationError(f"表达式 `{self.text}` 嵌套过深", code="expression-failed") from None
-        except (TypeError, ArithmeticError, InvalidOperation, ValueError, LookupError, AttributeError) as exc:
-            raise EvaluationError(_runtime_message(self, exc, ctx), code="expression-failed") from None
+            return cls(f"表达式 `{self.text}` 无法计算:{exc.message}", code=exc.code)
+        if isinstance(exc, RecursionError):
+            return EvaluationError(f"表达式 `{self.text}` 嵌套过深", code="expression-failed")
+        assert isinstance(exc, Exception)
+        return EvaluationError(_runtime_message(self, exc, ctx), code="expression-failed")
+
+
+# what an expression's code may raise that becomes an EvaluationError naming the expression (see evaluate)
+_FAILURES: tuple[type[BaseException], ...] = (OutOfRange, RecursionError, TypeError, ArithmeticError, InvalidOperation,
+                                              ValueError, LookupError, AttributeError)
 
 
 def _runtime_message(expr: CompiledExpr, exc: Exception, ctx: EvalContext) -> str:

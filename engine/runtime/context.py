@@ -26,7 +26,7 @@ from typing import Any
 from ..compiler.model import Decision
 from ..errors import EvaluationError
 from ..lang.calendar import HolidayCalendar
-from ..lang.expr import CompiledExpr, FunctionSpec, describe_value
+from ..lang.expr import _FAILURES, CompiledExpr, FunctionSpec, describe_value
 from ..lang.reference import make_evaluator
 from .tracer import Tracer
 
@@ -72,7 +72,15 @@ class Values(dict):  # type: ignore[type-arg]
     def __missing__(self, name: str) -> Any:
         if name in self.unavailable:
             raise self.unavailable[name]
-        value = self.ctx.compute_name(name)
+        ctx = self.ctx  # Context.compute_name, inline: this is the hot path of every derived value
+        in_progress = ctx._in_progress
+        if name in in_progress:  # the compiler rejects cycles; this guards plugins and hand-built packs
+            raise EvaluationError(f"循环依赖:{name}", code="cycle")
+        in_progress.add(name)
+        try:
+            value = ctx.resolver(ctx, name)
+        finally:
+            in_progress.discard(name)
         if value.__class__ is Unavailable:
             self.unavailable[name] = value.error
             raise value.error
@@ -143,7 +151,16 @@ class Context:
         self._steps -= 1
         if self._steps < 0:
             self._next_slice(expr)
-        return expr.evaluate(self)
+        fn = expr.fn
+        if fn is None or self.reference:
+            return expr.evaluate(self)
+        # CompiledExpr.evaluate inline for the bytecode: the same errors, one call less
+        try:
+            return fn(self, self.values)
+        except EvaluationError:
+            raise
+        except _FAILURES as exc:
+            raise expr.failure(exc, self) from None
 
     def _next_slice(self, expr: CompiledExpr) -> None:
         if self.exhausted is None:

@@ -10,12 +10,14 @@ tables, per-element checks, reported values and the labels the text report needs
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..compiler.model import Decision
+from ..compiler.model import Decision, Rule
 from ..errors import CalendarError, EvaluationError, OutOfPeriodError
 from ..lang.calendar import HolidayCalendar
 from ..lang.environment import builtin_environment
@@ -35,24 +37,57 @@ _REFERENCE = os.environ.get("SKILLCERT_REFERENCE_EVALUATOR", "") not in ("", "0"
 
 def compute(ctx: Context, name: str) -> Any:
     """The resolver of an evaluation: what a name that is not a fact or parameter means, computed on first use."""
-    d = ctx.decision
-    if name in d.derived:
-        dv = d.derived[name]
-        value = ctx.run(dv.expr)
-        if ctx.tracer is not None:
-            label = dv.values.get(value) if isinstance(value, str) else None
-            ctx.tracer.record(name, dv.label, dv.expr.text, _shown(value), label)
-        return value
-    if name in d.deadlines:
-        return compute_deadline(ctx, name)
-    if name in d.scorecards:
-        return scoring.card_total(ctx, name)
-    if name == "outcome":
-        return rules.outcome(ctx)[0]
-    for rule in d.rules:
-        if rule.collect == name:
-            return rules.collected(ctx, rule)
-    raise EvaluationError(f"未知的名字 '{name}'", code="unknown-name")
+    return _resolver_for(ctx.decision)(ctx, name)
+
+
+_Computer = Callable[[Context, str], Any]
+_RESOLVERS: weakref.WeakKeyDictionary[Decision, _Computer] = weakref.WeakKeyDictionary()
+
+
+def _resolver_for(d: Decision) -> _Computer:
+    """The decision's resolver: one table name → what computes it, built once per decision (beside it, not on the
+    frozen model). A derived value first, then a deadline, a scorecard, the outcome, a rule's collected elements
+    (the first rule collecting the name), as :func:`compute` always looked them up."""
+    resolver = _RESOLVERS.get(d)
+    if resolver is None:
+        table: dict[str, _Computer] = {}
+        for rule in reversed(d.rules):  # the first rule collecting a name wins
+            if rule.collect:
+                table[rule.collect] = functools.partial(_collected, rule)
+        table["outcome"] = _outcome
+        for name in d.scorecards:
+            table[name] = scoring.card_total
+        for name in d.deadlines:
+            table[name] = compute_deadline
+        for name in d.derived:
+            table[name] = _derived
+        get = table.get
+
+        def resolver(ctx: Context, name: str) -> Any:
+            computer = get(name)
+            if computer is None:
+                raise EvaluationError(f"未知的名字 '{name}'", code="unknown-name")
+            return computer(ctx, name)
+
+        _RESOLVERS[d] = resolver
+    return resolver
+
+
+def _derived(ctx: Context, name: str) -> Any:
+    dv = ctx.decision.derived[name]
+    value = ctx.run(dv.expr)
+    if ctx.tracer is not None:
+        label = dv.values.get(value) if isinstance(value, str) else None
+        ctx.tracer.record(name, dv.label, dv.expr.text, _shown(value), label)
+    return value
+
+
+def _outcome(ctx: Context, name: str) -> Any:
+    return rules.outcome(ctx)[0]
+
+
+def _collected(rule: Rule, ctx: Context, name: str) -> Any:
+    return rules.collected(ctx, rule)
 
 
 def check_period(decision: Decision, as_of: dt.date, allow: bool) -> list[str]:
@@ -77,7 +112,7 @@ def evaluate_checked(decision: Decision, facts: dict[str, Any], as_of: dt.date, 
     pack = decision.pack
     assert pack is not None
     ctx = Context(decision, facts, as_of, calendar or pack.calendar,
-                  functions if functions is not None else builtin_environment().functions, compute,
+                  functions if functions is not None else builtin_environment().functions, _resolver_for(decision),
                   reference=_REFERENCE or reference, detail=detail, tracer=Tracer() if explain else None)
     ctx.warnings.extend(warnings)
     try:
