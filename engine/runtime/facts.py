@@ -1,5 +1,10 @@
 """Facts validation: a decision's declared inputs become a pydantic model, built once per decision.
 
+The model is the reference: what it accepts, and how every problem is said. Most facts never reach it: a checker
+compiled from the same declarations (:mod:`.factcheck`, the fast path) returns the very same checked facts at a
+fraction of the cost, and hands anything it does not accept as it stands to the model, which then accepts it or
+names what is wrong — so the messages are the model's, always.
+
 Every problem names the key (``findings.posts_missing``), its Chinese label and what was expected, with
 the facts file's line when the facts came from a file. Unknown keys are refused with a did-you-mean, so a
 typo never silently drops a fact.
@@ -40,68 +45,15 @@ from pydantic_core import PydanticCustomError
 from ..compiler.model import Decision, ValueSpec
 from ..errors import FactsError, Location, Problem, did_you_mean
 from ..source.loader import SourceMap, format_path
-from ..values import MAX_INTEGER_DIGITS, MAX_NUMBER_TEXT, number_problem, quote
+from ..values import number_problem, quote
+from .factcheck import INT_BOUND, Declined, copy_value, fast_checker, key_text, to_date, to_decimal
 
 __all__ = ["validate_facts", "facts_model", "label_of_path", "MAX_PROBLEMS"]
 
 MAX_PROBLEMS = 100  # problems listed for one set of facts; the rest are counted
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _to_date(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        raise ValueError("应是日期 YYYY-MM-DD,不要带时间")
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and _DATE.match(value.strip()):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(f"不存在的日期 {quote(value)}") from None
-    raise ValueError(f"应是日期 YYYY-MM-DD,收到 {quote(value)}")
-
-
-def _bounded(value: int | Decimal, given: Any) -> None:
-    problem = number_problem(value)
-    if problem:
-        raise ValueError(f"{problem},收到 {quote(given)}")
-
-
-def _to_decimal(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError(f"应是数值,收到 {quote(value)}")
-    if isinstance(value, float):
-        # Binary floats only reach here from callers of the Python API; repr() is the shortest exact text.
-        d = Decimal(repr(value))
-    elif isinstance(value, int):
-        _bounded(value, value)  # before the conversion: a 3 MB integer is refused unconverted
-        d = Decimal(value)
-    elif isinstance(value, Decimal):
-        d = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if len(text) > MAX_NUMBER_TEXT:
-            raise ValueError(f"数字太长(超过 {MAX_NUMBER_TEXT} 个字符),收到 {quote(value)}")
-        try:
-            d = Decimal(text)
-        except Exception:
-            raise ValueError(f"应是数值,收到 {quote(value)}") from None
-    else:
-        raise ValueError(f"应是数值,收到 {quote(value)}")
-    _bounded(d, value)
-    return d
-
-
-_INT_BOUND = 10**MAX_INTEGER_DIGITS - 1  # the largest integer input (15 digits)
-
-
-def _key_text(value: Any) -> Any:
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-DateValue = Annotated[dt.date, BeforeValidator(_to_date)]
-DecimalValue = Annotated[Decimal, BeforeValidator(_to_decimal)]
+DateValue = Annotated[dt.date, BeforeValidator(to_date)]
+DecimalValue = Annotated[Decimal, BeforeValidator(to_decimal)]
 
 _CONFIG = ConfigDict(extra="forbid", frozen=False, arbitrary_types_allowed=False, validate_default=True)
 
@@ -137,8 +89,8 @@ def _annotation(spec: ValueSpec, where: str) -> Any:
         return StrictBool
     if kind == "integer":
         # the input bound as constraints (checked in pydantic's core, no Python call per value)
-        low = -_INT_BOUND if spec.min is None else max(spec.min, -_INT_BOUND)
-        high = _INT_BOUND if spec.max is None else min(spec.max, _INT_BOUND)
+        low = -INT_BOUND if spec.min is None else max(spec.min, -INT_BOUND)
+        high = INT_BOUND if spec.max is None else min(spec.max, INT_BOUND)
         return Annotated[StrictInt, Field(ge=low, le=high)]
     if kind == "decimal":
         return Annotated[DecimalValue, Field(ge=spec.min, le=spec.max)]
@@ -160,7 +112,7 @@ def _annotation(spec: ValueSpec, where: str) -> Any:
         key: Any = StrictStr
         if spec.keys is not None and spec.keys.kind == "enum":
             # keys are compared as text: a YAML/JSON key 5 and '5' are the same level
-            key = Annotated[Literal[tuple(spec.keys.values)], BeforeValidator(_key_text)]
+            key = Annotated[Literal[tuple(spec.keys.values)], BeforeValidator(key_text)]
         value = _annotation(spec.items, where + "{}")
         return Annotated[dict[key, value], Field(max_length=spec.item_limit)]  # type: ignore[valid-type]
     if kind == "record":
@@ -178,16 +130,8 @@ def _field(name: str, spec: ValueSpec, where: str) -> tuple[Any, Any]:
     if spec.kind == "record" and isinstance(default, dict):
         return annotation, Field(default_factory=lambda a=annotation, d=default: a.model_validate(d), alias=name)
     if isinstance(default, (list, dict)):
-        return annotation, Field(default_factory=lambda d=default: _copy(d), alias=name)
+        return annotation, Field(default_factory=lambda d=default: copy_value(d), alias=name)
     return annotation, Field(default, alias=name)
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 def _record_model(fields: Mapping[str, ValueSpec], where: str) -> type[BaseModel]:
@@ -215,6 +159,11 @@ def validate_facts(decision: Decision, facts: Any, source: SourceMap | None = No
 
     Raises :class:`FactsError` with one :class:`Problem` per bad field.
     """
+    if type(facts) is dict:
+        try:
+            return fast_checker(decision)(facts)
+        except Declined:
+            pass  # not accepted as it stands: the model accepts it or names every problem
     if not isinstance(facts, dict):
         loc = Location(source.file if source else "<facts>", 1, 1)
         raise FactsError("事实(facts)应是一个映射:键是输入名,值是输入值", location=loc)
@@ -351,7 +300,7 @@ def _problem(decision: Decision, error: Any, facts: Any, source: SourceMap | Non
         words = {"greater_than_equal": "不小于", "less_than_equal": "不大于", "greater_than": "大于",
                  "less_than": "小于"}[etype]
         message = f"{named} 应{words} {bound},收到 {quote(value)}"
-        if bound in (_INT_BOUND, -_INT_BOUND) and isinstance(value, int):
+        if bound in (INT_BOUND, -INT_BOUND) and isinstance(value, int):
             message = f"{named}:{number_problem(value)},收到 {quote(value)}"
     elif etype in ("list_type",):
         message = f"{named} 应是列表,收到 {quote(value)}"
