@@ -6,6 +6,7 @@ their Chinese labels and an empty value as (空).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -21,17 +22,33 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*
 def render_message(ctx: Context, template: str) -> str:
     if "{" not in template:
         return template
-
-    def value_of(match: re.Match[str]) -> str:
-        parts = match.group(1).split(".")
-        value = ctx.lookup(parts[0])
-        t = _type_of_name(ctx, parts[0])
-        for p in parts[1:]:
+    out: list[str] = []
+    for part in _parts(template):
+        if part.__class__ is str:
+            out.append(part)
+            continue
+        value = ctx.lookup(part[0])
+        t = _type_of_name(ctx, part[0])
+        for p in part[1:]:
             value = value.get(p) if isinstance(value, dict) else None
             t = t.field(p) if t is not None and t.kind == "record" else None
-        return display_value(value, t, empty="(空)")
+        out.append(display_value(value, t, empty="(空)"))
+    return "".join(out)
 
-    return _PLACEHOLDER.sub(value_of, template)
+
+@functools.lru_cache(maxsize=4096)
+def _parts(template: str) -> tuple[str | tuple[str, ...], ...]:
+    """A template once split: literal text, and each placeholder as its dotted parts (what ``re.sub`` would fill)."""
+    parts: list[str | tuple[str, ...]] = []
+    at = 0
+    for match in _PLACEHOLDER.finditer(template):
+        if match.start() > at:
+            parts.append(template[at:match.start()])
+        parts.append(tuple(match.group(1).split(".")))
+        at = match.end()
+    if at < len(template):
+        parts.append(template[at:])
+    return tuple(parts)
 
 
 def _type_of_name(ctx: Context, name: str) -> VType | None:
