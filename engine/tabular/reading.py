@@ -25,6 +25,8 @@ import codecs
 import collections
 import csv
 import json
+import re
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -388,7 +390,7 @@ def _xlsx_table(p: Path, is_header: IsHeader | None) -> Table:
     try:
         wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
         sheet = wb.worksheets[0]
-        values_iter = sheet.iter_rows(values_only=True)
+        values_iter = _sheet_values(wb, sheet) or sheet.iter_rows(values_only=True)
     except OSError:
         raise
     except Exception as exc:
@@ -440,6 +442,135 @@ def _xlsx_table(p: Path, is_header: IsHeader | None) -> Table:
         finally:
             wb.close()
     return Table(names, rows(), line, found=found, notes=notes, closer=wb.close)
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_ROW, _CELL, _VALUE, _INLINE, _TEXT = (f"{_MAIN}{tag}" for tag in ("row", "c", "v", "is", "t"))
+_REF = re.compile(r"([A-Z]{1,3})[0-9]+\Z")  # a plain cell reference (B12); others go through openpyxl's function
+
+
+def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
+    """The sheet's rows as openpyxl's read-only ``iter_rows(values_only=True)`` gives them — the same values, the
+    same row lengths, empty rows for rows missing — read about five times faster: the sheet's XML is parsed with
+    the same parser, but each row's cells are read here, without openpyxl's objects per cell (its own reading is
+    kept for what is not plain: rich text, odd cell references). None when this openpyxl does not have what this
+    needs (the caller reads with openpyxl's own ``iter_rows``)."""
+    from xml.etree.ElementTree import iterparse
+
+    try:
+        from openpyxl.cell.text import Text
+        from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple
+        from openpyxl.utils.datetime import from_excel, from_ISO8601
+
+        source = sheet._get_source()
+        strings = sheet._shared_strings
+        dates, durations, epoch = wb._date_formats, wb._timedelta_formats, wb.epoch
+        max_col, max_row = sheet.max_column, sheet.max_row
+    except (ImportError, AttributeError):
+        return None
+    columns: dict[str, int] = {}  # a cell reference's letters → its column
+    names: dict[int, str] = {}    # and back
+
+    def column_of(ref: str, after: int) -> int:
+        letters = names.get(after + 1)  # the next column's, as cells nearly always come
+        if letters is not None and ref.startswith(letters):
+            digits = ref[len(letters):]
+            if digits.isdigit() and digits.isascii():
+                return after + 1
+        match = _REF.match(ref)
+        if match is None:
+            return int(coordinate_to_tuple(ref)[1])
+        letters = match.group(1)
+        column = columns.get(letters)
+        if column is None:
+            column = columns[letters] = column_index_from_string(letters)
+            names.setdefault(column, letters)
+        return column
+
+    def cell_value(cell: Any) -> Any:  # openpyxl's WorkSheetParser.parse_cell, values only
+        kind = cell.get("t", "n")
+        style = cell.get("s")
+        style_id = int(style) if style else 0
+        if kind == "inlineStr":
+            if len(cell) == 1:  # <is><t>text</t></is>, as nearly every program writes it
+                inline = cell[0]
+                if inline.tag == _INLINE and len(inline) == 1:
+                    text = inline[0]
+                    if text.tag == _TEXT and not len(text):
+                        return text.text or ""
+            inline = cell.find(_INLINE)
+            return Text.from_tree(inline).content if inline is not None else None
+        value = cell.findtext(_VALUE, None) or None
+        if value is None:
+            return None
+        if kind == "n":
+            number: Any = float(value) if "." in value or "E" in value or "e" in value else int(value)
+            if style_id in dates:
+                try:
+                    return from_excel(number, epoch, timedelta=style_id in durations)
+                except (OverflowError, ValueError):
+                    warnings.warn(f"Cell {cell.get('r')} is marked as a date but the serial value {number} is "
+                                  "outside the limits for dates. The cell will be treated as an error.", stacklevel=2)
+                    return "#VALUE!"
+            return number
+        if kind == "s":
+            return strings[int(value)]
+        if kind == "b":
+            return bool(int(value))
+        if kind == "d":
+            return from_ISO8601(value)
+        return value
+
+    def parsed() -> Iterator[tuple[int, list[tuple[int, Any]]]]:
+        number = 0
+        with source:
+            for _, element in iterparse(source):
+                if element.tag != _ROW:
+                    continue
+                at = element.get("r")
+                if at is None:
+                    number += 1
+                else:
+                    try:
+                        number = int(at)
+                    except ValueError:
+                        whole = float(at)
+                        if not whole.is_integer():
+                            raise ValueError(f"{at} is not a valid row number") from None
+                        number = int(whole)
+                column = 0
+                cells = []
+                for cell in element:
+                    ref = cell.get("r")
+                    column = column_of(ref, column) if ref else column + 1
+                    cells.append((column, cell_value(cell)))
+                element.clear()
+                yield number, cells
+
+    def rows() -> Iterator[Sequence[Any]]:  # openpyxl's ReadOnlyWorksheet._cells_by_row, values only
+        empty: Sequence[Any] = (None,) * max_col if max_col is not None else []
+        counter = at = 1
+        for at, cells in parsed():
+            if max_row is not None and at > max_row:
+                break
+            for _ in range(counter, at):
+                counter += 1
+                yield empty
+            if counter <= at:
+                counter += 1
+                if not cells and not max_col:
+                    yield ()
+                    continue
+                width = max_col or cells[-1][0]
+                row: list[Any] = [None] * width
+                for column, value in cells:
+                    if 1 <= column <= width:
+                        row[column - 1] = value
+                yield tuple(row)
+        if max_row is not None and max_row < at:
+            for _ in range(counter, max_row + 1):
+                yield empty
+    return rows()
 
 
 # --------------------------------------------------------------------------------------------------
