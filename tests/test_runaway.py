@@ -8,7 +8,6 @@ are linear.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -35,22 +34,15 @@ def doubling(n: int, first: str, step: str = "{0} + {0}") -> dict[str, str]:
     return out
 
 
-def timed(fn: object, *args: object) -> tuple[object, float]:
-    start = time.perf_counter()
-    result = fn(*args)  # type: ignore[operator]
-    return result, time.perf_counter() - start
-
-
 # ---- values grown by operators stop at the limits, both evaluators alike
 
 
 def test_text_doubled_forty_times_stops_at_the_text_limit(tmp_path: Path) -> None:
     root = write_pack(tmp_path, inputs={"t": TEXT}, derived=doubling(40, "t"), when="length(d40) > 0")
     assert problem_codes(root / "hostile") == []  # nothing a type check can see: text + text is text
-    answer, seconds = timed(both, root)
+    answer = both(root)
     assert str(answer).startswith("value-too-large: 规则 r(通知):表达式 `d15 + d15` 无法计算")
     assert f"超过 {MAX_TEXT_LENGTH} 个" in str(answer)
-    assert seconds < 5
 
 
 def test_list_doubled_forty_times_stops_at_the_list_limit(tmp_path: Path) -> None:
@@ -63,10 +55,9 @@ def test_list_doubled_forty_times_stops_at_the_list_limit(tmp_path: Path) -> Non
 def test_parameter_squared_again_and_again_stops_at_the_integer_limit(tmp_path: Path) -> None:
     root = write_pack(tmp_path, parameters={"p": "{value: 999999999999999, label: 大数, source: 通知}"},
                       derived=doubling(40, "p", "{0} * {0}"), when="d40 > 0")
-    answer, seconds = timed(both, root)
+    answer = both(root)
     assert str(answer).startswith("value-too-large:") and f"{MAX_COMPUTED_DIGITS} 位整数" in str(answer)
     assert "`d3 * d3`" in str(answer)  # d4 = d3 * d3: 10^15 → 10^30 → 10^60 → 10^120
-    assert seconds < 5
 
 
 def test_decimal_squared_again_and_again_stops_at_the_exponent_limit(tmp_path: Path) -> None:
@@ -156,10 +147,9 @@ def test_nested_loops_over_a_long_list_stop_with_evaluation_budget(tmp_path: Pat
     assert problem_codes(root / "hostile") == []
     assert both(root, {"xs": list(range(20))}) == "outcome: ok"  # 400 steps
     monkeypatch.setattr(context, "MAX_EVALUATION_STEPS", 20_000)
-    answer, seconds = timed(both, root, {"xs": list(range(1000))})  # a million steps
+    answer = both(root, {"xs": list(range(1000))})  # a million steps
     assert str(answer).startswith("evaluation-budget: 规则 pairs(通知):计算量超出上限")
     assert "上限 20000" in str(answer) and "`x >= 0 and y >= 0`" in str(answer)
-    assert seconds < 10
 
 
 def test_the_budget_also_has_a_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -198,26 +188,52 @@ def test_a_chain_within_the_limit_evaluates_in_both_evaluators(tmp_path: Path) -
 # ---- the list functions are linear
 
 
-def test_list_functions_over_forty_thousand_items_take_well_under_a_second() -> None:
+class Counted(str):
+    """Text that counts how often it is hashed or compared: the work a list function does, without a clock."""
+
+    calls = 0
+
+    def __hash__(self) -> int:
+        Counted.calls += 1
+        return str.__hash__(self)
+
+    def __eq__(self, other: object) -> bool:
+        Counted.calls += 1
+        return str.__eq__(self, other)
+
+
+def work(fn: object, *args: object) -> tuple[object, int]:
+    """The result of ``fn(*args)`` and how many hashes and comparisons of items it took."""
+    Counted.calls = 0
+    result = fn(*args)  # type: ignore[operator]
+    return result, Counted.calls
+
+
+@pytest.mark.parametrize("n", [2_000, 8_000])
+def test_list_functions_do_work_proportional_to_their_lists(n: int) -> None:
+    """Quadratic intersect/difference/unique took 90 s on 40,000 items; the work now grows with n, not n²."""
+    a = [Counted(f"4-{i:05d}") for i in range(n)]
+    b = a[n // 2:] + [Counted(f"5-{i:05d}") for i in range(n // 2)]
+    cases: list[tuple[object, tuple[list[Counted], ...], int]] = [
+        (intersect, (a, b), n // 2), (difference, (a, b), n // 2), (unique, (a + b,), n + n // 2),
+        (difference, (a, []), n), (intersect, (a, a[:1]), 1), (difference, ([], a), 0),
+        (difference, (a + a, a[:3]), n - 3)]
+    for fn, args, size in cases:
+        result, calls = work(fn, *args)
+        assert isinstance(result, list) and len(result) == size
+        assert calls <= 8 * sum(len(x) for x in args), (fn, calls)  # a quadratic one would make about n² / 2
+
+
+def test_list_functions_over_forty_thousand_items_give_the_right_answers() -> None:
     a = [f"4-{i:05d}" for i in range(40_000)]
     b = a[20_000:] + [f"5-{i:05d}" for i in range(20_000)]
     records = [{"code": x, "levels": [1, 2]} for x in a]
     for fn, args, size in [(intersect, (a, b), 20_000), (difference, (a, b), 20_000), (unique, (a + b,), 60_000),
                            (intersect, (records, records[::-1]), 40_000), (unique, (records + records,), 40_000),
                            (difference, (records, records[:10]), 39_990)]:
-        result, seconds = timed(fn, *args)
+        result = fn(*args)  # type: ignore[operator]
         assert isinstance(result, list) and len(result) == size
-        assert seconds < 2, fn
-    assert timed(count, a + a, "4-00007")[0] == 2
+    assert count(a + a, "4-00007") == 2
     text = "".join(a[:5000])
-    found, seconds = timed(found_terms, text, a)
-    assert found == a[:5000] and seconds < 2
-    assert timed(contains_any, text, b)[0] is False
-
-
-def test_list_functions_with_one_side_empty_or_tiny_stay_linear() -> None:
-    a = [f"4-{i:05d}" for i in range(40_000)]
-    for fn, args in [(difference, (a, [])), (intersect, (a, ["4-00001"])), (difference, ([], a)),
-                     (unique, (a,)), (difference, (a + a, a[:3]))]:
-        _, seconds = timed(fn, *args)
-        assert seconds < 1, fn
+    assert found_terms(text, a) == a[:5000]
+    assert contains_any(text, b) is False
