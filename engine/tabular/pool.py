@@ -6,9 +6,11 @@ folder, plugins, extra holiday years, evaluator) and compiles the pack once. Wor
 so that everything a worker needs comes from the spec and the task. As with any such pool, a Python script that
 runs a batch with workers keeps its main code under ``if __name__ == "__main__":`` (a worker imports the script's
 module to find what it defines; ``python -m skillcert`` and the ``skillcert`` command need nothing). The fork server imports the engine once
-(:func:`prestart` starts it early); with ``spawn`` each worker imports it. Rows go out in chunks, at most a few chunks
-per worker in flight, so memory stays bounded whatever the number of rows; workers also render the output rows
-(see :mod:`skillcert.rows.cells`), so the writing process only writes.
+(:func:`prestart` starts it early); with ``spawn`` each worker imports it. Rows go out in chunks of :data:`CHUNK` as
+they were read (lists of cells for CSV and XLSX, so that little is pickled), at most a few chunks per worker in
+flight, so memory stays bounded whatever the number of rows; workers also render and encode the output rows (see
+:func:`~.evaluation.chunk_finisher`: a chunk comes back as CSV or JSON Lines text), so the writing process only
+reads and writes.
 
 How many workers (:func:`worker_count`): at most the CPU cores this process may use, and at most one per
 :data:`CHUNK` rows. Workers ignore SIGINT (the run's process is interrupted, and stops them); whenever the run
