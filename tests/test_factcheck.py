@@ -1,13 +1,16 @@
 """skillcert.runtime.factcheck: the compiled fast path gives exactly what the pydantic model gives, or declines.
 
-The property, for every bundled decision and for test packs that use every kind of declaration: for any facts,
-either the fast path declines (and :func:`validate_facts` asks the model), or the model accepts the same facts
-and gives the very same checked facts — same values of the same types all the way down (``True`` is not ``1``,
+The property, for every bundled decision and for test packs that use every kind of declaration, over facts drawn
+from the declarations (valid ones in every accepted form, then up to three changes at random places: values at and
+just past the bounds, other types and subclasses, keys left out or added, lists too long, duplicate keys): either
+the fast path declines (and :func:`validate_facts` asks the model), or the model accepts the same facts and gives
+the very same checked facts — same values of the same types all the way down (``True`` is not ``1``,
 ``Decimal('1.50')`` is not ``Decimal('1.5')``, keys in the same order). The fast path also never changes the
 facts it is given, never hands back a container of them, and fills each default with a fresh copy.
 
 A second property keeps it useful: for plain facts (the types a JSON or YAML file gives) it declines nothing the
-model accepts, so well-formed facts never pay for the model. The edge cases are then checked one by one.
+model accepts — but a mapping holding one code twice (5 and '5'), left to the model — so well-formed facts never
+pay for the model. The edge cases are then checked one by one.
 Longer runs: ``SKILLCERT_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_factcheck.py -p no:cacheprovider``.
 """
 
