@@ -1,4 +1,4 @@
-"""Facts validation: a decision's declared inputs become a pydantic model, built once per decision.
+"""Facts validation: a decision's declared inputs become a pydantic model (:mod:`.factmodel`), built once per decision.
 
 The model is the reference: what it accepts, and how every problem is said. Most facts never reach it: a checker
 compiled from the same declarations (:mod:`.factcheck`, the fast path) returns the very same checked facts at a
@@ -21,137 +21,23 @@ attributes get safe names (``x_<name>``) with the real name as alias, so no name
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import re
-import weakref
-from collections.abc import Mapping
-from decimal import Decimal
-from typing import Annotated, Any, Literal
-
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    StrictStr,
-    ValidationError,
-    create_model,
-)
-from pydantic_core import PydanticCustomError
+from typing import Any
 
 from ..compiler.model import Decision, ValueSpec
 from ..errors import FactsError, Location, Problem, did_you_mean
 from ..source.loader import SourceMap, format_path
 from ..values import number_problem, quote
-from .factcheck import INT_BOUND, Declined, copy_value, fast_checker, key_text, to_date, to_decimal
+from .factcheck import INT_BOUND, Declined, fast_checker
 
 __all__ = ["validate_facts", "facts_model", "label_of_path", "MAX_PROBLEMS"]
 
 MAX_PROBLEMS = 100  # problems listed for one set of facts; the rest are counted
 
-DateValue = Annotated[dt.date, BeforeValidator(to_date)]
-DecimalValue = Annotated[Decimal, BeforeValidator(to_decimal)]
+def facts_model(decision: Decision) -> Any:
+    """The pydantic model of a decision's facts (see :mod:`.factmodel`; pydantic is imported on first use)."""
+    from .factmodel import facts_model as model_of
 
-_CONFIG = ConfigDict(extra="forbid", frozen=False, arbitrary_types_allowed=False, validate_default=True)
-
-
-def _attr(name: str) -> str:
-    """The model attribute of an input or field: never one of pydantic's names (the alias is the real name)."""
-    return "x_" + name
-
-
-def _unique(spec: ValueSpec) -> Any:
-    """A check that no two items of a list of records agree on the ``unique_by`` fields."""
-    names = spec.unique_by
-    attrs = [_attr(n) for n in names]
-
-    def check(items: list[Any]) -> list[Any]:
-        first: dict[tuple[Any, ...], int] = {}
-        for i, item in enumerate(items):
-            key = tuple(getattr(item, a, None) for a in attrs)
-            if any(k is None for k in key):
-                continue  # an item without its key cannot be looked up by it
-            if key in first:
-                shown = "、".join(f"{n} = {quote(v)}" for n, v in zip(names, key, strict=True))
-                raise PydanticCustomError("unique_by", "duplicate", {"first": first[key], "second": i, "key": shown})
-            first[key] = i
-        return items
-
-    return check
-
-
-def _annotation(spec: ValueSpec, where: str) -> Any:
-    kind = spec.kind
-    if kind == "bool":
-        return StrictBool
-    if kind == "integer":
-        # the input bound as constraints (checked in pydantic's core, no Python call per value)
-        low = -INT_BOUND if spec.min is None else max(spec.min, -INT_BOUND)
-        high = INT_BOUND if spec.max is None else min(spec.max, INT_BOUND)
-        return Annotated[StrictInt, Field(ge=low, le=high)]
-    if kind == "decimal":
-        return Annotated[DecimalValue, Field(ge=spec.min, le=spec.max)]
-    if kind == "date":
-        return DateValue
-    if kind == "text":
-        return Annotated[StrictStr, Field(max_length=spec.max_length)]
-    if kind == "enum":
-        return Literal[tuple(spec.values)]
-    if kind == "list":
-        assert spec.items is not None
-        item = _annotation(spec.items, where + "[]")
-        if spec.unique_by:
-            return Annotated[list[item], Field(max_length=spec.item_limit),  # type: ignore[valid-type]
-                             AfterValidator(_unique(spec))]
-        return Annotated[list[item], Field(max_length=spec.item_limit)]  # type: ignore[valid-type]
-    if kind == "mapping":
-        assert spec.items is not None
-        key: Any = StrictStr
-        if spec.keys is not None and spec.keys.kind == "enum":
-            # keys are compared as text: a YAML/JSON key 5 and '5' are the same level
-            key = Annotated[Literal[tuple(spec.keys.values)], BeforeValidator(key_text)]
-        value = _annotation(spec.items, where + "{}")
-        return Annotated[dict[key, value], Field(max_length=spec.item_limit)]  # type: ignore[valid-type]
-    if kind == "record":
-        return _record_model(spec.fields, where)
-    raise ValueError(f"unknown type {kind}")
-
-
-def _field(name: str, spec: ValueSpec, where: str) -> tuple[Any, Any]:
-    annotation = _annotation(spec, where)
-    if spec.required:
-        return annotation, Field(..., alias=name)
-    default = spec.default
-    if default is None:
-        return annotation | None, Field(None, alias=name)
-    if spec.kind == "record" and isinstance(default, dict):
-        return annotation, Field(default_factory=lambda a=annotation, d=default: a.model_validate(d), alias=name)
-    if isinstance(default, (list, dict)):
-        return annotation, Field(default_factory=lambda d=default: copy_value(d), alias=name)
-    return annotation, Field(default, alias=name)
-
-
-def _record_model(fields: Mapping[str, ValueSpec], where: str) -> type[BaseModel]:
-    definitions = {_attr(name): _field(name, spec, f"{where}.{name}") for name, spec in fields.items()}
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
-        "Record_" + re.sub(r"\W", "_", where), __config__=_CONFIG, **definitions)
-    return model
-
-
-# Built on first use per compiled decision and kept beside it (the model is frozen), for as long as it lives.
-_MODELS: weakref.WeakKeyDictionary[Decision, type[BaseModel]] = weakref.WeakKeyDictionary()
-
-
-def facts_model(decision: Decision) -> type[BaseModel]:
-    """The pydantic model of a decision's facts (built on first use, then kept for that decision)."""
-    model = _MODELS.get(decision)
-    if model is None:
-        specs = {name: i.spec for name, i in decision.inputs.items()}
-        model = _MODELS[decision] = _record_model(specs, decision.id.replace("/", "_"))
-    return model
+    return model_of(decision)
 
 
 def validate_facts(decision: Decision, facts: Any, source: SourceMap | None = None) -> dict[str, Any]:
@@ -167,6 +53,8 @@ def validate_facts(decision: Decision, facts: Any, source: SourceMap | None = No
     if not isinstance(facts, dict):
         loc = Location(source.file if source else "<facts>", 1, 1)
         raise FactsError("事实(facts)应是一个映射:键是输入名,值是输入值", location=loc)
+    from .factmodel import ValidationError
+
     model = facts_model(decision)
     try:
         checked = model.model_validate(facts)
