@@ -44,7 +44,7 @@ from ..lang.types import VType
 from .cells import output_columns
 from .limits import MAX_HEADER_CELL_CHARS, MAX_JSON_DEPTH
 
-__all__ = ["ERROR_KEY", "RowError", "CellError", "Column", "ColumnReport", "HeaderRows", "column_of", "plan_columns",
+__all__ = ["ERROR_KEY", "JSON_DECODER", "RowError", "CellError", "Column", "ColumnReport", "HeaderRows", "column_of", "plan_columns",
            "header_matches", "carried_columns", "carried_cells", "row_facts", "input_label", "input_type",
            "json_too_deep", "SEPARATORS"]
 
@@ -707,15 +707,16 @@ def _decimal(value: str, text: str) -> Any:
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
+    raise ValueError(f"{name} 不是数")
 
 
-_JSON = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)  # built once, not per cell
+# JSON in cells and JSON Lines rows: exact decimals, NaN/Infinity refused; built once, not per cell or line
+JSON_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
 
 
 def _json(value: str, text: str) -> Any:
     try:
-        parsed = _JSON.decode(text)
+        parsed = JSON_DECODER.decode(text)
     except RecursionError:
         raise CellError(f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层", code="cell-too-deep") from None
     except ValueError:  # not JSON (or a number of too many digits): the facts' validation says what was expected

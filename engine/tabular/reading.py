@@ -29,12 +29,11 @@ import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import Location, SkillcertError, UsageError
-from ..rows.columns import ERROR_KEY, RowError, json_too_deep
+from ..rows.columns import ERROR_KEY, JSON_DECODER, RowError, json_too_deep
 from ..rows.limits import (
     HEADER_SEARCH_ROWS,
     MAX_CELL_CHARS,
@@ -614,13 +613,9 @@ def _jsonl_rows(p: Path, encoding: str) -> Iterator[dict[str, Any]]:
             yield _json_row(n, line)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} 不是数")
-
-
 def _json_row(n: int, line: str) -> dict[str, Any]:
     try:
-        value = json.loads(line, parse_float=Decimal, parse_constant=_reject_constant)
+        value = JSON_DECODER.decode(line)
     except json.JSONDecodeError as exc:
         return {ERROR_KEY: RowError("row-unreadable", f"第 {n} 行不是有效的 JSON:{exc.msg}(第 {exc.colno} 列)")}
     except RecursionError:
