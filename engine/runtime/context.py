@@ -72,7 +72,7 @@ class Values(dict):  # type: ignore[type-arg]
     def __missing__(self, name: str) -> Any:
         if name in self.unavailable:
             raise self.unavailable[name]
-        ctx = self.ctx  # Context.compute_name, inline: this is the hot path of every derived value
+        ctx = self.ctx  # the hot path of every derived value: kept to plain local operations
         in_progress = ctx._in_progress
         if name in in_progress:  # the compiler rejects cycles; this guards plugins and hand-built packs
             raise EvaluationError(f"循环依赖:{name}", code="cycle")
@@ -137,15 +137,6 @@ class Context:
             return self.lookup(name)
         except EvaluationError:
             return None
-
-    def compute_name(self, name: str) -> Any:
-        if name in self._in_progress:  # the compiler rejects cycles; this guards plugins and hand-built packs
-            raise EvaluationError(f"循环依赖:{name}", code="cycle")
-        self._in_progress.add(name)
-        try:
-            return self.resolver(self, name)
-        finally:
-            self._in_progress.discard(name)
 
     def run(self, expr: CompiledExpr) -> Any:
         self._steps -= 1
