@@ -187,19 +187,28 @@ class Library:
 
     def evaluate(self, decision_id: str, facts: Mapping[str, Any], *, as_of: dt.date | None = None,
                  allow_out_of_period: bool = False, explain: bool = False,
-                 source: SourceMap | None = None, detail: bool = True) -> DecisionResult:
+                 source: SourceMap | None = None, detail: bool = True, checked: bool = False) -> DecisionResult:
         """Check the facts against the decision's inputs, then evaluate them as of a date (default today).
 
         ``detail=False`` (batch work) gives outcome, score and subtotals, deadlines, reasons and warnings only: no
         item-by-item scorecard, checklists, tables, per-element checks or reported values.
+
+        ``checked=True`` is the trusted entry of callers that checked the facts themselves with the checks
+        :func:`~skillcert.runtime.facts.validate_facts` compiles (the rows of a file, each cell checked once per
+        distinct text, :meth:`skillcert.rows.columns.HeaderRows.checked`): ``facts`` must then be exactly the dict
+        it returns for them, and are not checked again.
         """
         decision = self.decision(decision_id)
-        checked = validate_facts(decision, dict(facts) if isinstance(facts, Mapping) else facts, source)
-        return evaluate_checked(decision, checked, as_of or dt.date.today(),
+        if checked and type(facts) is dict:
+            return evaluate_checked(decision, facts, as_of or dt.date.today(),
+                                    calendar=self.calendar_for(decision), allow_out_of_period=allow_out_of_period,
+                                    explain=explain, functions=self._functions, reference=self.reference,
+                                    detail=detail)
+        checked_facts = validate_facts(decision, dict(facts) if isinstance(facts, Mapping) else facts, source)
+        return evaluate_checked(decision, checked_facts, as_of or dt.date.today(),
                                 calendar=self.calendar_for(decision), allow_out_of_period=allow_out_of_period,
                                 explain=explain, functions=self._functions, reference=self.reference,
                                 detail=detail)
-
 
     def evaluate_many(self, decision_id: str, rows: Iterable[Mapping[str, Any]], *, as_of: dt.date | None = None,
                       allow_out_of_period: bool = False) -> Iterator[dict[str, Any]]:

@@ -22,11 +22,13 @@ from typing import Any
 import pytest
 import skillcert
 from skillcert import SkillcertError
+from skillcert.analysis.tester import find_test_files, load_cases
 from skillcert.compiler.model import Decision
-from skillcert.rows.cells import cells_renderer, result_row, row_renderer
+from skillcert.rows.cells import cells_renderer, result_row, row_renderer, text_cell
 from skillcert.rows.columns import HeaderRows, row_facts
 from skillcert.tabular.batch import run_batch
 from skillcert.tabular.reading import read_rows, read_table
+from skillcert.values import jsonable
 from skillcert_testutil import POLICIES
 
 CELLS = ["", " ", "  \t", "true", " TRUE ", "是", "否", "false", "0", "1", " 2 ", "-3", "+4", "1.5", " 2.50 ", "1e3",
@@ -88,6 +90,51 @@ def test_cells_give_the_facts_and_errors_of_the_mapping_path(decision_id: str) -
                 assert list(rows.carried(cells)) == [passthrough.get(n) for n in rows.carried_names]
 
 
+def _case_cells(decision: Decision, facts: dict[str, Any]) -> tuple[list[str], list[Any]]:
+    """A pack test case's facts as one row of a file: records by their fields' dotted columns, other values as
+    their cell text."""
+    def text(value: Any) -> Any:
+        return ("true" if value else "false") if isinstance(value, bool) else text_cell(jsonable(value))
+
+    header: list[str] = []
+    cells: list[Any] = []
+    for name, value in facts.items():
+        if decision.inputs[name].type.kind == "record" and isinstance(value, dict) and value:
+            for field, item in value.items():
+                header.append(f"{name}.{field}")
+                cells.append(text(item))
+        else:
+            header.append(name)
+            cells.append(text(value))
+    return header, cells
+
+
+def test_facts_the_columns_checked_are_the_checked_facts_of_the_row() -> None:
+    library = skillcert.load(POLICIES)
+    rng = random.Random("checked")
+    trusted = 0
+    for path in find_test_files(POLICIES):
+        for case in load_cases(path)[0]:
+            if not isinstance(case.facts, dict) or case.decision not in {i.id for i in library.decisions()}:
+                continue
+            decision = library.decision(case.decision)
+            header, good = _case_cells(decision, case.facts)
+            rows = HeaderRows(decision, ["编号", *header])
+            for spoiled in range(4 if good else 1):  # the case as it is, then with a cell or more spoiled
+                cells: list[Any] = ["ID", *good]
+                for _ in range(spoiled):
+                    cells[rng.randrange(1, len(cells))] = rng.choice(CELLS)
+                checked = _facts_or_error(lambda: rows.checked(cells))  # noqa: B023 - called at once
+                reference = _facts_or_error(lambda: library.check_facts(decision.id, rows.facts(cells)))  # noqa: B023
+                if checked == ("facts", None):
+                    continue  # not certainly right: the usual path says what is wrong
+                trusted += 1
+                assert checked == reference, (case.decision, header, cells)
+                for name in decision.inputs:  # what the summary counts by: the value given, None when not given
+                    assert rows.given(cells, name) == rows.facts(cells).get(name)
+    assert trusted >= 30
+
+
 def test_a_converted_value_kept_for_a_column_is_never_shared_when_it_can_change() -> None:
     decision = skillcert.load(POLICIES).decision("chongqing/renewal")
     rows = HeaderRows(decision, ["registered_occupations", "findings.posts_missing"])
@@ -97,6 +144,18 @@ def test_a_converted_value_kept_for_a_column_is_never_shared_when_it_can_change(
     assert rows.facts(['["4-01-05-01"]', "1"]) == {"registered_occupations": ["4-01-05-01"],
                                                     "findings": {"posts_missing": 1}}
     assert rows.facts(["[4-01", "2"])["registered_occupations"] == "[4-01"  # not JSON: left for the facts' check
+    rows = HeaderRows(decision, ["institution_kind", "registry_level", "registration_expires_on", "applied_on",
+                                 "registered_occupations", "findings.posts_missing"])
+    good = ["social_org", "city", "2025-06-30", "2025-05-20", '["4-01-05-01"]', "1"]
+    checked = rows.checked(good)
+    assert checked is not None
+    checked["registered_occupations"].append("changed")
+    checked["findings"]["posts_missing"] = 7
+    checked["assessed_occupations"].append("changed")  # a default: a fresh copy each time
+    again = rows.checked(good)
+    assert again is not None and again["registered_occupations"] == ["4-01-05-01"]
+    assert again["findings"]["posts_missing"] == 1 and again["assessed_occupations"] == []
+    assert rows.checked([*good[:5], "[4-01", "2"]) is None  # not JSON: the usual path says what is wrong
 
 
 @pytest.mark.parametrize("rendering", ["csv", "typed", "text", "json"])

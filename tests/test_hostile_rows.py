@@ -282,6 +282,7 @@ def test_an_unexpected_exception_in_one_row_is_that_rows_error_and_the_run_goes_
     library = skillcert.load(POLICIES)
     real_evaluate, real_facts, real_text = library.evaluate, skillcert.rows.columns.HeaderRows.facts, \
         skillcert.rows.cells.text_cell
+    real_checked = skillcert.rows.columns.HeaderRows.checked
     ids = iter(range(5))
 
     def evaluate(*args: Any, **kwargs: Any) -> Any:
@@ -294,6 +295,11 @@ def test_an_unexpected_exception_in_one_row_is_that_rows_error_and_the_run_goes_
             raise KeyError("conversion broke")
         return real_facts(rows, cells)
 
+    def checked(rows: Any, cells: list[Any]) -> Any:  # the checked facts of the columns: the same break
+        if "SX-3" in cells:
+            raise KeyError("conversion broke")
+        return real_checked(rows, cells)
+
     def text_cell(value: Any) -> Any:
         if value == "SX-4":
             raise TypeError("rendering broke")
@@ -301,6 +307,7 @@ def test_an_unexpected_exception_in_one_row_is_that_rows_error_and_the_run_goes_
 
     monkeypatch.setattr(library, "evaluate", evaluate)
     monkeypatch.setattr(skillcert.rows.columns.HeaderRows, "facts", facts)
+    monkeypatch.setattr(skillcert.rows.columns.HeaderRows, "checked", checked)
     monkeypatch.setattr(skillcert.rows.cells, "text_cell", text_cell)
     summary = run_batch(library, SX, src, tmp_path / "out.csv", as_of=dt.date(2023, 9, 20), progress=False,
                         stderr=io.StringIO())

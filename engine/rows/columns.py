@@ -41,6 +41,7 @@ from typing import Any
 from ..compiler.model import Decision, ValueSpec
 from ..errors import Location, Problem, SkillcertError, did_you_mean
 from ..lang.types import VType
+from ..runtime.factcheck import FRESH, REQUIRED, RecordLayout, copy_value, record_layout
 from .cells import output_columns
 from .limits import MAX_HEADER_CELL_CHARS, MAX_JSON_DEPTH
 
@@ -573,6 +574,31 @@ class HeaderRows:
         for record, given in fields.items():
             self._records.append((record, at, at + len(given), tuple(f for _, f, _ in given)))
             at += len(given)
+        self._order = [i for i, _, _ in order]
+        self._named = frozenset(top_names) | frozenset(fields)  # the inputs a simple header gives
+        self._scalar = {name: p for p, (_, name, _) in enumerate(tops)
+                        if self.simple and types[(name,)].kind not in _JSON_KINDS}
+        self._layout: RecordLayout | None = None
+        if self.simple:
+            self._trust(decision, paths)
+
+    def _trust(self, decision: Decision, paths: Sequence[tuple[str, ...]]) -> None:
+        """Compile the checks of every column (see :meth:`checked`), when each column is an input or a field of
+        a record input (not a key into a mapping)."""
+        layouts = _layouts(decision)
+        top = layouts.get(())
+        if top is None:
+            return
+        checks: list[Callable[[Any], Any]] = []
+        for path in paths:
+            layout = layouts.get(path[:-1])
+            if layout is None or path[-1] not in layout.checkers:
+                return
+            checks.append(layout.checkers[path[-1]])
+        self._checks = checks
+        self._checked_memos: list[dict[Any, Any]] = [{None: _SKIP, "": _SKIP} for _ in checks]
+        self._record_layouts = [layouts[(record,)] for record, _, _, _ in self._records]
+        self._layout = top
 
     def mapping(self, cells: Sequence[Any]) -> dict[Any, Any]:
         """The row as a mapping from column name to cell (as :func:`row_facts` takes it)."""
@@ -620,6 +646,85 @@ class HeaderRows:
                 facts[record] = dict(zip(names, part, strict=True))
         return facts
 
+    def given(self, cells: Sequence[Any], name: str) -> Any:
+        """The value of the input ``name`` in :meth:`facts` of the row (None when not given), looked up without
+        making the facts when it is a plain value in a column of its own whose text the column has seen."""
+        p = self._scalar.get(name)
+        if p is not None:
+            at = self._order[p]
+            value = self._memos[p].get(cells[at] if at < len(cells) else None)
+            if value is not None:
+                return None if value is _SKIP else value
+        elif self.simple and name not in self._named:
+            return None
+        return self.facts(cells).get(name)
+
+    def checked(self, cells: Sequence[Any]) -> dict[str, Any] | None:
+        """The facts of a row already checked — exactly what :func:`skillcert.runtime.facts.validate_facts` returns
+        for :meth:`facts` — or None when they are not certainly right (a cell that does not convert or check,
+        a required input missing, a header out of the ordinary): those facts take the usual path, which says
+        what is wrong as it always has. Each column checks a distinct short text once (with the checks the
+        facts checker is compiled from, :func:`skillcert.runtime.factcheck.record_layout`) and keeps the checked
+        value; lists and records are copied for each row."""
+        top = self._layout
+        if top is None:
+            return None
+        if len(cells) < self.width:
+            cells = [*cells, *([None] * (self.width - len(cells)))]
+        picked = self._pick(cells)
+        values = list(map(_get, self._checked_memos, picked))
+        if None in values and not self._check(values, picked):
+            return None
+        for p in self._json:
+            value = values[p]
+            if value.__class__ is list or value.__class__ is dict:
+                values[p] = _copied(value)
+        facts = top.template.copy()
+        for p, name in self._tops:
+            value = values[p]
+            if value is not _SKIP:
+                facts[name] = value
+        for (record, start, end, names), layout in zip(self._records, self._record_layouts, strict=True):
+            part = values[start:end]
+            if part.count(_SKIP) == len(part):
+                continue  # not given: the record input's own default
+            fields = layout.template.copy()
+            for name, value in zip(names, part, strict=True):
+                if value is not _SKIP:
+                    fields[name] = value
+            if not _complete(fields, layout):
+                return None
+            facts[record] = fields
+        if not _complete(facts, top):
+            return None
+        return facts
+
+    def _check(self, values: list[Any], picked: Sequence[Any]) -> bool:
+        """Convert and check the cells no column has seen yet (their value is None), keeping what may be kept;
+        False as soon as one is not certainly right."""
+        p = values.index(None)
+        while True:
+            cell = picked[p]
+            if cell is None or cell == "" or (cell.__class__ is str and not cell.strip()):
+                value = _SKIP
+            else:
+                convert = self._converts[p]
+                try:
+                    value = self._checks[p](convert(cell) if convert is not None else cell)
+                except Exception:  # Declined, a CellError: the usual path says what is wrong
+                    return False
+            values[p] = value
+            if cell.__class__ is str and len(cell) <= _MEMO_KEY_CHARS:
+                memo = self._checked_memos[p]
+                kept = value.__class__
+                if len(memo) < _MEMO_ENTRIES and (value is _SKIP or kept in _KEPT_CHECKED or (
+                        p in self._json and (kept is list or kept is dict))):
+                    memo[cell] = value
+            try:
+                p = values.index(None, p + 1)
+            except ValueError:
+                return True
+
     def _convert(self, values: list[Any], picked: Sequence[Any]) -> None:
         """Convert the cells that no column has seen yet (their value is None), keeping what may be kept."""
         p = values.index(None)
@@ -642,6 +747,38 @@ class HeaderRows:
                 p = values.index(None, p + 1)
             except ValueError:
                 return
+
+
+_KEPT_CHECKED = frozenset({bool, int, Decimal, str, dt.date})  # checked values that rows may share
+_LAYOUTS: weakref.WeakKeyDictionary[Decision, dict[tuple[str, ...], RecordLayout]] = weakref.WeakKeyDictionary()
+
+
+def _layouts(decision: Decision) -> dict[tuple[str, ...], RecordLayout]:
+    """The layouts of a decision's facts (``()``) and of each record input (``(name,)``), built once; a part the
+    checker would not lay out so is left out."""
+    layouts = _LAYOUTS.get(decision)
+    if layouts is None:
+        layouts = {}
+        try:
+            layouts[()] = record_layout({name: i.spec for name, i in decision.inputs.items()})
+            for name, inp in decision.inputs.items():
+                if inp.spec.kind == "record":
+                    layouts[(name,)] = record_layout(inp.spec.fields)
+        except Exception:  # a declaration the checker cannot compile: no row takes the trusted path
+            layouts = {}
+        _LAYOUTS[decision] = layouts
+    return layouts
+
+
+def _complete(record: dict[str, Any], layout: RecordLayout) -> bool:
+    """Fill a record's fresh defaults; False when a field the checker cannot fill in is missing."""
+    for name in layout.required:
+        if record[name] is REQUIRED:
+            return False
+    for name, default in layout.fresh.items():
+        if record[name] is FRESH:
+            record[name] = copy_value(default)
+    return True
 
 
 def _copied(value: Any) -> Any:

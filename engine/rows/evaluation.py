@@ -34,7 +34,8 @@ class Evaluator(Protocol):
     def decision(self, decision_id: str) -> Decision: ...
 
     def evaluate(self, decision_id: str, facts: Mapping[str, Any], *, as_of: dt.date | None = None,
-                 allow_out_of_period: bool = False, detail: bool = True) -> DecisionResult: ...
+                 allow_out_of_period: bool = False, detail: bool = True, checked: bool = False
+                 ) -> DecisionResult: ...
 
 
 def checked_decision(evaluator: Evaluator, decision_id: str, as_of: dt.date | None,
@@ -76,28 +77,39 @@ def _evaluate_row(evaluator: Evaluator, decision: Decision, row: dict[Any, Any],
 
 
 def evaluate_cells(evaluator: Evaluator, rows: HeaderRows, cells: Sequence[Any], unread: RowError | None,
-                   as_of: dt.date | None, allow_out_of_period: bool
-                   ) -> tuple[DecisionResult | None, str | None, dict[str, Any]]:
+                   as_of: dt.date | None, allow_out_of_period: bool, group_by: str | None = None
+                   ) -> tuple[DecisionResult | None, str | None, Any]:
     """One row of a header's cells (see :class:`~.columns.HeaderRows`; ``unread``: why a reader could not read it):
-    its result or its error (the ``error`` cell :func:`evaluate_row` writes for it), and the facts it was evaluated
-    with. The row's carried-over cells are the caller's (:meth:`~.columns.HeaderRows.carried`)."""
+    its result or its error (the ``error`` cell :func:`evaluate_row` writes for it), and the value of the input
+    ``group_by`` in the facts it was evaluated with (None when not given, or when the row has no facts). The row's
+    carried-over cells are the caller's (:meth:`~.columns.HeaderRows.carried`).
+
+    Facts the columns have checked themselves (:meth:`~.columns.HeaderRows.checked`) are evaluated as they are
+    (the library's trusted entry, ``checked=True``); any other row takes the usual path, whose facts check says
+    what is wrong."""
     if unread is not None:
-        return None, str(unread), {}
+        return None, str(unread), None
     decision = rows.decision
     try:
-        facts = rows.facts(cells)
+        facts = rows.checked(cells)
+        trusted = facts is not None
+        if facts is None:
+            facts = rows.facts(cells)
     except SkillcertError as exc:
-        return None, _error_text(exc), {}
+        return None, _error_text(exc), None
     except Exception as exc:
-        return None, failed_text(exc), {}
+        return None, failed_text(exc), None
+    group = None
     try:
+        if group_by is not None:
+            group = rows.given(cells, group_by) if trusted else facts.get(group_by)
         result = evaluator.evaluate(decision.id, facts, as_of=as_of, allow_out_of_period=allow_out_of_period,
-                                    detail=False)
+                                    detail=False, checked=trusted)
     except SkillcertError as exc:
-        return None, _error_text(exc), facts
+        return None, _error_text(exc), group
     except Exception as exc:
-        return None, failed_text(exc), facts
-    return result, None, facts
+        return None, failed_text(exc), group
+    return result, None, group
 
 
 def failed_text(exc: BaseException) -> str:

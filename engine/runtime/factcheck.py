@@ -40,7 +40,7 @@ from ..compiler.model import Decision, ValueSpec
 from ..values import MAX_INTEGER_DIGITS, MAX_NUMBER_TEXT, number_problem, quote
 
 __all__ = ["Declined", "fast_checker", "compile_checker", "to_date", "to_decimal", "key_text", "copy_value",
-           "INT_BOUND"]
+           "INT_BOUND", "RecordLayout", "record_layout", "REQUIRED", "FRESH"]
 
 INT_BOUND = 10**MAX_INTEGER_DIGITS - 1  # the largest integer input (15 digits)
 
@@ -352,6 +352,60 @@ class _Compiler:
         lines.append("    return out")
         self.define(lines)
         return name
+
+
+REQUIRED: Any = object()  # in a layout's template: the field has no value the checker would fill in
+FRESH: Any = object()     # in a layout's template: the field's default is a dict or list, copied afresh each time
+
+
+class RecordLayout:
+    """How the checker of a record lays out its fields, for callers that check each field on its own (rows whose
+    cells are checked once per distinct text) and assemble the record themselves.
+
+    ``template`` holds, in declared order, what each field is when not given: its checked default when immutable,
+    None when it may be left empty, :data:`FRESH` when its default is a dict or list (``fresh[field]``, to be
+    copied with :func:`copy_value` each time), :data:`REQUIRED` when the checker has nothing to fill in (required,
+    or a default the model refuses: such facts are the model's to judge). ``checkers[field]`` checks one given
+    value as the record's checker does: the checked value, or :class:`Declined`. A record laid over the template
+    with given fields checked so, fresh defaults copied and no :data:`REQUIRED` left, is exactly what the
+    checker returns for the same fields.
+    """
+
+    __slots__ = ("template", "fresh", "required", "checkers")
+
+    def __init__(self, template: dict[str, Any], fresh: dict[str, Any], checkers: dict[str, Callable[[Any], Any]]
+                 ) -> None:
+        self.template = template
+        self.fresh = fresh
+        self.required = tuple(k for k, v in template.items() if v is REQUIRED)
+        self.checkers = checkers
+
+
+def record_layout(fields: Mapping[str, ValueSpec]) -> RecordLayout:
+    """The layout of a record of these fields (see :class:`RecordLayout`), its checks compiled as the checker's."""
+    compiler = _Compiler()
+    template: dict[str, Any] = {}
+    fresh: dict[str, Any] = {}
+    checkers: dict[str, Callable[[Any], Any]] = {}
+    for field, spec in fields.items():
+        checkers[field] = compiler.ns[compiler.function(spec)]
+        if spec.required:
+            template[field] = REQUIRED
+            continue
+        if spec.default is None:
+            template[field] = None
+            continue
+        try:
+            checked = checkers[field](copy_value(spec.default))
+        except Declined:
+            template[field] = REQUIRED
+            continue
+        if isinstance(checked, (dict, list)):
+            template[field] = FRESH
+            fresh[field] = checked
+        else:
+            template[field] = checked
+    return RecordLayout(template, fresh, checkers)
 
 
 def compile_checker(fields: Mapping[str, ValueSpec]) -> Checker:

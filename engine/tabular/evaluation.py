@@ -116,8 +116,8 @@ def _cells_finisher(library: Library, task: RowTask, header: Sequence[str]) -> C
     def finish(row: Any) -> Done:
         cells, unread = (row, None) if row.__class__ is list else row
         try:
-            result, error, facts = evaluate_cells(library, rows, cells, unread, as_of, allow)
-            group = key(facts.get(group_by)) if group_by is not None else None
+            result, error, value = evaluate_cells(library, rows, cells, unread, as_of, allow, group_by)
+            group = key(value) if group_by is not None else None
             if result is None:
                 return render(carried(cells), None, error), None, True, group
             return render(carried(cells), result, None), result.outcome, False, group
