@@ -24,7 +24,7 @@ from ..lang.expr import FunctionSpec, is_number
 from .compilation import Compilation
 from .model import Scorecard
 
-__all__ = ["compile_scorecard", "compile_totals", "stage_scorecode"]
+__all__ = ["compile_scorecard", "compile_totals", "card_parts", "CardNames", "stage_scorecode"]
 
 
 def _deduct(per: Decimal, count: Any) -> Any:
@@ -48,20 +48,28 @@ def _truth(value: Any) -> bool:
     raise TypeError("when")
 
 
-class _Locals(ToPython):
-    """Names become function locals, each read from the context once at the top."""
+class CardNames(ToPython):
+    """Names become function locals (``prefix`` and a number), each read once at the top: ``names`` says which."""
 
-    def __init__(self, functions: Mapping[str, FunctionSpec]) -> None:
+    def __init__(self, functions: Mapping[str, FunctionSpec], prefix: str = "n_", *, fields: bool = False) -> None:
         super().__init__(functions)
         self.names: dict[str, str] = {}
+        self.prefix = prefix
+        # with ``fields``, a name's field (``findings.posts_missing``) is a local too, read once after the names:
+        # (name's local, field) → its local
+        self.fields: dict[tuple[str, str], str] | None = {} if fields else None
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        local = self.names.setdefault(node.id, f"n_{len(self.names)}")
+        local = self.names.setdefault(node.id, f"{self.prefix}{len(self.names)}")
         return ast.copy_location(ast.Name(local, ast.Load()), node)
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         # records are dicts here (checked facts); anything else raises and the line-by-line path reports it
-        call = ast.Call(ast.Attribute(self.visit(node.value), "get", ast.Load()), [ast.Constant(node.attr)], [])
+        base = self.visit(node.value)
+        if self.fields is not None and isinstance(base, ast.Name):
+            local = self.fields.setdefault((base.id, node.attr), f"{self.prefix}f{len(self.fields)}")
+            return ast.copy_location(ast.Name(local, ast.Load()), node)
+        call = ast.Call(ast.Attribute(base, "get", ast.Load()), [ast.Constant(node.attr)], [])
         return ast.copy_location(call, node)
 
 
@@ -117,8 +125,16 @@ def _ideduct(per: int, count: Any) -> int:
     raise TypeError("count")
 
 
-def _generate(card: Scorecard, functions: Mapping[str, FunctionSpec], *, totals: bool) -> Callable[[Any], Any] | None:
-    gen = _Locals(functions)
+def card_parts(card: Scorecard, gen: CardNames, *, totals: bool, prefix: str = "s_",
+               inline: bool = False) -> _Parts | None:
+    """The body of a card's function, for :func:`_generate` and for a whole decision's function
+    (:mod:`skillcert.runtime.fastpath`): the statements (names read through ``gen``: its ``names`` then say which
+    locals to assign first), and what to return: every leaf's score, or (total, subtotals) — as decimals, made once
+    from scaled integers when :func:`_places` allows. None if any line can't be compiled.
+
+    ``inline`` (totals in scaled integers only; for a function that defines ``_fb``, which raises, and ``_int``):
+    the floors, caps and per-count lines written out as conditional expressions instead of calls, anything that
+    would not pass calling ``_fb()``; the decimals from a table of those already made."""
     gen.env["_deduct"] = _deduct
     gen.env["_ideduct"] = _ideduct
     gen.env["_truth"] = _truth
@@ -133,6 +149,35 @@ def _generate(card: Scorecard, functions: Mapping[str, FunctionSpec], *, totals:
 
     zero: ast.expr = gen._bind(Decimal(0), "k") if places is None else ast.Constant(0)
     deduct = "_deduct" if places is None else "_ideduct"
+    inline = inline and places is not None
+    temps = 0
+
+    def temp() -> str:
+        nonlocal temps
+        temps += 1
+        return f"{prefix}t{temps}"
+
+    def per_count(per: ast.expr, count: ast.expr) -> ast.expr:
+        """_ideduct(per, count) written out: an integer count, positive ones deduct; null none; else _fb()."""
+        n = temp()
+        is_int = ast.Compare(ast.Attribute(ast.Name(n, ast.Load()), "__class__", ast.Load()), [ast.Is()],
+                             [ast.Name("_int", ast.Load())])
+        positive = ast.BoolOp(ast.And(), [
+            ast.Compare(ast.Attribute(ast.NamedExpr(ast.Name(n, ast.Store()), count), "__class__", ast.Load()),
+                        [ast.Is()], [ast.Name("_int", ast.Load())]),
+            ast.Compare(ast.Name(n, ast.Load()), [ast.Gt()], [ast.Constant(0)])])
+        zero_or_fail = ast.IfExp(
+            ast.BoolOp(ast.Or(), [is_int, ast.Compare(ast.Name(n, ast.Load()), [ast.Is()], [ast.Constant(None)])]),
+            ast.Constant(0), ast.Call(ast.Name("_fb", ast.Load()), [], []))
+        return ast.IfExp(positive, ast.BinOp(per, ast.Mult(), ast.Name(n, ast.Load())), zero_or_fail)
+
+    def clamp(maximum: ast.expr, total: ast.expr, bonus: bool) -> ast.expr:
+        """min(max, total) for a bonus, else max(0, max − total), written out."""
+        t = temp()
+        under = ast.Compare(ast.NamedExpr(ast.Name(t, ast.Store()), total), [ast.Lt()], [maximum])
+        if bonus:
+            return ast.IfExp(under, ast.Name(t, ast.Load()), maximum)
+        return ast.IfExp(under, ast.BinOp(maximum, ast.Sub(), ast.Name(t, ast.Load())), ast.Constant(0))
     statements: list[ast.stmt] = []
     leaves: list[ast.expr] = []
     subtotals: list[ast.expr] = []
@@ -144,8 +189,9 @@ def _generate(card: Scorecard, functions: Mapping[str, FunctionSpec], *, totals:
                 if line.per is not None:
                     if line.count is None or line.count.fn is None:
                         return None
-                    term: ast.expr = ast.Call(ast.Name(deduct, ast.Load()),
-                                              [amount(line.per), gen.visit(copy.deepcopy(line.count.tree))], [])
+                    count = gen.visit(copy.deepcopy(line.count.tree))
+                    term: ast.expr = (per_count(amount(line.per), count) if inline else
+                                      ast.Call(ast.Name(deduct, ast.Load()), [amount(line.per), count], []))
                 else:
                     if line.points is None:
                         return None
@@ -159,48 +205,79 @@ def _generate(card: Scorecard, functions: Mapping[str, FunctionSpec], *, totals:
                     term = ast.IfExp(test, term, ast.Constant(0))
                 terms.append(term)
             total: ast.expr = zero
-            for t in terms:
-                total = ast.BinOp(total, ast.Add(), t)
+            for term_ in terms:
+                total = term_ if inline and total is zero else ast.BinOp(total, ast.Add(), term_)
             maximum = amount(leaf.max)
-            if leaf.bonus:
-                score: ast.expr = ast.Call(ast.Name("_min", ast.Load()), [maximum, total], [])
+            if inline:
+                score: ast.expr = clamp(maximum, total, leaf.bonus)
+            elif leaf.bonus:
+                score = ast.Call(ast.Name("_min", ast.Load()), [maximum, total], [])
             else:  # 扣完为止: never below zero
                 score = ast.Call(ast.Name("_max", ast.Load()), [zero, ast.BinOp(maximum, ast.Sub(), total)], [])
             if not totals:
                 leaves.append(score)
                 continue
-            local = f"s_{len(statements)}"
+            local = f"{prefix}{len(statements)}"
             statements.append(ast.Assign([ast.Name(local, ast.Store())], score))
             cat_scores.append(ast.Name(local, ast.Load()))
         if totals:
             subtotal: ast.expr = zero
             for sc in cat_scores:
                 subtotal = ast.BinOp(subtotal, ast.Add(), sc)
-            local = f"s_{len(statements)}"
+            local = f"{prefix}{len(statements)}"
             statements.append(ast.Assign([ast.Name(local, ast.Store())], subtotal))
             subtotals.append(ast.Name(local, ast.Load()))
+    if not totals:
+        return statements, ast.Tuple(leaves, ast.Load())
+    grand: ast.expr = zero
+    for sub in subtotals:
+        grand = ast.BinOp(grand, ast.Add(), sub)
+    result: list[ast.expr] = [grand, ast.Tuple(subtotals, ast.Load())]
+    if inline:  # _dec[n]: the decimal of a scaled integer, remembered
+        assert places is not None
+        table = gen._bind(_Decimals(-places), "dec")
+        result = [ast.Subscript(table, grand, ast.Load()),
+                  ast.Tuple([ast.Subscript(table, s, ast.Load()) for s in subtotals], ast.Load())]
+    elif places is not None:  # the decimals, made once: Decimal(n).scaleb(-places)
+        gen.env["_dec"] = Decimal
+        gen.env["_places"] = -places
+
+        def dec(e: ast.expr) -> ast.expr:
+            return ast.Call(ast.Attribute(ast.Call(ast.Name("_dec", ast.Load()), [e], []), "scaleb", ast.Load()),
+                            [ast.Name("_places", ast.Load())], [])
+        result = [dec(grand), ast.Tuple([dec(s) for s in subtotals], ast.Load())]
+    return statements, ast.Tuple(result, ast.Load())
+
+
+_Parts = tuple[list[ast.stmt], ast.expr]
+
+
+class _Decimals(dict):  # type: ignore[type-arg]
+    """Scaled integer → ``Decimal(n).scaleb(places)``, made on first use: totals and subtotals take few values
+    (between 0 and the card's maximum)."""
+
+    def __init__(self, places: int) -> None:
+        super().__init__()
+        self.places = places
+
+    def __missing__(self, n: int) -> Decimal:
+        value = self[n] = Decimal(n).scaleb(self.places)
+        return value
+
+
+def _generate(card: Scorecard, functions: Mapping[str, FunctionSpec], *, totals: bool) -> Callable[[Any], Any] | None:
+    gen = CardNames(functions)
+    parts = card_parts(card, gen, totals=totals)
+    if parts is None:
+        return None
+    statements, returned = parts
     body: list[ast.stmt] = [
         ast.Assign([ast.Name(local, ast.Store())],
                    ast.Call(ast.Attribute(ast.Name("_c", ast.Load()), "lookup", ast.Load()), [ast.Constant(name)], []))
         for name, local in gen.names.items()
     ]
     body.extend(statements)
-    if totals:
-        grand: ast.expr = zero
-        for sub in subtotals:
-            grand = ast.BinOp(grand, ast.Add(), sub)
-        result: list[ast.expr] = [grand, ast.Tuple(subtotals, ast.Load())]
-        if places is not None:  # the decimals, made once: Decimal(n).scaleb(-places)
-            gen.env["_dec"] = Decimal
-            gen.env["_places"] = -places
-
-            def dec(e: ast.expr) -> ast.expr:
-                return ast.Call(ast.Attribute(ast.Call(ast.Name("_dec", ast.Load()), [e], []), "scaleb", ast.Load()),
-                                [ast.Name("_places", ast.Load())], [])
-            result = [dec(grand), ast.Tuple([dec(s) for s in subtotals], ast.Load())]
-        body.append(ast.Return(ast.Tuple(result, ast.Load())))
-    else:
-        body.append(ast.Return(ast.Tuple(leaves, ast.Load())))
+    body.append(ast.Return(returned))
     func = ast.FunctionDef("_scorecard", ast.arguments([], [ast.arg("_c")], None, [], [], None, []), body, [], None)
     module = ast.fix_missing_locations(ast.Module([func], []))
     namespace = dict(gen.env)

@@ -22,7 +22,7 @@ from ..errors import CalendarError, EvaluationError, OutOfPeriodError
 from ..lang.calendar import HolidayCalendar
 from ..lang.environment import builtin_environment
 from ..lang.expr import DateOutOfRange, FunctionSpec, UnknownValue
-from . import rules, scoring
+from . import fastpath, rules, scoring
 from .checklists import checklist_rows
 from .context import BudgetExceeded, Context
 from .deadlines import compute_deadline
@@ -111,6 +111,20 @@ def evaluate_checked(decision: Decision, facts: dict[str, Any], as_of: dt.date, 
     warnings = check_period(decision, as_of, allow_out_of_period)
     pack = decision.pack
     assert pack is not None
+    if not detail and not explain and fastpath.ENABLED and not (_REFERENCE or reference):
+        fn = fastpath.decide(decision, functions if functions is not None else builtin_environment().functions)
+        if fn is not None:
+            try:
+                code, reasons, deadlines, total, scores = fn(facts, as_of, calendar or pack.calendar)
+            except Exception:  # noqa: BLE001 - anything unusual: the interpreter below gives today's result or error
+                pass
+            else:
+                return DecisionResult(
+                    decision=decision.id, title=decision.title, pack_version=pack.version,
+                    pack_digest=pack.digest, as_of=as_of, outcome=code,
+                    outcome_label=decision.outcomes[code].label, score=total, scores=scores, deadlines=deadlines,
+                    reasons=reasons, warnings=list(dict.fromkeys(warnings)),
+                    period=(decision.valid_from, decision.valid_until))
     ctx = Context(decision, facts, as_of, calendar or pack.calendar,
                   functions if functions is not None else builtin_environment().functions, _resolver_for(decision),
                   reference=_REFERENCE or reference, detail=detail, tracer=Tracer() if explain else None)

@@ -10,11 +10,12 @@ import functools
 import re
 from typing import Any
 
+from ..compiler.model import Decision
 from ..lang.types import VType
 from ..values import display_value
 from .context import Context
 
-__all__ = ["render_message"]
+__all__ = ["render_message", "template_parts", "type_of_name"]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
 
@@ -23,12 +24,12 @@ def render_message(ctx: Context, template: str) -> str:
     if "{" not in template:
         return template
     out: list[str] = []
-    for part in _parts(template):
+    for part in template_parts(template):
         if part.__class__ is str:
             out.append(part)
             continue
         value = ctx.lookup(part[0])
-        t = _type_of_name(ctx, part[0])
+        t = type_of_name(ctx.decision, part[0])
         for p in part[1:]:
             value = value.get(p) if isinstance(value, dict) else None
             t = t.field(p) if t is not None and t.kind == "record" else None
@@ -37,7 +38,7 @@ def render_message(ctx: Context, template: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _parts(template: str) -> tuple[str | tuple[str, ...], ...]:
+def template_parts(template: str) -> tuple[str | tuple[str, ...], ...]:
     """A template once split: literal text, and each placeholder as its dotted parts (what ``re.sub`` would fill)."""
     parts: list[str | tuple[str, ...]] = []
     at = 0
@@ -51,8 +52,8 @@ def _parts(template: str) -> tuple[str | tuple[str, ...], ...]:
     return tuple(parts)
 
 
-def _type_of_name(ctx: Context, name: str) -> VType | None:
-    d = ctx.decision
+def type_of_name(d: Decision, name: str) -> VType | None:
+    """The declared type a message shows a name's value with (enum labels, list items), None when not known."""
     if name in d.inputs:
         return d.inputs[name].type
     if name in d.derived:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ..compiler.model import Condition, Rule
+from ..compiler.model import Checklist, Condition, Decision, Rule
 from ..errors import EvaluationError
 from ..lang.expr import describe_value, is_number
 from ..values import format_decimal, quote
@@ -22,7 +22,8 @@ from .context import Context, list_of
 from .messages import render_message
 from .result import Reason
 
-__all__ = ["outcome", "verdicts", "collected"]
+__all__ = ["outcome", "verdicts", "collected", "settle", "part_id", "band_text", "each_reason", "checklist_reason",
+           "all_failed", "none_held", "named"]
 
 
 def outcome(ctx: Context) -> tuple[str, list[Reason]]:
@@ -63,9 +64,20 @@ def _decide(ctx: Context) -> tuple[str, list[Reason]]:
             continue
         for item in checklist_rows(ctx, cl.name):
             if item["required"] and item["provided"] is False:
-                reasons.append(Reason(f"{cl.name}.{item['id']}", cl.outcome, f"缺少{cl.label}:{item['label']}",
-                                      item["source"]))
-    rank = {code: o.rank for code, o in d.outcomes.items()}
+                reasons.append(checklist_reason(cl, item["id"], item["label"], item["source"]))
+    return settle(d, reasons)
+
+
+def checklist_reason(cl: Checklist, item_id: str, label: str, source: str) -> Reason:
+    """The reason for a required item of a checklist with an outcome that was not provided."""
+    return Reason(f"{cl.name}.{item_id}", cl.outcome, f"缺少{cl.label}:{label}", source)
+
+
+def settle(d: Decision, reasons: list[Reason], rank: dict[str, int] | None = None) -> tuple[str, list[Reason]]:
+    """Every reason given: ordered by the outcomes' precedence (in place), and the outcome they decide. ``rank``:
+    each outcome's rank, when the caller has it already."""
+    if rank is None:
+        rank = {code: o.rank for code, o in d.outcomes.items()}
     reasons.sort(key=lambda r: rank.get(r.outcome or "", 10**6))  # stable: declaration order within a rank
     if not any(r.outcome for r in reasons):  # none, or only findings that decide nothing (each rules without outcome)
         if d.default_outcome is None:
@@ -102,7 +114,7 @@ def _apply(ctx: Context, rule: Rule) -> list[Reason]:
                                   code="expression-failed")
         for band in rule.bands:
             if (band.min is None or score >= band.min) and (band.below is None or score < band.below):
-                text = render_message(ctx, band.message) if band.message else _band_text(score, band.min, band.below)
+                text = render_message(ctx, band.message) if band.message else band_text(score, band.min, band.below)
                 return [Reason(rule.id, band.outcome, text, rule.source)]
         raise EvaluationError(f"分数 {format_decimal(Decimal(score))} 不在任何分数段内", code="band-uncovered")
     if rule.kind == "conditions":
@@ -111,7 +123,7 @@ def _apply(ctx: Context, rule: Rule) -> list[Reason]:
         if not failures:
             return []
         code = _outcome_of(ctx, rule)
-        return [Reason(_part_id(rule.id, cond), code, msg, cond.source or rule.source) for cond, msg in failures]
+        return [Reason(part_id(rule.id, cond), code, msg, cond.source or rule.source) for cond, msg in failures]
     if rule.kind == "each":
         out = []
         for v in verdicts(ctx, rule):
@@ -120,9 +132,7 @@ def _apply(ctx: Context, rule: Rule) -> list[Reason]:
             with ctx.with_frame(v["frame"]):
                 code = _outcome_of(ctx, rule)
             for cond, msg in v["failures"]:
-                rid = f"{rule.id}[{v['index']}]" + (f".{cond.id}" if cond.id else "")
-                out.append(Reason(rid, code, f"{v['element']}：{msg}", cond.source or rule.source,
-                                  element=v["element"]))
+                out.append(each_reason(rule, v["index"], v["element"], cond, msg, code))
         return out
     raise EvaluationError(f"未知的规则类型 {rule.kind}")
 
@@ -142,11 +152,32 @@ def _each_verdicts(ctx: Context, rule: Rule) -> list[dict[str, Any]]:
     return out
 
 
-def _part_id(rule_id: str, cond: Condition) -> str:
+def each_reason(rule: Rule, index: int, element: str, cond: Condition, msg: str, code: str | None) -> Reason:
+    """The reason for one failing part of one element of an `each` rule."""
+    rid = f"{rule.id}[{index}]" + (f".{cond.id}" if cond.id else "")
+    return Reason(rid, code, named(element, msg), cond.source or rule.source, element=element)
+
+
+def part_id(rule_id: str, cond: Condition) -> str:
     return f"{rule_id}.{cond.id}" if cond.id else rule_id
 
 
-def _band_text(score: Any, lo: Decimal | None, hi: Decimal | None) -> str:
+def named(name: str, msg: str) -> str:
+    """A message about one element of a list, with the element's name before it."""
+    return f"{name}：{msg}"
+
+
+def all_failed(message: str, failures: list[tuple[Condition, str]]) -> str:
+    """An `all` with its own message: that message, then every failing part's."""
+    return message + ":" + ";".join(m for _, m in failures)
+
+
+def none_held(failures: list[tuple[Condition, str]]) -> str:
+    """An `any` without its own message: every alternative's failure."""
+    return "以下条件均不满足:" + ";".join(m for _, m in failures)
+
+
+def band_text(score: Any, lo: Decimal | None, hi: Decimal | None) -> str:
     s = format_decimal(Decimal(score))
     if lo is not None and hi is not None:
         return f"得分 {s},在 {format_decimal(lo)} 分(含)至 {format_decimal(hi)} 分(不含)之间"
@@ -167,7 +198,7 @@ def _failures(ctx: Context, cond: Condition) -> list[tuple[Condition, str]]:
         for ch in cond.children:
             out.extend(_failures(ctx, ch))
         if out and cond.message:
-            return [(cond, render_message(ctx, cond.message) + ":" + ";".join(m for _, m in out))]
+            return [(cond, all_failed(render_message(ctx, cond.message), out))]
         return out
     if cond.op == "any":
         collected_: list[tuple[Condition, str]] = []
@@ -178,7 +209,7 @@ def _failures(ctx: Context, cond: Condition) -> list[tuple[Condition, str]]:
             collected_.extend(f)
         if cond.message:
             return [(cond, render_message(ctx, cond.message))]
-        return [(cond, "以下条件均不满足:" + ";".join(m for _, m in collected_))]
+        return [(cond, none_held(collected_))]
     if cond.op == "not":
         inner = _failures(ctx, cond.children[0])
         return [(cond, render_message(ctx, cond.message))] if not inner else []
@@ -194,8 +225,8 @@ def _failures(ctx: Context, cond: Condition) -> list[tuple[Condition, str]]:
                     continue
                 name = render_message(ctx, cond.element_name)
                 if cond.message:
-                    found.append((cond, f"{name}：{render_message(ctx, cond.message)}"))
+                    found.append((cond, named(name, render_message(ctx, cond.message))))
                 else:
-                    found.extend((c, f"{name}：{m}") for c, m in inner)
+                    found.extend((c, named(name, m)) for c, m in inner)
         return found
     raise EvaluationError(f"未知的条件 {cond.op}")

@@ -1,0 +1,183 @@
+"""A whole decision as one generated function (skillcert.runtime.fastpath) gives byte-identical results to the
+interpreter on every case of every bundled pack and of the test packs, and falls back to the interpreter — today's
+result or today's error — wherever anything is unusual: an unknown calendar year, a failing expression, a loop past
+its share of the evaluation budget."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from skillcert.analysis.tester import Case, find_test_files, load_cases
+from skillcert.compiler.model import Decision
+from skillcert.errors import SkillcertError
+from skillcert.library import Library
+from skillcert.runtime import fastpath
+from skillcert.runtime.evaluate import evaluate_checked
+from skillcert_testutil import MINI, POLICIES
+
+LIBRARIES = {str(POLICIES): Library(POLICIES), str(MINI): Library(MINI)}
+FUNCTIONS = LIBRARIES[str(POLICIES)].env.functions
+
+
+def _cases() -> list[tuple[str, Case]]:
+    out: list[tuple[str, Case]] = []
+    for root in LIBRARIES:
+        for f in find_test_files(Path(root)):
+            cases, _ = load_cases(f)
+            out.extend((root, c) for c in cases)
+    return out
+
+
+def _examples() -> list[tuple[str, str, Path]]:
+    out = []
+    for root in LIBRARIES:
+        for path in sorted(Path(root).glob("**/examples/*.yaml")):
+            library = LIBRARIES[root]
+            for info in library.decisions():
+                region, name = info.id.split("/")
+                if path.stem.split("-")[0] == name and path.parent.parent.name in (region, Path(root).name):
+                    out.append((root, info.id, path))
+    return out
+
+
+def _both(decision: Decision, facts: dict[str, Any], as_of: dt.date, allow: bool,
+          monkeypatch: pytest.MonkeyPatch) -> tuple[str, str, bool]:
+    """(generated path's JSON or error, interpreter's, whether the generated function gave the result)."""
+    fn = fastpath.prepare(decision, FUNCTIONS)
+    assert fn is not None, f"{decision.id} is not generated"
+    try:
+        fn(facts, as_of, decision.pack.calendar if decision.pack else None)
+        taken = True
+    except Exception:  # noqa: BLE001 - any failure means: the interpreter decides
+        taken = False
+
+    def run() -> str:
+        try:
+            return evaluate_checked(decision, facts, as_of, allow_out_of_period=allow, detail=False,
+                                    functions=FUNCTIONS).to_json()
+        except SkillcertError as exc:
+            return f"{exc.code}: {exc.message}"
+
+    generated = run()
+    monkeypatch.setattr(fastpath, "ENABLED", False)
+    interpreted = run()
+    monkeypatch.setattr(fastpath, "ENABLED", True)
+    return generated, interpreted, taken
+
+
+@pytest.mark.parametrize("root,case", _cases(), ids=lambda c: f"{c.decision}:{c.name}" if isinstance(c, Case) else "")
+def test_generated_decision_agrees_with_the_interpreter_on_every_pack_case(
+        root: str, case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    library = LIBRARIES[root]
+    try:
+        facts = library.check_facts(case.decision, case.facts)
+    except SkillcertError:
+        return  # facts the checks refuse never reach either path
+    decision = library.decision(case.decision)
+    as_of = case.as_of or dt.date(2025, 5, 25)
+    generated, interpreted, taken = _both(decision, facts, as_of, case.allow_out_of_period, monkeypatch)
+    assert generated == interpreted
+    if case.want_error is None and '"warnings": []' in interpreted:
+        assert taken, "a plain case should take the generated path"
+
+
+@pytest.mark.parametrize("root,decision_id,path", _examples(), ids=lambda p: str(getattr(p, "name", p)))
+def test_generated_decision_agrees_on_every_example(root: str, decision_id: str, path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    library = LIBRARIES[root]
+    try:
+        facts = library.check_facts(decision_id, yaml.safe_load(path.read_text(encoding="utf-8")))
+    except SkillcertError:
+        pytest.skip("not the facts of a decision (a document's fields)")
+    decision = library.decision(decision_id)
+    for as_of in (dt.date(2024, 10, 1), dt.date(2025, 5, 25), dt.date(2025, 8, 25)):
+        generated, interpreted, taken = _both(decision, facts, as_of, True, monkeypatch)
+        assert generated == interpreted
+        assert taken
+
+
+def test_every_bundled_decision_is_generated() -> None:
+    library = LIBRARIES[str(POLICIES)]
+    for info in library.decisions():
+        assert fastpath.prepare(library.decision(info.id), FUNCTIONS) is not None, info.id
+
+
+CHONGQING = {
+    "institution_kind": "social_org", "registry_level": "city", "registration_expires_on": "2025-06-30",
+    "applied_on": "2025-05-20", "registered_occupations": ["4-01-05-01"], "assessed_occupations": ["4-01-05-01"],
+    "findings": {"posts_missing": 2, "no_ledger": True},
+}
+
+
+def _chongqing(monkeypatch: pytest.MonkeyPatch, as_of: dt.date, **overrides: Any) -> tuple[str, str, bool]:
+    library = LIBRARIES[str(POLICIES)]
+    facts = library.check_facts("chongqing/renewal", {**CHONGQING, **overrides})
+    return _both(library.decision("chongqing/renewal"), facts, as_of, True, monkeypatch)
+
+
+def test_a_plain_case_takes_the_generated_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    generated, interpreted, taken = _chongqing(monkeypatch, dt.date(2025, 5, 25))
+    assert taken and generated == interpreted
+
+
+def test_a_deadline_in_an_unknown_calendar_year_falls_back_to_the_interpreter(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the decision's working-day deadline runs into a year whose holidays are not known: empty with a warning
+    generated, interpreted, taken = _chongqing(monkeypatch, dt.date(2031, 5, 25), applied_on="2031-05-20",
+                                               registration_expires_on="2031-06-30")
+    assert not taken
+    assert generated == interpreted
+    assert "无法计算" in interpreted
+
+
+def test_an_expression_that_fails_falls_back_and_gives_the_interpreters_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    library = LIBRARIES[str(POLICIES)]
+    decision = library.decision("chongqing/renewal")
+    facts = library.check_facts(decision.id, CHONGQING)
+    # no checked facts hold a text for a count: the scorecard's expression fails
+    broken = {**facts, "findings": {**facts["findings"], "posts_missing": "两个"}}
+    generated, interpreted, taken = _both(decision, broken, dt.date(2025, 5, 25), True, monkeypatch)
+    assert not taken
+    assert generated == interpreted
+    assert interpreted.startswith("expression-failed")
+
+
+def test_a_loop_past_its_share_of_the_budget_falls_back_to_the_interpreter(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    library = LIBRARIES[str(POLICIES)]
+    decision = library.decision("fuzhou/application")
+    case = next(c for root, c in _cases() if root == str(POLICIES) and c.decision == decision.id
+                and c.want_error is None and c.facts.get("occupations"))
+    facts = library.check_facts(decision.id, case.facts)
+    as_of = case.as_of or dt.date(2025, 5, 25)
+    calendar = decision.pack.calendar if decision.pack else None
+    fn = fastpath.prepare(decision, FUNCTIONS)
+    assert fn is not None
+    fn(facts, as_of, calendar)  # within the budget
+    monkeypatch.setattr(fastpath, "_LOOP_BUDGET", 1)
+    monkeypatch.setitem(fastpath._STATES, decision, fastpath._State())
+    small = fastpath.prepare(decision, FUNCTIONS)
+    assert small is not None
+    with pytest.raises(fastpath._Fallback):
+        small(facts, as_of, calendar)
+    generated, interpreted, taken = _both(decision, facts, as_of, True, monkeypatch)
+    assert not taken
+    assert generated == interpreted
+
+
+def test_the_switch_turns_the_generated_path_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    library = LIBRARIES[str(POLICIES)]
+    decision = library.decision("chongqing/renewal")
+    facts = library.check_facts(decision.id, CHONGQING)
+    calls = []
+    fn = fastpath.prepare(decision, FUNCTIONS)
+    assert fn is not None
+    monkeypatch.setattr(fastpath, "ENABLED", False)
+    monkeypatch.setattr(fastpath, "decide", lambda d, f: calls.append(d))  # never asked while off
+    evaluate_checked(decision, facts, dt.date(2025, 5, 25), detail=False, functions=FUNCTIONS)
+    assert calls == []
