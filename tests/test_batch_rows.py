@@ -220,3 +220,66 @@ def test_read_rows_still_gives_mappings(tmp_path: Path) -> None:
     assert [r if r.__class__ is list else r[0] for r in table.rows] == [["A", "", "social_org"],
                                                                        ["B", "x", "city", "extra"]]
     assert Decimal("1") == 1  # (cells are compared by value, never by identity)
+
+
+def _messy_csv(path: Path, kind: str, rows: int = 1600) -> None:
+    """A CSV file of chongqing rows with what makes records hard to find in bytes: quoted cells over several
+    lines, doubled quotes, blank lines, rows too wide, CR LF line ends, GBK text, quotes inside unquoted cells."""
+    rng = random.Random(kind)
+    newline = "\r\n" if kind == "crlf" else "\n"
+    lines = ["编号,institution_kind,registry_level,registration_expires_on,applied_on,registered_occupations,"
+             "findings.posts_missing,备注"]
+    for i in range(rows):
+        note = rng.choice(["", "备注", '"两行\n的备注"', '"引号""内""的"', '"逗号,分开"', "x"])
+        if kind == "stray-quote" and i in (1200, 1450):
+            note = '5"长'  # a quote inside a cell that is not quoted: taken as it is
+        occupations = rng.choice(['"[""4-01-05-01""]"', "", '"[""4-01-05-01"", ""4-03-02-01""]"'])
+        line = (f"CQ-{i},{rng.choice(['social_org', 'technical_school', '社会培训评价组织', 'bad'])},city,"
+                f"2025-06-30,{rng.choice(['2025-05-06', '2025-05-20'])},{occupations},{rng.choice(['0', '1', 'x'])},"
+                f"{note}")
+        if rng.random() < 0.02:
+            line += ",多余"  # a cell beyond the header: the row's error, naming its line
+        lines.append(line)
+        if rng.random() < 0.02:
+            lines.append("")
+    text = newline.join(lines) + (newline if kind != "no-final-newline" else "")
+    path.write_bytes(text.encode("gb18030" if kind == "gb18030" else "utf-8"))
+
+
+@pytest.mark.parametrize("kind", ["plain", "crlf", "gb18030", "no-final-newline", "stray-quote"])
+def test_a_csv_file_read_in_blocks_by_workers_is_the_file_read_in_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    from skillcert.tabular import batch, reading
+
+    monkeypatch.setattr(reading, "BLOCK_BYTES", 4096)  # many blocks, cut by this process
+    read_on: list[int] = []
+    real = batch.csv_rows_from
+
+    def reading_on(block: Any, names: list[str]) -> Any:
+        read_on.append(block.line)
+        return real(block, names)
+
+    monkeypatch.setattr(batch, "csv_rows_from", reading_on)
+    blocks: list[Any] = []
+    real_blocks = reading.csv_blocks
+
+    def cutting(*args: Any) -> Any:
+        for block in real_blocks(*args):
+            blocks.append(block.line)
+            yield block
+
+    monkeypatch.setattr(reading, "csv_blocks", cutting)
+    library = skillcert.load(POLICIES)
+    src = tmp_path / "in.csv"
+    _messy_csv(src, kind)
+    outputs = []
+    for workers in (1, 2):
+        out = tmp_path / f"out-{workers}.csv"
+        summary = run_batch(library, "chongqing/renewal", src, out, as_of=dt.date(2025, 5, 25), workers=workers,
+                            progress=False, stderr=io.StringIO())
+        outputs.append((out.read_bytes(), summary))
+    assert outputs[0] == outputs[1]
+    assert b"row-extra-cells" in outputs[0][0] and "两行\n的备注" in outputs[0][0].decode("utf-8-sig")
+    # a quote inside an unquoted cell can make a cut fall inside a record: the rest is read in order
+    assert (read_on != []) == (kind == "stray-quote")
+    assert len(blocks) > 5  # the workers read the file's bytes

@@ -45,7 +45,16 @@ from ..rows.evaluation import checked_decision
 from ..rows.limits import HEADER_SEARCH_ROWS
 from . import pool
 from .evaluation import Finished, RowTask, chunk_finisher
-from .reading import INPUT_FORMATS, Table, check_input, count_rows, read_rows, read_table
+from .reading import (
+    INPUT_FORMATS,
+    CsvBlock,
+    Table,
+    check_input,
+    count_rows,
+    csv_rows_from,
+    read_rows,
+    read_table,
+)
 from .summary import BatchSummary, new_summary, summary_input
 from .writers import OUTPUT_FORMATS, RENDERING, AtomicOutput, output_format
 
@@ -115,7 +124,7 @@ def run_batch(library: Library, decision_id: str, input_path: str | Path, output
                        keyed=table.keyed, header=None if table.keyed else tuple(table.header))
         show = progress if progress is not None else bool(getattr(err, "isatty", lambda: False)())
         with _terminate_as_exit(), _output(dst, columns) as output:
-            return _run(library, decision, task, table.rows, output, spec, workers, show, src, err, say)
+            return _run(library, decision, task, table, output, spec, workers, show, src, err, say)
     except Terminated:
         say(f"已终止(SIGTERM):未写出 {dst}")
         raise
@@ -123,23 +132,27 @@ def run_batch(library: Library, decision_id: str, input_path: str | Path, output
         table.close()
 
 
-def _run(library: Library, decision: Decision, task: RowTask, rows: Iterator[Any],
+def _run(library: Library, decision: Decision, task: RowTask, table: Table,
          output: AtomicOutput, spec: Any, workers: int, show: bool, src: Path, err: TextIO,
          say: Callable[[str], None]) -> BatchSummary:
+    rows: Iterator[Any] = table.rows
+    chunks: Iterator[Any] = pool.chunks(rows)
     results: Iterator[Finished]
     if spec is not None and workers > 1:
         head = list(itertools.islice(rows, workers * pool.CHUNK))
-        rows = itertools.chain(head, rows)
+        chunks = itertools.chain(pool.chunks(head), pool.chunks(rows))
         if len(head) < workers * pool.CHUNK:
             fewer = pool.worker_count(workers, len(head))
             if fewer < workers:
                 say(f"只有 {len(head)} 行(每个进程至少 {pool.CHUNK} 行),改用 " +
                     (f"{fewer} 个进程" if fewer > 1 else "本进程评估"))
             workers = fewer
+        elif table.blocks is not None:  # the rest of a CSV file: its bytes, parsed by the workers
+            chunks = itertools.chain(pool.chunks(head), table.blocks())
     if spec is not None and workers > 1:
-        results = pool.evaluate_in_pool(spec, task, rows, workers)
+        results = pool.evaluate_in_pool(spec, task, chunks, workers)
     else:
-        results = map(chunk_finisher(library, task), pool.chunks(rows))
+        results = map(chunk_finisher(library, task), chunks)
 
     bar = None
     if show:
@@ -149,20 +162,38 @@ def _run(library: Library, decision: Decision, task: RowTask, rows: Iterator[Any
     summary = new_summary(decision, task.group_by)
     try:
         write, count = output.write, summary.count
-        for written, marks in results:
-            write(written)
-            for outcome, failed, group in marks:
-                count(outcome, failed, group)
-            if bar is not None:
-                bar.update(len(marks))
+        while True:
+            unaligned = None
+            for written, marks in results:
+                if written.__class__ is CsvBlock:
+                    unaligned = written
+                    break
+                write(written)
+                n = 0
+                for (outcome, failed, group), alike in marks:
+                    count(outcome, failed, group, alike)
+                    n += alike
+                if bar is not None:
+                    bar.update(n)
+            if unaligned is None:
+                break
+            # a block not cut where a record ends (a quote inside a cell that is not quoted): the rows from its
+            # start are read in order, by the same number of workers
+            _close(results)
+            rest = pool.chunks(csv_rows_from(unaligned, list(table.header)))
+            results = pool.evaluate_in_pool(spec, task, rest, workers)
         output.commit(summary, {code: o.label for code, o in decision.outcomes.items()})
     finally:
-        close = getattr(results, "close", None)
-        if close is not None:
-            close()  # an unfinished pool: its workers are terminated
+        _close(results)  # an unfinished pool: its workers are terminated
         if bar is not None:
             bar.close()
     return summary
+
+
+def _close(results: Iterator[Finished]) -> None:
+    close = getattr(results, "close", None)
+    if close is not None:
+        close()
 
 
 def _check_header(decision: Decision, src: Path, table: Table, report: ColumnReport,

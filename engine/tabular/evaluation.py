@@ -15,6 +15,8 @@ the row is an error naming it (``row-unknown-column``) instead.
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from ..rows.cells import cells_renderer, result_row, row_renderer
 from ..rows.columns import HeaderRows, carried_cells
 from ..rows.evaluation import evaluate_cells, evaluate_row, failed_text
 from ..runtime.result import DecisionResult
+from .reading import CsvBlock, block_rows
 from .summary import group_key
 from .writers import chunk_encoder
 
@@ -51,18 +54,29 @@ class RowTask:
 Done = tuple[Any, Any, bool, str | None]
 # What the summary counts of a finished row: its outcome, whether it has an error, its group.
 Mark = tuple[Any, bool, str | None]
-# A finished chunk: what the writer writes for all its rows (see .writers.chunk_encoder), and each row's mark.
-Finished = tuple[Any, list[Mark]]
+# A finished chunk: what the writer writes for all its rows (see .writers.chunk_encoder), and its marks with how
+# many rows have each (in the order the marks first come: the summary lists equal counts in that order). A block
+# of a CSV file that was not cut where a record ends comes back as itself without its data, and no marks: the
+# rows from there are read in order (see .reading.csv_blocks).
+Finished = tuple[Any, list[tuple[Mark, int]]]
 
 
-def chunk_finisher(library: Library, task: RowTask) -> Callable[[list[Any]], Finished]:
-    """The function that evaluates, renders and encodes one chunk of raw rows of ``task`` with ``library``."""
+def chunk_finisher(library: Library, task: RowTask) -> Callable[[Any], Finished]:
+    """The function that evaluates, renders and encodes one chunk of ``task`` with ``library``: a list of raw rows,
+    or a block of a CSV file's records (:class:`~.reading.CsvBlock`), read here."""
     finish = row_finisher(library, task)
     encode = chunk_encoder(task.rendering)
+    names = list(task.header or ())
 
-    def finish_chunk(rows: list[Any]) -> Finished:
+    def finish_chunk(rows: Any) -> Finished:
+        if rows.__class__ is CsvBlock:
+            block = rows
+            rows = block_rows(block, names)
+            if rows is None:
+                return dataclasses.replace(block, data=b""), []
         done = list(map(finish, rows))
-        return encode([d[0] for d in done]), [d[1:] for d in done]
+        marks = collections.Counter([d[1:] for d in done])
+        return encode([d[0] for d in done]), list(marks.items())
     return finish_chunk
 
 

@@ -7,10 +7,11 @@ so that everything a worker needs comes from the spec and the task. As with any 
 runs a batch with workers keeps its main code under ``if __name__ == "__main__":`` (a worker imports the script's
 module to find what it defines; ``python -m skillcert`` and the ``skillcert`` command need nothing). The fork server imports the engine once
 (:func:`prestart` starts it early); with ``spawn`` each worker imports it. Rows go out in chunks of :data:`CHUNK` as
-they were read (lists of cells for CSV and XLSX, so that little is pickled), at most a few chunks per worker in
-flight, so memory stays bounded whatever the number of rows; workers also render and encode the output rows (see
-:func:`~.evaluation.chunk_finisher`: a chunk comes back as CSV or JSON Lines text), so the writing process only
-reads and writes.
+they were read (lists of cells for XLSX, JSON Lines and YAML), or, for CSV files, as blocks of the file's bytes
+cut where records end (:class:`~.reading.CsvBlock`: the worker parses them, nothing per row is pickled), at most a
+few chunks per worker in flight, so memory stays bounded whatever the number of rows; workers also render and
+encode the output rows and count their outcomes (see :func:`~.evaluation.chunk_finisher`: a chunk comes back as
+CSV or JSON Lines text and a few counts), so the writing process only reads bytes and writes them.
 
 How many workers (:func:`worker_count`): at most the CPU cores this process may use, and at most one per
 :data:`CHUNK` rows. Workers ignore SIGINT (the run's process is interrupted, and stops them); whenever the run
@@ -43,7 +44,7 @@ IN_FLIGHT = 3        # chunks per worker submitted ahead
 START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 _JOIN_SECONDS = 5    # waited for each terminated worker
 
-_finish: Callable[[list[Any]], Finished] | None = None  # in a worker: the task's finisher of chunks
+_finish: Callable[[Any], Finished] | None = None  # in a worker: the task's finisher of chunks
 _init_error = ""  # in a worker: why the finisher could not be made
 
 
@@ -97,7 +98,7 @@ def _worker_init(spec: LibrarySpec, task: RowTask) -> None:
         _init_error = str(exc) or type(exc).__name__
 
 
-def _worker_chunk(rows: list[Any]) -> Finished:
+def _worker_chunk(rows: Any) -> Finished:
     finish = _finish
     if finish is None:
         raise WorkersFailed(f"工作进程无法重建政策库:{_init_error}")
@@ -114,16 +115,17 @@ def chunks(rows: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
         yield chunk
 
 
-def evaluate_in_pool(spec: LibrarySpec, task: RowTask, rows: Iterable[Any], workers: int) -> Iterator[Finished]:
-    """The finished chunks of ``rows`` (see :func:`~.evaluation.chunk_finisher`), evaluated by ``workers``
-    processes that rebuild the library ``spec`` describes (:meth:`~skillcert.library.Library.spec`), in input
-    order. Closing the iterator before its end terminates the workers."""
+def evaluate_in_pool(spec: LibrarySpec, task: RowTask, chunks: Iterable[Any], workers: int) -> Iterator[Finished]:
+    """The finished ``chunks`` (lists of rows, or blocks of a CSV file's records; see
+    :func:`~.evaluation.chunk_finisher`), evaluated by ``workers`` processes that rebuild the library ``spec``
+    describes (:meth:`~skillcert.library.Library.spec`), in input order. Closing the iterator before its end
+    terminates the workers."""
     window: collections.deque[Future[Finished]] = collections.deque()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
                                initializer=_worker_init, initargs=(spec, task))
     finished = False
     try:
-        for chunk in chunks(rows):
+        for chunk in chunks:
             window.append(pool.submit(_worker_chunk, chunk))
             if len(window) >= IN_FLIGHT * workers:
                 yield window.popleft().result()

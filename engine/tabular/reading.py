@@ -7,6 +7,12 @@ header, so that a title row above it is skipped (the header is searched for in t
 :data:`~skillcert.rows.limits.HEADER_SEARCH_ROWS` rows that are not empty). Rows stream through (a YAML list is the
 exception: YAML is read whole, up to :data:`~skillcert.rows.limits.MAX_YAML_BYTES`).
 
+A CSV file whose lines all end with LF (or CR LF) and none is long can also be handed on in blocks of its bytes
+cut where records end (:attr:`Table.blocks`, :func:`csv_blocks`), parsed by the process that evaluates them
+(:func:`block_rows`) into exactly the rows read in order would give; a block cut inside a record (a quote inside
+a cell that is not quoted misleads the cut) is detected there, and the file is read on in order from it
+(:func:`csv_rows_from`).
+
 Text files are read as UTF-8 (with or without a byte order mark) or, when they are not UTF-8, as GB18030 (which
 includes GBK, what Chinese Excel saves as "CSV"); the encoding used is among the :attr:`Table.notes` told to the
 user. A file that is neither, an XLSX file that is not one (renamed, corrupt), a folder, a header with a column
@@ -24,6 +30,7 @@ from __future__ import annotations
 import codecs
 import collections
 import csv
+import io
 import json
 import re
 import warnings
@@ -46,7 +53,8 @@ from ..rows.limits import (
 )
 
 __all__ = ["INPUT_FORMATS", "ERROR_KEY", "Row", "Table", "read_table", "read_rows", "row_mapping", "count_rows",
-           "format_of", "check_input", "detect_encoding", "ENCODINGS"]
+           "format_of", "check_input", "detect_encoding", "ENCODINGS", "CsvBlock", "csv_blocks", "block_rows",
+           "csv_rows_from", "BLOCK_BYTES"]
 
 INPUT_FORMATS = (".csv", ".xlsx", ".jsonl", ".yaml", ".yml")
 ENCODINGS = {"utf-8-sig": "UTF-8", "gb18030": "GB18030(含 GBK)"}  # tried in this order
@@ -76,6 +84,9 @@ class Table:
     found: bool = True         # False when ``is_header`` matched no row (the first row is taken as the header)
     notes: list[str] = field(default_factory=list)
     closer: Callable[[], None] | None = None  # releases the file when the rows are not read to their end
+    # CSV whose records can be cut into blocks (see csv_blocks): the records after the rows read so far, in blocks
+    # (the rows are closed); None when the file cannot be read so
+    blocks: Callable[[], Iterator[CsvBlock]] | None = None
 
     def close(self) -> None:
         """Release the file (the rows read or not)."""
@@ -145,9 +156,10 @@ def detect_encoding(p: Path) -> str:
     return _scan(p)[0]
 
 
-def _scan(p: Path) -> tuple[str, bool]:
-    """The file's encoding (see :func:`detect_encoding`), and whether a line may be longer than
-    :data:`MAX_CELL_CHARS` (some block of :data:`_BLOCK` bytes has no line break)."""
+def _scan(p: Path) -> tuple[str, bool, bool]:
+    """The file's encoding (see :func:`detect_encoding`), whether a line may be longer than
+    :data:`MAX_CELL_CHARS` (some block of :data:`_BLOCK` bytes has no line break), and whether a line may end
+    with a carriage return alone (some ``\r`` is not followed by ``\n``)."""
     with open(p, "rb") as fh:
         head = fh.read(8)
     if head.startswith(b"PK\x03\x04"):
@@ -158,9 +170,9 @@ def _scan(p: Path) -> tuple[str, bool]:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UsageError(f"输入文件 {p} 是 UTF-16 编码(Excel 的“Unicode 文本”);{_SAVE_AS}", code="encoding-unknown")
     for encoding in ENCODINGS:
-        long_lines = _decodes(p, encoding)
-        if long_lines is not None:
-            return encoding, long_lines
+        scanned = _decodes(p, encoding)
+        if scanned is not None:
+            return encoding, *scanned
     raise UsageError(f"输入文件 {p} 既不是 UTF-8 也不是 GB18030/GBK 编码的文本,无法读取;{_SAVE_AS}",
                      code="encoding-unknown")
 
@@ -169,10 +181,11 @@ _BLOCK = 8192  # a line longer than twice this holds a whole block without a lin
 _CHUNK = 128 * _BLOCK
 
 
-def _decodes(p: Path, encoding: str) -> bool | None:
-    """None when the file does not decode with ``encoding``; else whether a line may be long."""
+def _decodes(p: Path, encoding: str) -> tuple[bool, bool] | None:
+    """None when the file does not decode with ``encoding``; else whether a line may be long, and whether one
+    may end with a carriage return alone."""
     decoder = codecs.getincrementaldecoder(encoding)()
-    long_lines = False
+    long_lines = bare_cr = False
     try:
         with open(p, "rb") as fh:
             for chunk in iter(lambda: fh.read(_CHUNK), b""):
@@ -180,10 +193,12 @@ def _decodes(p: Path, encoding: str) -> bool | None:
                 if not long_lines:
                     find = chunk.find
                     long_lines = any(find(b"\n", i, i + _BLOCK) < 0 for i in range(0, len(chunk) - _BLOCK + 1, _BLOCK))
+                if not bare_cr and b"\r" in chunk:  # (a CR LF split between two chunks counts: merely cautious)
+                    bare_cr = chunk.count(b"\r") != chunk.count(b"\r\n")
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return None
-    return long_lines
+    return long_lines, bare_cr
 
 
 def _encoding_note(p: Path, encoding: str) -> str:
@@ -228,17 +243,13 @@ def _ends_of(line: str, readline: Callable[[int], str]) -> str:
 
 
 def _csv_table(p: Path, is_header: IsHeader | None) -> Table:
-    encoding, long_lines_maybe = _scan(p)
+    encoding, long_lines_maybe, bare_cr = _scan(p)
     if csv.field_size_limit() < MAX_LINE_CHARS:
         csv.field_size_limit(MAX_LINE_CHARS)  # one cell may fill a line; longer ones are the row's error
     fh = open(p, encoding=encoding, newline="")  # noqa: SIM115 - closed by the rows' generator
     long_lines: collections.deque[tuple[int, bool]] = collections.deque()
     # no line can hold a cell too long: the file's own lines, at full speed
     reader = csv.reader(_bounded_lines(fh, long_lines) if long_lines_maybe else fh)
-
-    def csv_error(exc: csv.Error) -> UsageError:
-        return UsageError(f"{p}:第 {reader.line_num} 行附近无法按 CSV 读取({exc});可能是引号不成对,其后的行无法"
-                          "可靠地分开", code="csv-invalid", location=Location(str(p), reader.line_num))
 
     def records() -> Iterator[tuple[int, list[str], Any]]:
         """(line, cells, what is too long: None, True for the whole line, or the cells' indexes)."""
@@ -249,7 +260,7 @@ def _csv_table(p: Path, is_header: IsHeader | None) -> Table:
                 yield at, values, _too_long(values, at, last, long_lines)
                 last = at
         except csv.Error as exc:
-            raise csv_error(exc) from None
+            raise _csv_error(p, reader.line_num, exc) from None
 
     try:
         source = records()
@@ -267,26 +278,146 @@ def _csv_table(p: Path, is_header: IsHeader | None) -> Table:
 
     def rows() -> Iterator[Row]:
         with fh:
-            n = len(names)
-            blanks = [i for i, h in enumerate(names) if not h]
-            last = line
-            try:
-                for values in reader:  # the records after the header (the header search read up to it)
-                    at = reader.line_num
-                    too_long = _too_long(values, at, last, long_lines) if long_lines or at - last > 1 else None
-                    last = at
-                    if too_long is None and not any(map(_strip, values)):
-                        continue
-                    if too_long is True:
-                        yield [], RowError("row-too-long", f"第 {at} 行超过 {MAX_LINE_CHARS} 个字符,未读取")
-                        continue
-                    problem = _too_long_cells(at, values, too_long, names) if too_long else None
-                    if problem is None and (len(values) > n or blanks):
-                        problem = _unnamed_cells(at, values, names, blanks)
-                    yield values if problem is None else (values, problem)
-            except csv.Error as exc:
-                raise csv_error(exc) from None
-    return Table(names, rows(), line, found=found, notes=notes, closer=fh.close)
+            yield from _csv_rows(p, reader, 0, line, names, long_lines)
+
+    table = Table(names, rows(), line, found=found, notes=notes, closer=fh.close)
+    if not long_lines_maybe and not bare_cr:  # lines are the file's own, each ending in LF: blocks can be cut
+        def blocks() -> Iterator[CsvBlock]:
+            table.close()  # the rows read so far end on the reader's line
+            yield from csv_blocks(p, encoding, reader.line_num)
+        table.blocks = blocks
+    return table
+
+
+def _csv_error(p: Path, line: int, exc: csv.Error) -> UsageError:
+    return UsageError(f"{p}:第 {line} 行附近无法按 CSV 读取({exc});可能是引号不成对,其后的行无法"
+                      "可靠地分开", code="csv-invalid", location=Location(str(p), line))
+
+
+def _csv_rows(p: Path, reader: Any, base: int, line: int, names: list[str],
+              long_lines: collections.deque[tuple[int, bool]]) -> Iterator[Row]:
+    """The rows of ``reader``'s records, which follow line ``line`` of the file (``base``: the file's line
+    before the reader's first)."""
+    n = len(names)
+    blanks = [i for i, h in enumerate(names) if not h]
+    last = line
+    try:
+        for values in reader:  # the records after the header (the header search read up to it)
+            at = base + reader.line_num
+            too_long = _too_long(values, at, last, long_lines) if long_lines or at - last > 1 else None
+            last = at
+            if too_long is None and not any(map(_strip, values)):
+                continue
+            if too_long is True:
+                yield [], RowError("row-too-long", f"第 {at} 行超过 {MAX_LINE_CHARS} 个字符,未读取")
+                continue
+            problem = _too_long_cells(at, values, too_long, names) if too_long else None
+            if problem is None and (len(values) > n or blanks):
+                problem = _unnamed_cells(at, values, names, blanks)
+            yield values if problem is None else (values, problem)
+    except csv.Error as exc:
+        raise _csv_error(p, base + reader.line_num, exc) from None
+
+
+# --------------------------------------------------------------------------------------------------
+# CSV in blocks: whole records as bytes, read by the process that evaluates them
+
+BLOCK_BYTES = 256 * 1024  # a block of records (a record longer than this makes its block longer)
+_MAX_BLOCK = 64 * BLOCK_BYTES  # no record end found in this much: read on in order (see csv_blocks)
+_END_OF_BLOCK = "\ufdd0"  # a line after a block: a record of its own when the block's last record was whole
+
+
+@dataclass(frozen=True)
+class CsvBlock:
+    """Whole records of a CSV file as its bytes (see :func:`csv_blocks`): ``line`` is the file's line before the
+    first, ``offset`` where they start; ``path`` and ``encoding`` say how to read on from there in order."""
+
+    data: bytes
+    path: str
+    encoding: str
+    line: int
+    offset: int
+
+
+def csv_blocks(p: Path, encoding: str, line: int) -> Iterator[CsvBlock]:
+    """The file's records after line ``line``, in blocks of about :data:`BLOCK_BYTES` cut where a record ends: at
+    a line break after an even number of quotes. A quote inside a cell that is not quoted can make such a cut
+    fall inside a record; :func:`block_rows` then says so, and the records from there are read in order
+    (:func:`csv_rows_from`). A block without a record end within :data:`_MAX_BLOCK` bytes ends the blocks with
+    one holding no data: read on from its offset in order.
+
+    The file's lines must each end with LF (or CR LF) and none may be long (what :func:`_scan` says)."""
+    with open(p, "rb") as fh:
+        offset = 0
+        for _ in range(line):  # past the header and the rows already read
+            fh.readline()
+        offset = fh.tell()
+        if encoding == "utf-8-sig":
+            encoding = "utf-8"  # the byte order mark is before the header, never in a block
+        carry = b""
+        while True:
+            data = fh.read(BLOCK_BYTES)
+            if not data:
+                if carry:
+                    yield CsvBlock(carry, str(p), encoding, line, offset)
+                return
+            buffer = carry + data if carry else data
+            cut = _record_end(buffer)
+            if cut < 0:
+                if len(buffer) > _MAX_BLOCK:
+                    yield CsvBlock(b"", str(p), encoding, line, offset)
+                    return
+                carry = buffer
+                continue
+            block, carry = buffer[:cut], buffer[cut:]
+            yield CsvBlock(block, str(p), encoding, line, offset)
+            line += block.count(b"\n")
+            offset += len(block)
+
+
+def _record_end(data: bytes) -> int:
+    """Where the last record of ``data`` that ends at a line break after an even number of quotes ends; -1 when
+    there is none. (Doubled quotes inside quoted cells count two: the parity holds.)"""
+    quotes = data.count(b'"')
+    end = len(data)
+    while True:
+        at = data.rfind(b"\n", 0, end)
+        if at < 0:
+            return -1
+        quotes -= data.count(b'"', at, end)
+        if quotes % 2 == 0:
+            return at + 1
+        end = at
+
+
+def block_rows(block: CsvBlock, names: list[str]) -> list[Row] | None:
+    """The rows of a block, exactly as the file read in order gives them; None when the block was not cut where
+    a record ends (its last record runs on), or holds no data."""
+    if not block.data:
+        return None
+    if csv.field_size_limit() < MAX_LINE_CHARS:
+        csv.field_size_limit(MAX_LINE_CHARS)  # as when the file is read in order (this may be another process)
+    text = block.data.decode(block.encoding)
+    if text[-1] != "\n":
+        text += "\n"
+    reader = csv.reader(io.StringIO(f"{text}{_END_OF_BLOCK}\n", newline=""))
+    try:
+        rows = list(_csv_rows(Path(block.path), reader, block.line, block.line, names, collections.deque()))
+    except UsageError:  # said where it happens when the file is read in order
+        return None
+    if not rows or rows[-1] != [_END_OF_BLOCK]:
+        return None
+    rows.pop()
+    return rows
+
+
+def csv_rows_from(block: CsvBlock, names: list[str]) -> Iterator[Row]:
+    """The rows of the file from ``block`` on, read in order (when blocks cannot be cut where records end)."""
+    with open(block.path, "rb") as raw:
+        raw.seek(block.offset)
+        with io.TextIOWrapper(raw, encoding=block.encoding, newline="") as fh:
+            yield from _csv_rows(Path(block.path), csv.reader(fh), block.line, block.line, names,
+                                 collections.deque())
 
 
 def _too_long(values: list[str], at: int, last: int, long_lines: collections.deque[tuple[int, bool]]) -> Any:

@@ -31,15 +31,16 @@ class BatchSummary:
     group_by: str | None = None      # the input counted by (None: no grouping)
     group_label: str = ""            # its Chinese label, the heading of the grouped table
 
-    def count(self, outcome: Any, failed: bool, group: Any = None) -> None:
-        """One finished row: its outcome (or its error) and, when grouping, the value of the grouped input."""
-        self.rows += 1
+    def count(self, outcome: Any, failed: bool, group: Any = None, n: int = 1) -> None:
+        """``n`` finished rows alike: their outcome (or their error) and, when grouping, the value of the grouped
+        input."""
+        self.rows += n
         if failed:
-            self.errors += 1
+            self.errors += n
             return
-        self.outcomes[outcome] += 1
+        self.outcomes[outcome] += n
         if self.group_by is not None:
-            self.by_group.setdefault(group, collections.Counter())[outcome] += 1
+            self.by_group.setdefault(group, collections.Counter())[outcome] += n
 
 
 def pack_summary_input(decision: Decision) -> str | None:
