@@ -45,9 +45,9 @@ def _examples() -> list[tuple[str, str, Path]]:
 
 
 def _both(decision: Decision, facts: dict[str, Any], as_of: dt.date, allow: bool,
-          monkeypatch: pytest.MonkeyPatch) -> tuple[str, str, bool]:
+          monkeypatch: pytest.MonkeyPatch, detail: bool = False) -> tuple[str, str, bool]:
     """(generated path's JSON or error, interpreter's, whether the generated function gave the result)."""
-    fn = fastpath.prepare(decision, FUNCTIONS)
+    fn = fastpath.prepare(decision, FUNCTIONS, detail)
     assert fn is not None, f"{decision.id} is not generated"
     try:
         fn(facts, as_of, decision.pack.calendar if decision.pack else None)
@@ -57,7 +57,7 @@ def _both(decision: Decision, facts: dict[str, Any], as_of: dt.date, allow: bool
 
     def run() -> str:
         try:
-            return evaluate_checked(decision, facts, as_of, allow_out_of_period=allow, detail=False,
+            return evaluate_checked(decision, facts, as_of, allow_out_of_period=allow, detail=detail,
                                     functions=FUNCTIONS).to_json()
         except SkillcertError as exc:
             return f"{exc.code}: {exc.message}"
@@ -69,9 +69,10 @@ def _both(decision: Decision, facts: dict[str, Any], as_of: dt.date, allow: bool
     return generated, interpreted, taken
 
 
+@pytest.mark.parametrize("detail", [False, True], ids=["batch-path", "detail"])
 @pytest.mark.parametrize("root,case", _cases(), ids=lambda c: f"{c.decision}:{c.name}" if isinstance(c, Case) else "")
 def test_generated_decision_agrees_with_the_interpreter_on_every_pack_case(
-        root: str, case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+        root: str, case: Case, detail: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     library = LIBRARIES[root]
     try:
         facts = library.check_facts(case.decision, case.facts)
@@ -79,14 +80,15 @@ def test_generated_decision_agrees_with_the_interpreter_on_every_pack_case(
         return  # facts the checks refuse never reach either path
     decision = library.decision(case.decision)
     as_of = case.as_of or dt.date(2025, 5, 25)
-    generated, interpreted, taken = _both(decision, facts, as_of, case.allow_out_of_period, monkeypatch)
+    generated, interpreted, taken = _both(decision, facts, as_of, case.allow_out_of_period, monkeypatch, detail)
     assert generated == interpreted
     if case.want_error is None and '"warnings": []' in interpreted:
         assert taken, "a plain case should take the generated path"
 
 
+@pytest.mark.parametrize("detail", [False, True], ids=["batch-path", "detail"])
 @pytest.mark.parametrize("root,decision_id,path", _examples(), ids=lambda p: str(getattr(p, "name", p)))
-def test_generated_decision_agrees_on_every_example(root: str, decision_id: str, path: Path,
+def test_generated_decision_agrees_on_every_example(root: str, decision_id: str, path: Path, detail: bool,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     library = LIBRARIES[root]
     try:
@@ -95,15 +97,16 @@ def test_generated_decision_agrees_on_every_example(root: str, decision_id: str,
         pytest.skip("not the facts of a decision (a document's fields)")
     decision = library.decision(decision_id)
     for as_of in (dt.date(2024, 10, 1), dt.date(2025, 5, 25), dt.date(2025, 8, 25)):
-        generated, interpreted, taken = _both(decision, facts, as_of, True, monkeypatch)
+        generated, interpreted, taken = _both(decision, facts, as_of, True, monkeypatch, detail)
         assert generated == interpreted
         assert taken
 
 
-def test_every_bundled_decision_is_generated() -> None:
+@pytest.mark.parametrize("detail", [False, True], ids=["batch-path", "detail"])
+def test_every_bundled_decision_is_generated(detail: bool) -> None:
     library = LIBRARIES[str(POLICIES)]
     for info in library.decisions():
-        assert fastpath.prepare(library.decision(info.id), FUNCTIONS) is not None, info.id
+        assert fastpath.prepare(library.decision(info.id), FUNCTIONS, detail) is not None, info.id
 
 
 CHONGQING = {
@@ -178,6 +181,6 @@ def test_the_switch_turns_the_generated_path_off(monkeypatch: pytest.MonkeyPatch
     fn = fastpath.prepare(decision, FUNCTIONS)
     assert fn is not None
     monkeypatch.setattr(fastpath, "ENABLED", False)
-    monkeypatch.setattr(fastpath, "decide", lambda d, f: calls.append(d))  # never asked while off
+    monkeypatch.setattr(fastpath, "decide", lambda d, f, detail=False: calls.append(d))  # never asked while off
     evaluate_checked(decision, facts, dt.date(2025, 5, 25), detail=False, functions=FUNCTIONS)
     assert calls == []

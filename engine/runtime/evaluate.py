@@ -111,20 +111,11 @@ def evaluate_checked(decision: Decision, facts: dict[str, Any], as_of: dt.date, 
     warnings = check_period(decision, as_of, allow_out_of_period)
     pack = decision.pack
     assert pack is not None
-    if not detail and not explain and fastpath.ENABLED and not (_REFERENCE or reference):
-        fn = fastpath.decide(decision, functions if functions is not None else builtin_environment().functions)
-        if fn is not None:
-            try:
-                code, reasons, deadlines, total, scores = fn(facts, as_of, calendar or pack.calendar)
-            except Exception:  # noqa: BLE001 - anything unusual: the interpreter below gives today's result or error
-                pass
-            else:
-                return DecisionResult(
-                    decision=decision.id, title=decision.title, pack_version=pack.version,
-                    pack_digest=pack.digest, as_of=as_of, outcome=code,
-                    outcome_label=decision.outcomes[code].label, score=total, scores=scores, deadlines=deadlines,
-                    reasons=reasons, warnings=list(dict.fromkeys(warnings)),
-                    period=(decision.valid_from, decision.valid_until))
+    if not explain and fastpath.ENABLED and not (_REFERENCE or reference):
+        result = _generated(decision, facts, as_of, calendar or pack.calendar, warnings,
+                            functions if functions is not None else builtin_environment().functions, detail)
+        if result is not None:
+            return result
     ctx = Context(decision, facts, as_of, calendar or pack.calendar,
                   functions if functions is not None else builtin_environment().functions, _resolver_for(decision),
                   reference=_REFERENCE or reference, detail=detail, tracer=Tracer() if explain else None)
@@ -140,6 +131,46 @@ def evaluate_checked(decision: Decision, facts: dict[str, Any], as_of: dt.date, 
     if ctx.exhausted is not None:  # ran out where an error is only a warning (a reported value): still a runaway
         raise ctx.exhausted
     return result
+
+
+def _generated(decision: Decision, facts: dict[str, Any], as_of: dt.date, calendar: HolidayCalendar,
+               warnings: list[str], functions: Mapping[str, FunctionSpec], detail: bool) -> DecisionResult | None:
+    """The result from the decision's generated function (:mod:`.fastpath`), or None: not generated yet, or
+    something unusual that the interpreter must decide (then it evaluates from the start: today's result or error).
+
+    With the item-by-item detail, the function gives the outcome, reasons, deadlines and the primary scorecard
+    item by item, and the interpreter assembles the rest (checklists, tables, per-element checks, reported values) over
+    a context that already holds them."""
+    fn = fastpath.decide(decision, functions, detail)
+    if fn is None:
+        return None
+    try:
+        code, reasons, deadlines, total, scores, items = fn(facts, as_of, calendar)
+    except Exception:  # noqa: BLE001 - anything unusual: the interpreter gives today's result or error
+        return None
+    if not detail:
+        pack = decision.pack
+        assert pack is not None
+        return DecisionResult(
+            decision=decision.id, title=decision.title, pack_version=pack.version, pack_digest=pack.digest,
+            as_of=as_of, outcome=code, outcome_label=decision.outcomes[code].label, score=total, scores=scores,
+            deadlines=deadlines, reasons=reasons, warnings=list(dict.fromkeys(warnings)),
+            period=(decision.valid_from, decision.valid_until))
+    ctx = Context(decision, facts, as_of, calendar, functions, _resolver_for(decision), detail=True)
+    ctx.warnings.extend(warnings)
+    ctx.memo["outcome"] = (code, reasons)
+    ctx.values.update(deadlines)  # every deadline known (the function gives dates or nothing, never a warning)
+    primary = decision.primary_score
+    if primary:
+        ctx.memo["total:" + primary] = total
+        if total is not None:
+            ctx.memo["totals:" + primary] = (total, dict(scores))
+            ctx.memo["items:" + primary] = items
+    try:
+        result = _assemble(ctx, detail)
+    except Exception:  # noqa: BLE001 - the interpreter from the start says exactly what failed, and where
+        return None
+    return None if ctx.exhausted is not None else result
 
 
 def _assemble(ctx: Context, detail: bool = True) -> DecisionResult:

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..compiler.model import Condition, Deadline, Decision, Rule, Scorecard
+from ..compiler.model import Condition, Deadline, Decision, Rule, Scorecard, ScoreNode
 from ..compiler.scorecode import CardNames, card_parts
 from ..lang.bytecode import ToPython
 from ..lang.expr import CompiledExpr, FunctionSpec, is_number
@@ -46,7 +46,7 @@ from . import rules
 from .context import MAX_EVALUATION_STEPS
 from .deadlines import _amount
 from .messages import template_parts, type_of_name
-from .result import Reason
+from .result import ItemScore, Reason
 
 __all__ = ["ENABLED", "THRESHOLD", "prepare", "decide", "generated_source"]
 
@@ -120,56 +120,62 @@ class _CalendarOnly:
         self.calendar = calendar
 
 
-Decide = Callable[[dict[str, Any], dt.date, Any], tuple[str, list[Reason], dict[str, Any], Any, dict[str, Any]]]
+# (facts, as_of, calendar) -> (outcome, reasons, deadlines, total, subtotals, items): items, in the function for
+# the item-by-item result, is the primary scorecard item by item, as scoring.item_scores gives it (else None)
+Decide = Callable[[dict[str, Any], dt.date, Any],
+                  tuple[str, list[Reason], dict[str, Any], Any, dict[str, Any], dict[str, Any] | None]]
 
 
 class _State:
-    __slots__ = ("calls", "fn")
+    __slots__ = ("calls", "fns")
 
     def __init__(self) -> None:
         self.calls = 0
-        self.fn: Decide | None = None
+        self.fns: dict[bool, Decide | None] = {}  # detail? → the function (None: not generated)
 
 
 _STATES: weakref.WeakKeyDictionary[Decision, _State] = weakref.WeakKeyDictionary()
-_SOURCES: weakref.WeakKeyDictionary[Decision, str] = weakref.WeakKeyDictionary()
-_NONE: Any = None  # a decision that is not generated: its state's fn stays None with calls past the threshold
+_SOURCES: weakref.WeakKeyDictionary[Decision, dict[bool, str]] = weakref.WeakKeyDictionary()
 
 
-def decide(d: Decision, functions: Mapping[str, FunctionSpec]) -> Decide | None:
+def decide(d: Decision, functions: Mapping[str, FunctionSpec], detail: bool = False) -> Decide | None:
     """The decision's function once it is due (counting this call), else None (evaluate on the interpreter).
     ``functions``: what the pack was compiled against (the generated code calls what its expressions' bytecode
-    calls, or the decision is not generated)."""
+    calls, or the decision is not generated); ``detail``: the function that also scores the primary scorecard's
+    leaves line by line, for the item-by-item result."""
     state = _STATES.get(d)
     if state is None:
         state = _STATES[d] = _State()
-    if state.fn is not None:
-        return state.fn
-    state.calls += 1
-    if state.calls == THRESHOLD:
-        state.fn = _build(d, functions)
-    return state.fn
+    fns = state.fns
+    if detail in fns:
+        return fns[detail]
+    if state.calls < THRESHOLD:
+        state.calls += 1
+        if state.calls < THRESHOLD:
+            return None
+    fn = fns[detail] = _build(d, functions, detail)
+    return fn
 
 
-def prepare(d: Decision, functions: Mapping[str, FunctionSpec] | None = None) -> Decide | None:
+def prepare(d: Decision, functions: Mapping[str, FunctionSpec] | None = None, detail: bool = False) -> Decide | None:
     """The decision's function, generated now (None when the decision stays on the interpreter)."""
     state = _STATES.get(d)
     if state is None:
         state = _STATES[d] = _State()
-    if state.fn is None and state.calls < THRESHOLD:
+    if detail not in state.fns:
         state.calls = THRESHOLD
-        state.fn = _build(d, functions)
-    return state.fn
+        state.fns[detail] = _build(d, functions, detail)
+    return state.fns[detail]
 
 
-def generated_source(d: Decision, functions: Mapping[str, FunctionSpec] | None = None) -> str | None:
+def generated_source(d: Decision, functions: Mapping[str, FunctionSpec] | None = None,
+                     detail: bool = False) -> str | None:
     """The generated function's source text (for reading and debugging), None when not generated."""
-    if d not in _SOURCES:
-        prepare(d, functions)
-    return _SOURCES.get(d)
+    prepare(d, functions, detail)
+    return _SOURCES.get(d, {}).get(detail)
 
 
-def _build(d: Decision, functions: Mapping[str, FunctionSpec] | None) -> Decide | None:
+def _build(d: Decision, functions: Mapping[str, FunctionSpec] | None, detail: bool) -> Decide | None:
     pack = d.pack
     if pack is None:
         return None
@@ -178,7 +184,7 @@ def _build(d: Decision, functions: Mapping[str, FunctionSpec] | None) -> Decide 
 
         functions = builtin_environment().functions
     try:
-        gen = _Gen(d, functions)
+        gen = _Gen(d, functions, detail)
         source = gen.generate()
     except _NotGenerated:
         return None
@@ -186,7 +192,7 @@ def _build(d: Decision, functions: Mapping[str, FunctionSpec] | None) -> Decide 
         return None
     namespace = dict(gen.env)
     exec(compile(source, f"<decision {d.id}>", "exec"), namespace)  # noqa: S102 - our own checked trees
-    _SOURCES[d] = source
+    _SOURCES.setdefault(d, {})[detail] = source
     fn: Decide = namespace["_decision"]
     return fn
 
@@ -232,6 +238,15 @@ class _Expr(ToPython):
         self.gen.known = saved
         return ast.copy_location(ast.Compare(left, node.ops, [first, *rest]), node)
 
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        gen = self.gen
+        base = node.value
+        if (gen.fields is not None and isinstance(base, ast.Name) and base.id not in self.local_names
+                and gen.kind(base.id) == "input"):  # a fact's field: one local, read where the caller says
+            local = gen.fields.setdefault((base.id, node.attr), f"_fd{len(gen.fields)}")
+            return ast.copy_location(ast.Name(local, ast.Load()), node)
+        return super().visit_Attribute(node)
+
     def visit_Call(self, node: ast.Call) -> ast.AST:
         assert isinstance(node.func, ast.Name)
         spec = self.functions.get(node.func.id)
@@ -245,15 +260,18 @@ class _Expr(ToPython):
 class _Gen:
     """Generates one decision's function (text), statement by statement, in the interpreter's order."""
 
-    def __init__(self, d: Decision, functions: Mapping[str, FunctionSpec]) -> None:
+    def __init__(self, d: Decision, functions: Mapping[str, FunctionSpec], detail: bool = False) -> None:
         self.d = d
         self.functions = functions
+        self.detail = detail
+        self.fields: dict[tuple[str, str], str] | None = None  # see leaf_lines
         self.env: dict[str, Any] = {
             "__builtins__": {}, "_U": _U, "_fb": _fb, "_lst": _lst, "_dot": _dot, "_Reason": Reason,
             "_show": _show, "_Dec": Decimal, "_isnum": is_number, "_date": dt.date, "_int": int,
             "_amount": _amount, "_add_days": add_days, "_add_months": add_months, "_add_years": add_years,
             "_enumerate": enumerate, "_rules": rules, "_CalendarOnly": _CalendarOnly, "_d": d,
-            "_Fallback": _Fallback, "_len": len, "_list": list, "_str": str, "_dict": dict, "_zip": zip,
+            "_Fallback": _Fallback, "_len": len, "_list": list, "_str": str,
+            "_min": min, "_max": max, "_Item": ItemScore, "_dict": dict, "_zip": zip,
         }
         self.env.update(ToPython(functions).env)  # the guarded operators and field access, as the bytecode's
         self.lines: list[str] = []
@@ -513,6 +531,9 @@ class _Gen:
         self.emit(f"else: {local} = None")
 
     def scorecard(self, card: Scorecard, local: str) -> None:
+        if self.detail and card.name == self.d.primary_score:
+            self.leaf_lines(card, local)
+            return
         names = CardNames(self.functions, prefix=self.fresh("n") + "_", fields=True)
         names.env = self.env
         parts = card_parts(card, names, totals=True, prefix=self.fresh("s") + "_", inline=True)
@@ -539,6 +560,89 @@ class _Gen:
         self.known = saved
         self.depth -= 1
         self.emit(f"else: {local} = (None, None)")
+
+    def leaf_lines(self, card: Scorecard, local: str) -> None:
+        """The card scored line by line as :func:`.scoring.score_leaves` scores it, built into the item-by-item
+        tree as :func:`.scoring.item_scores` builds it (in ``lv_<card>``), its total and subtotals summed from the
+        leaves as :func:`.scoring._totals` sums them."""
+        exprs = [e for leaves in card.category_leaves.values() for leaf in leaves for line in leaf.lines
+                 for e in (line.when, line.count) if e is not None]
+        needed: set[str] = set()
+        for e in exprs:
+            needed |= self.expr_deps(e)
+        self.ensure(self.expr_deps(card.when) | needed)
+        tree = f"lv_{card.name}"
+        self.lazy.add(tree)
+        self.emit(f"if {self.test(card.when)}:")
+        self.depth += 1
+        saved = set(self.known)
+        zero = self.const(Decimal(0))
+        mark = len(self.lines)
+        self.fields = {}  # a fact's field read once, before the lines (as often as each line would read it)
+        scores: dict[str, str] = {}
+        for cat_leaves in card.category_leaves.values():
+            for leaf in cat_leaves:
+                self.emit(f"_ln = []; _tot = {zero}")
+                for line in leaf.lines:
+                    depth = self.depth
+                    if line.when is not None:
+                        self.emit(f"if {self.test(line.when)}:")
+                        self.depth += 1
+                    if line.per is not None:
+                        assert line.count is not None
+                        per = self.const(line.per)
+                        self.emit(f"_cnt = {self.text(line.count)}")
+                        self.emit("if _cnt is not None:")
+                        self.emit("    if _cnt.__class__ is not _int and not _isnum(_cnt): _fb()")
+                        self.emit("    if _cnt > 0:")
+                        self.emit(f"        _pts = {per} * _cnt")
+                        self.emit(f"        _ln.append({{'label': {line.label!r}, 'count': _cnt, 'per': {per}, "
+                                  f"'points': _pts}})")
+                        self.emit("        _tot += _pts")
+                    else:
+                        assert line.points is not None
+                        points = self.const(line.points)
+                        self.emit(f"_ln.append({{'label': {line.label!r}, 'points': {points}}})")
+                        self.emit(f"_tot += {points}")
+                    self.depth = depth
+                maximum = self.const(leaf.max)
+                score = self.fresh("_ls")
+                scores[leaf.id] = score
+                self.emit(f"{score} = " + (f"_min({maximum}, _tot)" if leaf.bonus else f"_max({zero}, {maximum} - _tot)"))
+                self.emit(f"{score}_i = _Item({leaf.id!r}, {leaf.label!r}, {self.const(leaf.max)}, {score}, "
+                          f"{leaf.source!r}, {leaf.bonus!r}, _ln, [])")
+        # a record is a dict (checked facts): its fields by .get, as field_of reads them; anything else falls back
+        reads = [f"if {self.global_text(name)}.__class__ is not _dict: _fb()" for name in
+                 dict.fromkeys(name for name, _ in self.fields)]
+        reads += [f"{f_local} = {self.global_text(name)}.get({attr!r})" for (name, attr), f_local in self.fields.items()]
+        self.fields = None
+        self.lines[mark:mark] = ["    " * self.depth + line for line in reads]
+
+        def node(n: ScoreNode) -> str:
+            """The node's item (its local), children first, score summed as item_scores sums it."""
+            if not n.children:
+                return f"{scores[n.id]}_i"
+            items = [node(ch) for ch in n.children]
+            local_ = self.fresh("_it")
+            total = " + ".join([zero] + [f"{i}.score" for i in items])
+            self.emit(f"{local_} = _Item({n.id!r}, {n.label!r}, {self.const(n.max)}, {total}, {n.source!r}, "
+                      f"{n.bonus!r}, [], [{', '.join(items)}])")
+            return local_
+
+        categories = [node(c) for c in card.categories]
+        root_total = " + ".join([zero] + [f"{c}.score" for c in categories])
+        self.emit(f"{tree} = _Item({card.name!r}, {card.label!r}, {self.const(card.max)}, {root_total}, "
+                  f"{card.source!r}, False, [], [{', '.join(categories)}])")
+        grand = " + ".join([zero] + [scores[leaf.id] for cl in card.category_leaves.values() for leaf in cl])
+        subtotals = ", ".join(" + ".join([zero] + [scores[leaf.id] for leaf in cl])
+                              for cl in card.category_leaves.values())
+        self.emit(f"{local} = ({grand}, ({subtotals},))")
+        self.known = saved
+        self.depth -= 1
+        self.emit(f"else: {local} = (None, None)")
+
+    def global_text(self, name: str) -> str:
+        return ast.unparse(ast.fix_missing_locations(self.global_ref(name)))
 
     def verdict_local(self, rule: Rule) -> str:
         return f"e_{self.d.rules.index(rule)}"
@@ -809,9 +913,13 @@ class _Gen:
             keys = self.const(tuple(card.category_leaves))
             self.emit(f"if {pair}[0] is None: _sc = _dict({empty})")
             self.emit(f"else: _sc = _dict(_zip({keys}, {pair}[1]))")
-            self.emit(f"return v_outcome, _r, _dl, {pair}[0], _sc")
+            leaves = f"lv_{d.primary_score}" if self.detail else "None"
+            if self.detail:
+                self.lazy.add(leaves)
+                self.emit(f"if {leaves} is _U: {leaves} = None")
+            self.emit(f"return v_outcome, _r, _dl, {pair}[0], _sc, {leaves}")
         else:
-            self.emit("return v_outcome, _r, _dl, None, {}")
+            self.emit("return v_outcome, _r, _dl, None, {}, None")
         body = self.lines
         head = ["def _decision(_facts, _as_of, _cal):",
                 f"    if _len(_facts) != {len(d.inputs)}: _fb()"]

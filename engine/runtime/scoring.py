@@ -63,9 +63,13 @@ def _totals(ctx: Context, card: Scorecard) -> tuple[Decimal, dict[str, Decimal]]
 
 
 def item_scores(ctx: Context, name: str) -> ItemScore | None:
-    """The scorecard item by item, for the result and the report (built from the scored leaves)."""
+    """The scorecard item by item, for the result and the report (built from the scored leaves, or given by the
+    decision's generated function)."""
     if card_total(ctx, name) is None:
         return None
+    given: ItemScore | None = ctx.memo.get("items:" + name)
+    if given is not None:
+        return given
     card = ctx.decision.scorecards[name]
     leaves = score_leaves(ctx, card)
 
