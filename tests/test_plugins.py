@@ -119,7 +119,8 @@ def test_plugin_managers_are_independent(pm: pluggy.PluginManager) -> None:
     assert "double" not in plugins.functions(plugins.new_plugin_manager(entry_points=False))
 
 
-def test_new_plugin_manager_loads_the_skillcert_entry_point_group(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_new_plugin_manager_loads_the_skillcert_entry_point_group(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     groups: list[Any] = []
 
     def record(self: pluggy.PluginManager, group: str, name: str | None = None) -> int:
@@ -127,10 +128,111 @@ def test_new_plugin_manager_loads_the_skillcert_entry_point_group(monkeypatch: p
         return 0
 
     monkeypatch.setattr(pluggy.PluginManager, "load_setuptools_entrypoints", record)
+    _fake_dist(tmp_path, "skillcert_testplugin-1.0.dist-info", "[skillcert]\ntestplugin = skillcert_testplugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     plugins.new_plugin_manager(entry_points=True)
     plugins.new_plugin_manager(entry_points=False)
     assert groups == ["skillcert"]
     assert plugins.ENTRY_POINT_GROUP == "skillcert"
+
+
+def _fake_dist(folder: Path, name: str, entry_points: str | bytes | None) -> Path:
+    """A fake installed distribution's metadata folder, with ``entry_points.txt`` as given (None: no such file)."""
+    dist = folder / name
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name.split('-')[0]}\nVersion: 1.0\n",
+                                   encoding="utf-8")
+    if isinstance(entry_points, str):
+        (dist / "entry_points.txt").write_text(entry_points, encoding="utf-8")
+    elif isinstance(entry_points, bytes):
+        (dist / "entry_points.txt").write_bytes(entry_points)
+    return dist
+
+
+# entry_points.txt texts, and whether importlib.metadata sees a `skillcert` group in them
+ENTRY_POINT_TEXTS = [
+    ("[skillcert]\ntestplugin = skillcert_testplugin\n", True),
+    ("  [skillcert]  \r\ntestplugin = skillcert_testplugin\r\n", True),
+    ("[console_scripts]\nskillcert = skillcert.cli:main\n", False),
+    ("[pytest11]\nskillcert = skillcert_testplugin\n# [skillcert]\n", False),
+    ("[[skillcert]]\nx = skillcert_testplugin\n", True),
+    ("[skillcert.extra]\nx = skillcert_testplugin\n", False),
+    ("[Skillcert]\nx = skillcert_testplugin\n", False),
+    ("", False),
+    (None, False),
+]
+
+
+@pytest.mark.parametrize(("text", "declared"), ENTRY_POINT_TEXTS)
+@pytest.mark.parametrize("kind", ["dist-info", "egg-info", "egg"])
+def test_the_quick_entry_point_look_agrees_with_importlib_metadata(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str | None, declared: bool, kind: str) -> None:
+    """The start-up skips pluggy's scan of every distribution's metadata unless one declares the group: the quick
+    look must never miss a declaration importlib.metadata (and so pluggy) would find."""
+    import importlib.metadata
+
+    if kind == "egg":  # a legacy egg folder on sys.path, its metadata in EGG-INFO
+        root = tmp_path / "plugin-1.0-py3.11.egg"
+        _fake_dist(root, "EGG-INFO", text)
+    else:
+        root = tmp_path
+        _fake_dist(root, f"plugin-1.0.{kind}", text)
+    monkeypatch.setattr("sys.path", [str(root)])
+    found = any(ep.group == "skillcert" for dist in importlib.metadata.distributions() for ep in dist.entry_points)
+    assert found is declared
+    assert plugins._entry_points_declared("skillcert") is declared
+
+
+def test_an_unreadable_or_undecodable_entry_points_file_leaves_the_decision_to_pluggy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_dist(tmp_path, "odd-1.0.dist-info", b"[skillcert]\nx = \xff\n")
+    monkeypatch.setattr("sys.path", [str(tmp_path)])
+    assert plugins._entry_points_declared("skillcert") is True
+
+
+def test_a_zip_on_the_path_or_another_distribution_finder_leaves_the_decision_to_pluggy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import zipfile
+
+    archive = tmp_path / "plugins.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("x-1.0.dist-info/entry_points.txt", "[pytest11]\nx = y\n")
+    monkeypatch.setattr("sys.path", [str(archive)])
+    assert plugins._entry_points_declared("skillcert") is True
+    monkeypatch.setattr("sys.path", [str(tmp_path / "missing"), "some.path_hook"])
+    assert plugins._entry_points_declared("skillcert") is False
+
+    class Finder:
+        @staticmethod
+        def find_distributions(context: Any = None) -> list[Any]:
+            return []
+
+    monkeypatch.setattr("sys.meta_path", [*sys.meta_path, Finder])
+    assert plugins._entry_points_declared("skillcert") is True
+
+
+def test_the_importlib_metadata_backport_finder_looks_where_the_quick_look_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Libraries that import the backport put its finder on sys.meta_path (and take the standard one's place)."""
+    import sys
+
+    backport = pytest.importorskip("importlib_metadata")
+    monkeypatch.setattr("sys.meta_path", [*sys.meta_path, backport.MetadataPathFinder()])
+    _fake_dist(tmp_path, "plugin-1.0.dist-info", "[pytest11]\nx = y\n")
+    monkeypatch.setattr("sys.path", [str(tmp_path)])
+    assert plugins._entry_points_declared("skillcert") is False
+    _fake_dist(tmp_path, "other-1.0.dist-info", "[skillcert]\nx = y\n")
+    assert plugins._entry_points_declared("skillcert") is True
+
+
+def test_an_entry_point_plugin_is_listed_with_its_distribution(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """What pluggy's loader records (the library's spec tells entry-point plugins from given ones by it)."""
+    _fake_dist(tmp_path, "skillcert_testplugin-1.0.dist-info", "[skillcert]\ntestplugin = skillcert_testplugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pm = plugins.new_plugin_manager(entry_points=True)
+    assert [plugin for plugin, _ in pm.list_plugin_distinfo()] == [skillcert_testplugin]
 
 
 def test_plugin_is_discovered_from_an_installed_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

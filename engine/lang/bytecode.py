@@ -80,8 +80,28 @@ class ToPython(ast.NodeTransformer):
 
 
 def to_python(expr: CompiledExpr, functions: Mapping[str, FunctionSpec]) -> Callable[[Any, Any], Any] | None:
+    """``fn(_c, _v)`` for ``expr``, or None when it calls a function that is not known.
+
+    What comes back compiles the code on its first call and puts the compiled function in ``expr.fn``, so that later
+    calls go straight to it: a pack's expressions are checked at every start (``skillcert validate`` and ``list``
+    evaluate none of them, ``evaluate`` one decision's), and building the code of all of them was a tenth of a
+    start-up. The trees were checked, so compiling cannot fail.
+    """
     if any(name not in functions for name in expr.functions):
         return None  # unknown functions were reported; the reference evaluator will refuse them
+    compiled: list[Callable[[Any, Any], Any]] = []
+
+    def first_call(_c: Any, _v: Any) -> Any:
+        if not compiled:
+            compiled.append(_compile(expr, functions))
+            if expr.fn is first_call:
+                expr.fn = compiled[0]
+        return compiled[0](_c, _v)
+
+    return first_call
+
+
+def _compile(expr: CompiledExpr, functions: Mapping[str, FunctionSpec]) -> Callable[[Any, Any], Any]:
     transformer = ToPython(functions, expr.local_names)
     body = transformer.visit(copy.deepcopy(expr.tree))
     lam = ast.Lambda(ast.arguments([], [ast.arg("_c"), ast.arg("_v")], None, [], [], None, []), body)

@@ -35,11 +35,77 @@ def new_plugin_manager(extra: Iterable[Any] = (), *, entry_points: bool = True) 
     pm = pluggy.PluginManager("skillcert")
     pm.add_hookspecs(hookspecs)
     pm.register(builtin, name="skillcert.builtin")
-    if entry_points:
+    if entry_points and _entry_points_declared(ENTRY_POINT_GROUP):
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     for plugin in extra:
         pm.register(plugin)
     return pm
+
+
+def _entry_points_declared(group: str) -> bool:
+    """Whether any installed distribution may declare entry points of ``group`` (never False when one does).
+
+    pluggy's loader reads the metadata of every installed distribution through :mod:`importlib.metadata` (whose
+    import alone pulls in :mod:`email`): 30–45 ms at every start, while hardly anyone has a plugin installed. This
+    looks where :mod:`importlib.metadata` looks — the ``*.dist-info`` and ``*.egg-info`` folders (and an egg's
+    ``EGG-INFO``) of each ``sys.path`` folder — and reads only their ``entry_points.txt``, finding the section header
+    as importlib does; pluggy's loader then runs as before whenever one declares the group. Whatever it cannot read
+    this way (a zip on the path, an unreadable file, a distribution finder other than the standard one) counts as
+    "may", so that loader decides.
+    """
+    import os
+    import sys
+
+    if any(getattr(finder, "find_distributions", None) is not None and not _path_metadata_finder(finder)
+           for finder in sys.meta_path):
+        return True
+    for entry in sys.path:
+        root = entry or "."
+        try:
+            children = os.listdir(root)
+        except OSError:
+            if os.path.isfile(root):  # a zip archive: importlib reads its metadata inside it
+                return True
+            continue  # neither a folder nor a file (a path hook's name, a folder removed since): no metadata
+        base_is_egg = os.path.basename(root).lower().endswith(".egg")
+        for child in children:
+            low = child.lower()
+            metadata = low.endswith((".dist-info", ".egg-info")) or (base_is_egg and low == "egg-info")
+            if metadata and _declares(os.path.join(root, child, "entry_points.txt"), group):
+                return True
+    return False
+
+
+def _path_metadata_finder(finder: Any) -> bool:
+    """The standard finder of distributions on ``sys.path``, or the ``importlib_metadata`` backport's, which some
+    libraries install in its place (and which looks in the same folders the same way)."""
+    import importlib.machinery
+
+    cls = finder if isinstance(finder, type) else type(finder)
+    return finder is importlib.machinery.PathFinder or (
+        cls.__module__ == "importlib_metadata" and cls.__name__ == "MetadataPathFinder")
+
+
+def _declares(path: str, group: str) -> bool:
+    """Whether one ``entry_points.txt`` has a section ``[group]``, read as :mod:`importlib.metadata` reads it."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return False  # importlib finds no entry points there either
+    except OSError:
+        return True
+    if group.encode() not in data:  # the usual case, decided without decoding
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    for line in text.splitlines():  # importlib's Sectioned.read: stripped lines, `[name]` with the brackets stripped
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]") and line.strip("[]") == group:
+            return True
+    return False
 
 
 @cache
