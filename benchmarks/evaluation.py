@@ -13,6 +13,8 @@ given explicitly, half the institutions in the rectify band: the mix of institut
 * **skillcert, batch path** — a whole decision (facts checking, timing rules, the scorecard, bands, deadlines on
   the holiday calendar, reasons) without the item-by-item scorecard (``detail=False``, as ``skillcert batch``);
 * **skillcert, item by item** — the same with the scorecard item by item (``skillcert evaluate``, the web page);
+* each of the two also with the decision's generated function turned off (**interpreter**: the rules, deadlines
+  and messages walked over the compiled model, as ``SKILLCERT_DECISION_CODE=0`` runs them);
 * **zen-engine** (GoRules, Rust; ``pip install -e ".[bench]"``) — the scorecard alone as the most compact JDM graph
   a competent user would write: one expression per item, absent findings defaulted inline with ``??``;
 * **naive simpleeval** — the scorecard alone, every ``count``/``when`` expression parsed again on every case.
@@ -44,6 +46,7 @@ from typing import Any
 
 import skillcert
 from skillcert.compiler.model import Decision, Scorecard, ValueSpec
+from skillcert.runtime import fastpath
 
 ROOT = Path(__file__).resolve().parent.parent
 DECISION = "chongqing/renewal"
@@ -346,10 +349,18 @@ def part1(library: Any, n: int, seed: int, repeat: int) -> None:
         print(HEAD)
         limit_us = statistics.median(timed(limit, raw, repeat))
         print(row("limit: straight-line scorecard, scaled integers (CPython)", [limit_us], limit_us))
-        print(row("skillcert: whole decision, batch path (detail=False)",
-                  timed(lambda c: library.evaluate(DECISION, c, as_of=AS_OF, detail=False), cases, repeat), limit_us))
-        print(row("skillcert: whole decision, item by item (evaluate, web)",
-                  timed(lambda c: library.evaluate(DECISION, c, as_of=AS_OF), cases, repeat), limit_us))
+        for generated in (True, False):
+            fastpath.ENABLED = generated
+            how = "" if generated else ", interpreter"
+            print(row(f"skillcert: whole decision, batch path (detail=False){how}",
+                      timed(lambda c: library.evaluate(DECISION, c, as_of=AS_OF, detail=False), cases, repeat),
+                      limit_us))
+        for generated in (True, False):
+            fastpath.ENABLED = generated
+            how = "" if generated else ", interpreter"
+            print(row(f"skillcert: whole decision, item by item (evaluate, web){how}",
+                      timed(lambda c: library.evaluate(DECISION, c, as_of=AS_OF), cases, repeat), limit_us))
+        fastpath.ENABLED = True
         if zen_decision is not None:
             from importlib.metadata import version
 
@@ -364,7 +375,8 @@ def part1(library: Any, n: int, seed: int, repeat: int) -> None:
 
 def part2(library: Any, n: int, repeat: int) -> None:
     print(f"\nAll decisions: whole decisions over each pack's own evaluating test cases, cycled to {n:,}")
-    print(f"{'decision':24} {'cases':>5} {'batch path /s':>14} {'spread':>17} {'item by item /s':>16}")
+    print(f"{'decision':24} {'cases':>5} {'batch path /s':>14} {'spread':>17} {'item by item /s':>16} "
+          f"{'interpreter: batch /s':>22} {'item by item /s':>16}")
     for info in library.decisions():
         cases = pack_cases(library, info.id)
         if not cases:
@@ -379,9 +391,14 @@ def part2(library: Any, n: int, repeat: int) -> None:
 
         us = timed(fast, items, repeat)
         us_full = timed(full, items, repeat)
+        fastpath.ENABLED = False
+        us_off = timed(fast, items, repeat)
+        us_full_off = timed(full, items, repeat)
+        fastpath.ENABLED = True
         spread = f"{1e6 / max(us):,.0f}–{1e6 / min(us):,.0f}"
         print(f"{info.id:24} {len(cases):5} {1e6 / statistics.median(us):14,.0f} {spread:>17} "
-              f"{1e6 / statistics.median(us_full):16,.0f}")
+              f"{1e6 / statistics.median(us_full):16,.0f} {1e6 / statistics.median(us_off):22,.0f} "
+              f"{1e6 / statistics.median(us_full_off):16,.0f}")
 
 
 def main() -> None:

@@ -184,3 +184,56 @@ def test_the_switch_turns_the_generated_path_off(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(fastpath, "decide", lambda d, f, detail=False: calls.append(d))  # never asked while off
     evaluate_checked(decision, facts, dt.date(2025, 5, 25), detail=False, functions=FUNCTIONS)
     assert calls == []
+
+
+LAZY_PACK = """
+pack:
+  id: lazy
+  title: 测试用政策包
+  jurisdiction: 测试市
+  issuer: 测试市人力资源和社会保障局
+  version: 0.1.0
+  sources:
+    notice: {title: 关于测试的通知, date: "2024"}
+  valid_from: 2024-01-01
+  valid_until: null
+  notes: 仅供引擎测试使用。
+decisions:
+  check:
+    title: 测试
+    source: 关于测试的通知
+    inputs:
+      total: {type: integer, label: 总人次, min: 0, source: §一}
+      part: {type: integer, label: 评价人次, min: 0, source: §一}
+    parameters:
+      min_share: {value: 0.5, unit: 比例, label: 占比下限, source: §一}
+    derived:
+      share: {label: 占比, expr: part / total, source: §一}
+    outcomes:
+      high: {label: 占比高, source: §一}
+      low: {label: 占比低, source: §一}
+    precedence: [high, low]
+    default_outcome: low
+    rules:
+      - id: high_share
+        kind: trigger
+        when: total > 0 and share > min_share
+        outcome: high
+        message: 占比 {share}
+        source: §一
+"""
+
+
+@pytest.mark.parametrize("total,outcome", [(0, "low"), (4, "high"), (10, "low")])
+def test_a_value_needed_only_under_a_condition_is_computed_only_under_it(
+        total: int, outcome: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "lazy").mkdir()
+    (tmp_path / "lazy" / "pack.yaml").write_text(LAZY_PACK, encoding="utf-8")
+    library = Library(tmp_path)
+    decision = library.decision("lazy/check")
+    facts = library.check_facts(decision.id, {"total": total, "part": 3})
+    # with no one evaluated the share would divide by zero: the interpreter never computes it, nor does the code
+    for detail in (False, True):
+        generated, interpreted, taken = _both(decision, facts, dt.date(2025, 5, 25), True, monkeypatch, detail)
+        assert taken and generated == interpreted
+        assert f'"outcome": "{outcome}"' in generated

@@ -145,7 +145,7 @@ def _generated(decision: Decision, facts: dict[str, Any], as_of: dt.date, calend
     if fn is None:
         return None
     try:
-        code, reasons, deadlines, total, scores, items = fn(facts, as_of, calendar)
+        code, reasons, deadlines, total, scores, items, computed = fn(facts, as_of, calendar)
     except Exception:  # noqa: BLE001 - anything unusual: the interpreter gives today's result or error
         return None
     if not detail:
@@ -160,6 +160,11 @@ def _generated(decision: Decision, facts: dict[str, Any], as_of: dt.date, calend
     ctx.warnings.extend(warnings)
     ctx.memo["outcome"] = (code, reasons)
     ctx.values.update(deadlines)  # every deadline known (the function gives dates or nothing, never a warning)
+    values, elements = computed
+    ctx.values.update(values)
+    for rule_id, found in elements.items():  # as rules.verdicts gives them (the frames only served the outcome)
+        ctx.memo["each:" + rule_id] = [{"index": i, "value": v, "element": name, "passed": not failures,
+                                        "failures": failures} for i, v, name, failures, _ in found]
     primary = decision.primary_score
     if primary:
         ctx.memo["total:" + primary] = total

@@ -120,10 +120,11 @@ class _CalendarOnly:
         self.calendar = calendar
 
 
-# (facts, as_of, calendar) -> (outcome, reasons, deadlines, total, subtotals, items): items, in the function for
-# the item-by-item result, is the primary scorecard item by item, as scoring.item_scores gives it (else None)
+# (facts, as_of, calendar) -> (outcome, reasons, deadlines, total, subtotals, items, computed): in the function
+# for the item-by-item result, items is the primary scorecard item by item, as scoring.item_scores gives it, and
+# computed what the interpreter would compute again (see _Gen.computed); else both None
 Decide = Callable[[dict[str, Any], dt.date, Any],
-                  tuple[str, list[Reason], dict[str, Any], Any, dict[str, Any], dict[str, Any] | None]]
+                  tuple[str, list[Reason], dict[str, Any], Any, dict[str, Any], Any, Any]]
 
 
 class _State:
@@ -186,12 +187,12 @@ def _build(d: Decision, functions: Mapping[str, FunctionSpec] | None, detail: bo
     try:
         gen = _Gen(d, functions, detail)
         source = gen.generate()
-    except _NotGenerated:
-        return None
-    if len(source) > _MAX_SOURCE:
-        return None
-    namespace = dict(gen.env)
-    exec(compile(source, f"<decision {d.id}>", "exec"), namespace)  # noqa: S102 - our own checked trees
+        if len(source) > _MAX_SOURCE:
+            return None
+        namespace = dict(gen.env)
+        exec(compile(source, f"<decision {d.id}>", "exec"), namespace)  # noqa: S102 - our own checked trees
+    except (_NotGenerated, RecursionError, MemoryError, SyntaxError):
+        return None  # a construct not generated, or a decision too large: it stays on the interpreter
     _SOURCES.setdefault(d, {})[detail] = source
     fn: Decide = namespace["_decision"]
     return fn
@@ -275,6 +276,8 @@ class _Gen:
         }
         self.env.update(ToPython(functions).env)  # the guarded operators and field access, as the bytecode's
         self.lines: list[str] = []
+        self.size = 0
+        self.expansions = 0
         self.depth = 1
         self.known: set[str] = set()        # lazy locals assigned on every path to this point
         self.frames: list[dict[str, str]] = []   # names of elements and `let`s → their locals, innermost last
@@ -296,6 +299,9 @@ class _Gen:
     # ---- helpers
 
     def emit(self, line: str) -> None:
+        self.size += len(line)
+        if self.size > _MAX_SOURCE:  # deep chains of conditional values, each written out where it is needed
+            raise _NotGenerated
         self.lines.append("    " * self.depth + line)
 
     def fresh(self, prefix: str) -> str:
@@ -353,6 +359,9 @@ class _Gen:
                 return ast.Name(local, ast.Load())
             if name in self.expanding:
                 return _call("_fb")
+            self.expansions += 1
+            if self.expansions > _MAX_SOURCE // 100:
+                raise _NotGenerated
             self.lazy.add(local)
             dv = self.d.derived[name]
             saved_known, saved_frames = set(self.known), self.frames
@@ -641,6 +650,25 @@ class _Gen:
         self.depth -= 1
         self.emit(f"else: {local} = (None, None)")
 
+    def computed(self) -> str:
+        """For the item-by-item result (else None): what the function computed that the interpreter would compute
+        again — derived and collected values ({name: value}) and the elements of `each` rules ({rule id: …})."""
+        if not self.detail:
+            return "None"
+        self.emit("_cv = {}")
+        for name in self.d.derived:
+            if self.kind(name) == "derived" and f"v_{name}" in self.lazy:
+                self.emit(f"if v_{name} is not _U: _cv[{name!r}] = v_{name}")
+        for name in self.collect_rule:
+            if self.kind(name) == "collect" and f"k_{name}" in self.lazy:
+                self.emit(f"if k_{name} is not _U: _cv[{name!r}] = k_{name}")
+        self.emit("_ev = {}")
+        for rule in self.d.rules:
+            local = self.verdict_local(rule)
+            if local in self.lazy:
+                self.emit(f"if {local} is not _U: _ev[{rule.id!r}] = {local}")
+        return "(_cv, _ev)"
+
     def global_text(self, name: str) -> str:
         return ast.unparse(ast.fix_missing_locations(self.global_ref(name)))
 
@@ -805,10 +833,11 @@ class _Gen:
 
     def rule(self, rule: Rule) -> None:
         self.ensure(self.expr_deps(rule.when))
-        saved = set(self.known)
         if rule.when is not None:
-            self.emit(f"if {self.test(rule.when)}:")
+            test = self.test(rule.when)  # what it computes on every path is known after it
+            self.emit(f"if {test}:")
             self.depth += 1
+        saved = set(self.known)
         self.emit("pass")
         r = self.const(rule)
         if rule.kind == "trigger":
@@ -917,9 +946,9 @@ class _Gen:
             if self.detail:
                 self.lazy.add(leaves)
                 self.emit(f"if {leaves} is _U: {leaves} = None")
-            self.emit(f"return v_outcome, _r, _dl, {pair}[0], _sc, {leaves}")
+            self.emit(f"return v_outcome, _r, _dl, {pair}[0], _sc, {leaves}, {self.computed()}")
         else:
-            self.emit("return v_outcome, _r, _dl, None, {}, None")
+            self.emit(f"return v_outcome, _r, _dl, None, {{}}, None, {self.computed()}")
         body = self.lines
         head = ["def _decision(_facts, _as_of, _cal):",
                 f"    if _len(_facts) != {len(d.inputs)}: _fb()"]
