@@ -137,6 +137,8 @@ class _State:
 
 _STATES: weakref.WeakKeyDictionary[Decision, _State] = weakref.WeakKeyDictionary()
 _SOURCES: weakref.WeakKeyDictionary[Decision, dict[bool, str]] = weakref.WeakKeyDictionary()
+# the decision last evaluated through its function, with the function, per variant (detail?)
+_LAST: dict[bool, tuple[Decision, Decide]] = {}
 
 
 def decide(d: Decision, functions: Mapping[str, FunctionSpec], detail: bool = False) -> Decide | None:
@@ -144,12 +146,18 @@ def decide(d: Decision, functions: Mapping[str, FunctionSpec], detail: bool = Fa
     ``functions``: what the pack was compiled against (the generated code calls what its expressions' bytecode
     calls, or the decision is not generated); ``detail``: the function that also scores the primary scorecard's
     leaves line by line, for the item-by-item result."""
+    last = _LAST.get(detail)
+    if last is not None and last[0] is d:  # the same decision again (batch work): no weak-keyed look-up
+        return last[1]
     state = _STATES.get(d)
     if state is None:
         state = _STATES[d] = _State()
     fns = state.fns
     if detail in fns:
-        return fns[detail]
+        fn = fns[detail]
+        if fn is not None:
+            _LAST[detail] = (d, fn)
+        return fn
     if state.calls < THRESHOLD:
         state.calls += 1
         if state.calls < THRESHOLD:
@@ -166,6 +174,7 @@ def prepare(d: Decision, functions: Mapping[str, FunctionSpec] | None = None, de
     if detail not in state.fns:
         state.calls = THRESHOLD
         state.fns[detail] = _build(d, functions, detail)
+        _LAST.pop(detail, None)
     return state.fns[detail]
 
 
@@ -710,7 +719,13 @@ class _Gen:
         self.failures(rule.require, failures)
         self.ensure(self.message_deps(rule.element_name))
         name = self.fresh("_n")
-        self.emit(f"{name} = {self.message(rule.element_name)}")
+        heads = [p[0] for p in template_parts(rule.element_name) if p.__class__ is tuple]
+        if not self.detail and all(any(h in f for f in self.frames) for h in heads):
+            # only a failing element's name is shown on the batch path, and one made of the element's own values
+            # cannot fail: the others' are never written
+            self.emit(f"{name} = {self.message(rule.element_name)} if {failures} else None")
+        else:
+            self.emit(f"{name} = {self.message(rule.element_name)}")
         code = "None"
         if rule.outcome_expr is not None:  # only for failing elements, as the interpreter asks it
             code = self.fresh("_o")

@@ -76,6 +76,8 @@ def checklist_reason(cl: Checklist, item_id: str, label: str, source: str) -> Re
 def settle(d: Decision, reasons: list[Reason], rank: dict[str, int] | None = None) -> tuple[str, list[Reason]]:
     """Every reason given: ordered by the outcomes' precedence (in place), and the outcome they decide. ``rank``:
     each outcome's rank, when the caller has it already."""
+    if len(reasons) == 1 and reasons[0].outcome in d.outcomes:  # one reason: nothing to order, no conflict
+        return str(reasons[0].outcome), reasons
     if rank is None:
         rank = {code: o.rank for code, o in d.outcomes.items()}
     reasons.sort(key=lambda r: rank.get(r.outcome or "", 10**6))  # stable: declaration order within a rank
