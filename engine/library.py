@@ -25,6 +25,7 @@ import pluggy
 from . import plugins
 from .compiler.model import Decision, Pack
 from .compiler.pipeline import PACK_FILE, compile_pack
+from .documents.inputs import split_facts
 from .errors import UsageError, did_you_mean
 from .lang.calendar import HolidayCalendar, YearData
 from .rows.evaluation import checked_decision, evaluate_row
@@ -204,11 +205,27 @@ class Library:
                                     calendar=self.calendar_for(decision), allow_out_of_period=allow_out_of_period,
                                     explain=explain, functions=self._functions, reference=self.reference,
                                     detail=detail)
+        if decision.document_inputs:  # a name or a date for the documents: not the rules' business
+            facts = split_facts(decision, facts)[0]
         checked_facts = validate_facts(decision, dict(facts) if isinstance(facts, Mapping) else facts, source)
         return evaluate_checked(decision, checked_facts, as_of or dt.date.today(),
                                 calendar=self.calendar_for(decision), allow_out_of_period=allow_out_of_period,
                                 explain=explain, functions=self._functions, reference=self.reference,
                                 detail=detail)
+
+    def documents(self, result: DecisionResult, facts: Mapping[str, Any],
+                  inputs: Mapping[str, Any] | None = None) -> dict[str, bytes]:
+        """The documents ``result``'s outcome calls for, by document id, as the bytes of ``.docx`` files.
+
+        ``facts`` are the facts evaluated; the document inputs (a name, the date signed …) are taken from them and
+        from ``inputs``. One a document needs and does not have is a :class:`~skillcert.errors.FactsError` naming
+        it (code ``document-input-missing``), raised before any document is rendered.
+        """
+        from .documents.render import render_documents
+
+        decision = self.decision(result.decision)
+        rule_facts, given = split_facts(decision, facts)
+        return render_documents(decision, result, rule_facts, {**given, **(inputs or {})})
 
     def evaluate_many(self, decision_id: str, rows: Iterable[Mapping[str, Any]], *, as_of: dt.date | None = None,
                       allow_out_of_period: bool = False) -> Iterator[dict[str, Any]]:

@@ -131,6 +131,9 @@ def test_wheel_holds_the_packs_schemas_docs_and_license_and_no_engine_folder(ins
         assert any(re.fullmatch(rf"skillcert/policies/{region}/examples/[^/]+\.yaml", n) for n in names), region
     packs = _repository_files("policies", (".yaml", ".yml", ".json", ".docx"))
     assert {f"skillcert/policies/{f}" for f in packs} <= names  # every file of every pack
+    # the documents' Word templates (issue 13) ship with their packs
+    assert "skillcert/policies/chongqing/documents/rectification-notice.docx" in names
+    assert any(re.fullmatch(r"skillcert/policies/[a-z]+/documents/[^/]+\.docx", n) for n in names)
     schemas = _repository_files("schemas", (".json",))
     assert schemas and {f"skillcert/schemas/{f}" for f in schemas} <= names
     assert "skillcert/docs/pack-format.md" in names

@@ -28,6 +28,7 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
     A pack that cannot be built does not hide its test files' and examples' own problems: they are still read
     (YAML) and the test files checked against their schema; only what needs the pack (decisions, facts) is not.
     """
+    from ..documents.checks import check_templates
     from .tester import check_case_file, find_test_files, load_cases, policies_root
 
     problems: list[Problem] = []
@@ -62,6 +63,7 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
                     checked += 1
                 continue
             library.add(pack)
+            problems.extend(check_templates(pack))  # the documents' Word templates (skillcert.documents.checks)
             for test_file in find_test_files(folder):
                 problems.extend(check_case_file(test_file, library))
                 checked += 1
@@ -72,7 +74,8 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
 
 
 def _examples(folder: Path) -> list[Path]:
-    return sorted(folder.glob("examples/*.yaml")) + sorted(folder.glob("examples/*.json"))
+    return (sorted(folder.glob("examples/*.yaml")) + sorted(folder.glob("examples/*.json"))
+            + sorted(folder.glob("examples/documents/*.yaml")))  # facts with document inputs
 
 
 def _file_problems(path: Path, check: Callable[[Path], list[Problem]]) -> list[Problem]:
@@ -85,6 +88,7 @@ def _file_problems(path: Path, check: Callable[[Path], list[Problem]]) -> list[P
 
 def _check_example(path: Path, region: str, library: Library) -> list[Problem]:
     """Example facts are named <decision>[-anything].yaml; they must be valid facts of that decision."""
+    from ..documents.inputs import split_facts
     from ..runtime.facts import validate_facts
 
     pack = library.pack(region)
@@ -95,7 +99,8 @@ def _check_example(path: Path, region: str, library: Library) -> list[Problem]:
                         Location(display_path(path), 1, 1))]
     try:
         doc = load_file(path, display_path(path))
-        validate_facts(pack.decisions[max(matches, key=len)], doc.data, doc.source)
+        decision = pack.decisions[max(matches, key=len)]
+        validate_facts(decision, split_facts(decision, doc.data)[0], doc.source)  # document inputs aside
     except SkillcertError as exc:
         return exc.problems or [Problem(exc.code, exc.message, exc.location or Location(display_path(path)))]
     return []

@@ -30,5 +30,5 @@ def _decision(d: DecisionDraft, pack: Pack) -> Decision:
         rules=tuple(d.rules), report=tuple(d.report), location=d.location,
         order=tuple(d.derived) + tuple(d.deadlines),
         parameter_values={n: p.value for n, p in d.parameters.items()},
-        summary_by=d.summary_by, pack=pack,
+        summary_by=d.summary_by, pack=pack, document_inputs=d.document_inputs, documents=d.documents,
     )

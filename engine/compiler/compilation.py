@@ -19,7 +19,19 @@ from ..lang.calendar import HolidayCalendar
 from ..lang.environment import Environment
 from ..lang.expr import FunctionSpec
 from ..source.loader import Document, PathT
-from .model import Checklist, Deadline, Derived, InputDef, Outcome, Pack, Parameter, Rule, Scorecard, Table
+from .model import (
+    Checklist,
+    Deadline,
+    Derived,
+    DocumentDef,
+    InputDef,
+    Outcome,
+    Pack,
+    Parameter,
+    Rule,
+    Scorecard,
+    Table,
+)
 
 __all__ = ["Compilation", "DecisionDraft", "Stage", "PACK_FILE", "RESERVED_NAMES", "RESULT_KEYS",
            "ALLOWED_LITERALS"]
@@ -60,6 +72,8 @@ class DecisionDraft:
     checklists: dict[str, Checklist] = field(default_factory=dict)
     tables: dict[str, Table] = field(default_factory=dict)
     rules: list[Rule] = field(default_factory=list)
+    document_inputs: dict[str, InputDef] = field(default_factory=dict)
+    documents: dict[str, DocumentDef] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Stage 5: the checks that need the whole decision compiled — names declared once and not reserved, outcomes
 declared, ranked and reachable, scorecard sums, bands without gaps or overlaps, unique ids, and input
 declarations that facts could never satisfy (a default of the wrong type or outside its bounds or values,
-``min`` above ``max``, ``unique_by`` naming no field) — reported at their own line, not at every evaluation's
-facts.
+``min`` above ``max``, ``unique_by`` naming no field), and documents naming outcomes or inputs that are not
+declared or a template file that is not there — reported at their own line, not at every evaluation's facts.
 
 Checks only: nothing here changes the decision.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from ..errors import did_you_mean
@@ -25,14 +26,15 @@ __all__ = ["stage_consistency"]
 
 def stage_consistency(c: Compilation) -> None:
     for d in c.drafts.values():
-        for check in (_check_names, _check_inputs, _check_outcomes, _check_scorecards, _check_bands, _check_ids):
+        for check in (_check_names, _check_inputs, _check_outcomes, _check_scorecards, _check_bands, _check_ids,
+                      _check_documents):
             with c.part():
                 check(c, d, d.raw, d.base)
 
 
 def _check_names(c: Compilation, d: DecisionDraft, raw: dict[str, Any], base: PathT) -> None:
     seen: dict[str, str] = {}
-    for section in ("inputs", "parameters", "derived", "deadlines", "scorecards"):
+    for section in ("inputs", "document_inputs", "parameters", "derived", "deadlines", "scorecards"):
         for n in raw.get(section, {}):
             if n in RESERVED_NAMES:
                 c.add("reserved-name", f"'{n}' 是保留名字,不能用作{section}的名字", base + (section, n), key=True)
@@ -222,6 +224,33 @@ _SCALARS = ("bool", "integer", "decimal", "date", "text", "enum")
 def _check_inputs(c: Compilation, d: DecisionDraft, raw: dict[str, Any], base: PathT) -> None:
     for name, spec in ((n, i.spec) for n, i in d.inputs.items()):
         _check_spec(c, spec, raw["inputs"][name], base + ("inputs", name))
+    for name, spec in ((n, i.spec) for n, i in d.document_inputs.items()):
+        _check_spec(c, spec, raw["document_inputs"][name], base + ("document_inputs", name))
+
+
+def _check_documents(c: Compilation, d: DecisionDraft, raw: dict[str, Any], base: PathT) -> None:
+    """Each document's outcomes are declared, its inputs are document inputs and its template file is there.
+
+    What the template itself says (its tags and the names they use) is checked by ``skillcert validate``
+    (:mod:`skillcert.documents.checks`): the compiler does not open Word files.
+    """
+    titles: dict[str, str] = {}
+    for doc_id, doc in d.documents.items():
+        path = base + ("documents", doc_id)
+        for j, code in enumerate(doc.outcomes or ()):
+            if code not in d.outcomes:
+                c.add("unknown-outcome", f"文书 '{doc_id}' 的结论 '{code}' 未在 outcomes 中声明",
+                      path + ("outcomes", j), did_you_mean(code, d.outcomes))
+        for j, name in enumerate(doc.inputs):
+            if name not in d.document_inputs:
+                c.add("unknown-name", f"文书 '{doc_id}' 需要的 '{name}' 未在 document_inputs 中声明",
+                      path + ("inputs", j), did_you_mean(name, d.document_inputs))
+        if not Path(doc.path).is_file():
+            c.add("document-template-missing", f"文书 '{doc_id}'({doc.title})的模板文件 {doc.template} 不存在",
+                  path + ("template",), "模板放在政策包目录的 documents/ 下,用 Word 或 WPS 编辑")
+        if doc.title in titles:  # the title is the file's name: two documents of one decision may not share it
+            c.add("duplicate-name", f"文书标题 '{doc.title}' 与文书 '{titles[doc.title]}' 相同", path + ("title",))
+        titles.setdefault(doc.title, doc_id)
 
 
 def _check_spec(c: Compilation, spec: ValueSpec, raw: dict[str, Any], path: PathT) -> None:

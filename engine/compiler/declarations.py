@@ -1,5 +1,6 @@
 """Stage 3: the declarations — pack metadata, the pack's holiday years, and each decision's inputs with their
-types, parameters, outcomes with their rank in the precedence, default outcome, primary score and report names.
+types, parameters, outcomes with their rank in the precedence, default outcome, primary score and report names,
+and the documents it produces with their document inputs.
 
 Nothing here is an expression: those are the next stage's. Problems found while declaring (a pack id that is
 not its folder's name, a period that ends before it starts, bad calendar data) are reported here.
@@ -18,7 +19,7 @@ from ..lang.types import VType
 from ..source.loader import PathT, walk
 from ..values import number_problem, quote
 from .compilation import Compilation, DecisionDraft
-from .model import InputDef, Outcome, Parameter, SourceDoc, ValueSpec
+from .model import DocumentDef, InputDef, Outcome, Parameter, SourceDoc, ValueSpec
 
 __all__ = ["stage_declarations", "value_spec", "vtype_of"]
 
@@ -108,14 +109,7 @@ def _calendar(c: Compilation, years: list[dict[str, Any]]) -> None:
 
 def _decision(c: Compilation, name: str, d: dict[str, Any]) -> DecisionDraft:
     base: PathT = ("decisions", name)
-    inputs = {}
-    for iname, raw in d["inputs"].items():
-        spec = value_spec(raw)
-        inputs[iname] = InputDef(
-            name=iname, label=spec.label, type=vtype_of(spec), spec=spec, required=spec.required,
-            default=spec.default, source=raw.get("source", ""), description=raw.get("description", ""),
-            location=c.loc(base + ("inputs", iname), key=True),
-        )
+    inputs = _inputs(c, d["inputs"], base + ("inputs",))
     parameters = {
         pname: Parameter(pname, p["label"], p["value"], p.get("unit", ""), p["source"],
                          c.loc(base + ("parameters", pname), key=True))
@@ -142,7 +136,35 @@ def _decision(c: Compilation, name: str, d: dict[str, Any]) -> DecisionDraft:
         valid_until=d.get("valid_until", c.pack_fields["valid_until"]), inputs=inputs, parameters=parameters,
         outcomes=outcomes, default_outcome=d.get("default_outcome"), primary_score=primary,
         summary_by=d.get("summary_by"), report=list(d.get("report", [])), location=c.loc(base, key=True),
+        document_inputs=_inputs(c, d.get("document_inputs", {}), base + ("document_inputs",)),
+        documents=_documents(c, d.get("documents", {}), base + ("documents",)),
     )
+
+
+def _inputs(c: Compilation, raw_inputs: dict[str, Any], base: PathT) -> dict[str, InputDef]:
+    inputs = {}
+    for iname, raw in raw_inputs.items():
+        spec = value_spec(raw)
+        inputs[iname] = InputDef(
+            name=iname, label=spec.label, type=vtype_of(spec), spec=spec, required=spec.required,
+            default=spec.default, source=raw.get("source", ""), description=raw.get("description", ""),
+            location=c.loc(base + (iname,), key=True),
+        )
+    return inputs
+
+
+def _documents(c: Compilation, raw_documents: dict[str, Any], base: PathT) -> dict[str, DocumentDef]:
+    """The documents a decision produces; whether their templates exist and what they name is checked later."""
+    out = {}
+    for doc_id, raw in raw_documents.items():
+        outcomes = raw["outcomes"]
+        out[doc_id] = DocumentDef(
+            id=doc_id, title=raw["title"], template=raw["template"], path=str(c.directory / raw["template"]),
+            outcomes=None if outcomes == "always" else tuple(outcomes), source=raw["source"],
+            inputs=tuple(raw.get("inputs", ())), description=raw.get("description", ""),
+            location=c.loc(base + (doc_id,), key=True),
+        )
+    return out
 
 
 def _ranks(precedence: list[Any]) -> dict[str, int]:

@@ -23,6 +23,7 @@ from ..lang.types import VType
 __all__ = [
     "DEFAULT_MAX_ITEMS", "InputDef", "Parameter", "Derived", "Deadline", "ScoreLine", "ScoreNode", "Scorecard", "ChecklistItem",
     "Checklist", "Outcome", "Condition", "Band", "Rule", "Decision", "Pack", "SourceDoc", "Table", "TableColumn",
+    "DocumentDef",
 ]
 
 
@@ -278,6 +279,25 @@ class Table:
 
 
 @dataclass(frozen=True)
+class DocumentDef:
+    """A document a decision produces: a Word template in the pack's ``documents/`` folder, rendered from the
+    result and the document inputs (:mod:`skillcert.documents`)."""
+
+    id: str
+    title: str
+    template: str                   # as the pack writes it, relative to the pack folder (documents/….docx)
+    path: str                       # the template file itself
+    outcomes: tuple[str, ...] | None  # the outcomes that produce it; None: always
+    source: str
+    inputs: tuple[str, ...]         # the document inputs it needs (declared in the decision's document_inputs)
+    description: str
+    location: Location
+
+    def produced_by(self, outcome: str) -> bool:
+        return self.outcomes is None or outcome in self.outcomes
+
+
+@dataclass(frozen=True)
 class SourceDoc:
     id: str
     title: str
@@ -312,6 +332,9 @@ class Decision:
     parameter_values: Mapping[str, Any]     # name → value of every parameter
     summary_by: str | None = None           # the input a batch summary counts outcomes by
     pack: Pack | None = None
+    # inputs used by documents only (optional for evaluation, required by the documents that name them)
+    document_inputs: Mapping[str, InputDef] = field(default_factory=dict)
+    documents: Mapping[str, DocumentDef] = field(default_factory=dict)
 
     @property
     def id(self) -> str:

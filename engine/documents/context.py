@@ -1,0 +1,172 @@
+"""The names a template sees: the decision result's, formatted as officials write them.
+
+Dates as 2025年6月18日, scores as exact decimals (``format_decimal``: 94.6, 80, never 94.59999), codes with their
+Chinese labels next to them, lists joined with 、. The names are the result's (``outcome``, ``outcome_label``,
+``score``, ``subtotals``, ``scorecard_items``, ``deductions``, ``reasons``, ``problems``, ``deadlines``, ``tables``,
+the decision's reported values) plus the facts (``facts.<input>``), the document inputs and ``verification_code``.
+:data:`CONTEXT_NAMES` lists the fixed ones, for ``skillcert validate``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from ..compiler.model import Decision
+from ..runtime.result import DecisionResult, ItemScore
+from ..values import format_decimal
+
+__all__ = ["build_context", "official", "official_date", "CONTEXT_NAMES", "DICT_NAMES"]
+
+# Every name a template may use besides the decision's reported values and document inputs.
+CONTEXT_NAMES = frozenset({
+    "decision", "decision_title", "pack_version", "pack_digest", "engine_version", "as_of", "as_of_iso",
+    "outcome", "outcome_label", "score", "score_max", "scorecard_label", "subtotals", "scores", "scorecard_items",
+    "deductions", "reasons", "problems", "deadlines", "deadline_list", "reported", "tables", "checklists", "facts",
+    "warnings", "verification_code", "document_title",
+})
+# The names whose keys are known from the decision (checked one level down by skillcert validate).
+DICT_NAMES = ("deadlines", "scores", "facts", "reported", "tables", "checklists")
+
+_INDEX = re.compile(r"\[\d+\]$")
+
+
+def official_date(value: dt.date | None) -> str:
+    """2025年6月18日 (no leading zeros), as official documents write dates; empty for none."""
+    if value is None:
+        return ""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def official(value: Any, labels: Mapping[str, str] | None = None) -> Any:
+    """A value as a document shows it: dates in Chinese, exact decimals, 是/否, codes by their label, lists joined."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dt.date):
+        return official_date(value)
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return labels.get(value, value) if labels else value
+    if isinstance(value, (list, tuple)):
+        return "、".join(str(official(v, labels)) for v in value)
+    if isinstance(value, Mapping):
+        return {str(k): official(v) for k, v in value.items()}
+    return str(value)
+
+
+def build_context(decision: Decision, result: DecisionResult, facts: Mapping[str, Any], inputs: Mapping[str, Any],
+                  *, code: str, engine_version: str, document_title: str = "") -> dict[str, Any]:
+    """Everything a template of ``decision`` may name, for this result, facts and document inputs."""
+    card = result.scorecard
+    items = _scorecard_items(card["categories"]) if card else []
+    deductions = _deductions(card["categories"]) if card else []
+    reasons = [_reason(decision, r) for r in result.reasons]
+    problems = [{"text": d["text"], "item": d["item"], "clause": d["clause"]} for d in deductions]
+    problems += [{"text": r["message"], "item": r["item"], "clause": r["clause"]} for r in reasons
+                 if not r["band"]]
+    for n, p in enumerate(problems, 1):
+        p["number"] = n
+    reported = {name: official(value, _derived_labels(decision, name)) for name, value in result.reported.items()}
+    context: dict[str, Any] = {
+        **{k: v for k, v in reported.items() if k not in CONTEXT_NAMES},
+        "decision": result.decision, "decision_title": result.title, "pack_version": result.pack_version,
+        "pack_digest": result.pack_digest, "engine_version": engine_version,
+        "as_of": official_date(result.as_of), "as_of_iso": result.as_of.isoformat(),
+        "outcome": result.outcome, "outcome_label": result.outcome_label,
+        "score": official(result.score), "score_max": official(card["max"]) if card else "",
+        "scorecard_label": card["label"] if card else "",
+        "subtotals": [{"id": c.id, "label": c.label, "max": official(c.max), "score": official(c.score)}
+                      for c in (card["categories"] if card else [])],
+        "scores": {k: official(v) for k, v in result.scores.items()},
+        "scorecard_items": items, "deductions": deductions, "reasons": reasons, "problems": problems,
+        "deadlines": {k: official_date(v) for k, v in result.deadlines.items()},
+        "deadline_list": [{"name": k, "label": decision.deadlines[k].label if k in decision.deadlines else k,
+                           "date": official_date(v)} for k, v in result.deadlines.items() if v is not None],
+        "reported": reported,
+        "tables": {name: _table(t) for name, t in result.tables.items()},
+        "checklists": {name: {"label": c.get("label", ""), "items": [
+            {"id": i["id"], "label": i["label"], "required": official(i.get("required")),
+             "provided": official(i.get("provided"))} for i in c.get("items", [])]}
+            for name, c in result.checklists.items()},
+        "facts": {name: official(value, _input_labels(decision, name)) for name, value in facts.items()},
+        "warnings": list(result.warnings),
+        "verification_code": code, "document_title": document_title,
+    }
+    for name, value in inputs.items():
+        labels = dict(decision.document_inputs[name].spec.values) if name in decision.document_inputs else None
+        context[name] = official(value, labels)
+    return context
+
+
+def _derived_labels(decision: Decision, name: str) -> Mapping[str, str] | None:
+    derived = decision.derived.get(name)
+    return derived.values if derived is not None and derived.values else None
+
+
+def _input_labels(decision: Decision, name: str) -> Mapping[str, str] | None:
+    inp = decision.inputs.get(name)
+    return inp.spec.values if inp is not None and inp.spec.values else None
+
+
+def _scorecard_items(categories: list[ItemScore]) -> list[dict[str, Any]]:
+    """Every category and item, depth first, each with its maximum, deduction (or award) and score."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(node: ItemScore, level: int, category: str, bonus: bool) -> None:
+        bonus = bonus or node.bonus
+        rows.append({
+            "id": node.id, "label": node.label, "level": level, "category": category, "bonus": bonus,
+            "leaf": not node.items, "max": official(node.max), "score": official(node.score),
+            "deduction": "" if bonus else official(node.max - node.score),
+            "award": official(node.score) if bonus else "", "clause": node.source,
+        })
+        for child in node.items:
+            walk(child, level + 1, category, bonus)
+
+    for cat in categories:
+        walk(cat, 0, cat.label, False)
+    return rows
+
+
+def _deductions(categories: list[ItemScore]) -> list[dict[str, Any]]:
+    """Each deduction made, item by item: what was found, how many, the points taken and the clause."""
+    out: list[dict[str, Any]] = []
+    for cat in categories:
+        if cat.bonus:
+            continue
+        for node in cat.walk():
+            for line in node.lines if not node.items and not node.bonus else ():
+                points = Decimal(line.get("points", 0) or 0)
+                if points <= 0:
+                    continue
+                count = line.get("count")
+                what = str(line.get("label", ""))
+                counted = f"（共{official(count)}处）" if count is not None and count != 1 else ""
+                text = f"{node.label}：{what}{counted}，扣{official(points)}分"
+                out.append({"item": node.label, "category": cat.label, "label": what, "count": official(count),
+                            "points": official(points), "clause": node.source, "text": text})
+    return out
+
+
+def _reason(decision: Decision, reason: Any) -> dict[str, Any]:
+    rule_id = _INDEX.sub("", reason.rule)
+    rule = next((r for r in decision.rules if r.id == rule_id), None)
+    item = reason.element or (rule.description if rule is not None else "") or ""
+    return {"rule": reason.rule, "outcome": reason.outcome or "", "message": reason.message, "clause": reason.source,
+            "item": item, "band": rule is not None and rule.kind == "bands"}
+
+
+def _table(table: Mapping[str, Any]) -> dict[str, Any]:
+    columns = [{"id": c["id"], "label": c["label"]} for c in table.get("columns", [])]
+    rows = [{c["id"]: official(row.get(c["id"])) for c in columns} for row in table.get("rows", [])]
+    total = table.get("total")
+    return {"label": table.get("label", ""), "clause": table.get("source", ""), "columns": columns, "rows": rows,
+            "total": {c["id"]: official(total.get(c["id"])) for c in columns} if total else {}}
