@@ -94,3 +94,34 @@ def test_rows_of_sheets_as_other_programs_write_them(tmp_path: Path, dimension: 
     if "D7" not in dimension and "C4" not in dimension:  # (a dimension cuts the rows at its last column)
         assert any(v == "rich " for row in reference for v in row)  # the runs joined, the phonetic run left out
     assert any(isinstance(v, dt.datetime) for row in reference for v in row)  # a date style read
+
+
+@pytest.mark.parametrize("dimension", ["", '<dimension ref="A1:D7"/>', '<dimension ref="B2:C4"/>', '<dimension ref="C3"/>',
+                                       "after"])
+def test_a_sheets_size_is_openpyxls_without_reading_the_sheet_twice(tmp_path: Path, dimension: str) -> None:
+    from skillcert.tabular.reading import _sized_at_the_start
+
+    base = tmp_path / "base.xlsx"
+    wb = openpyxl.Workbook()
+    wb.save(base)
+    path = tmp_path / "book.xlsx"
+    sheet_xml = SHEET.format(dimension="" if dimension == "after" else dimension)
+    if dimension == "after":  # out of order: openpyxl does not find it either
+        sheet_xml = sheet_xml.replace("</sheetData>", '</sheetData><dimension ref="A1:B2"/>')
+    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            target.writestr(name, sheet_xml.replace('t="s"', 't="n"') if name == "xl/worksheets/sheet1.xml" else data)
+
+    def size() -> tuple[Any, ...]:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+        try:
+            return sheet.min_column, sheet.min_row, sheet.max_column, sheet.max_row, list(sheet.values)
+        finally:
+            book.close()
+
+    reference = size()
+    with _sized_at_the_start():
+        assert size() == reference
+    assert size() == reference  # openpyxl's own way again afterwards

@@ -596,6 +596,10 @@ class HeaderRows:
                 return
             checks.append(layout.checkers[path[-1]])
         self._checks = checks
+        self._top_count = len(self._tops)
+        self._top_names = tuple(name for _, name in self._tops)
+        # lists of plain values: a row's copy need not go deeper
+        self._flat = frozenset(p for p, path in enumerate(paths) if _flat_list(layouts[path[:-1]], path[-1]))
         self._checked_memos: list[dict[Any, Any]] = [{None: _SKIP, "": _SKIP} for _ in checks]
         self._record_layouts = [layouts[(record,)] for record, _, _, _ in self._records]
         self._layout = top
@@ -678,24 +682,31 @@ class HeaderRows:
         for p in self._json:
             value = values[p]
             if value.__class__ is list or value.__class__ is dict:
-                values[p] = _copied(value)
+                values[p] = value.copy() if p in self._flat else _copied(value)
         facts = top.template.copy()
-        for p, name in self._tops:
-            value = values[p]
-            if value is not _SKIP:
-                facts[name] = value
+        tops = values[:self._top_count]
+        if _SKIP in tops:
+            for name, value in zip(self._top_names, tops, strict=True):
+                if value is not _SKIP:
+                    facts[name] = value
+        else:
+            facts.update(zip(self._top_names, tops, strict=True))
         for (record, start, end, names), layout in zip(self._records, self._record_layouts, strict=True):
             part = values[start:end]
-            if part.count(_SKIP) == len(part):
+            skipped = part.count(_SKIP)
+            if skipped == len(part):
                 continue  # not given: the record input's own default
             fields = layout.template.copy()
-            for name, value in zip(names, part, strict=True):
-                if value is not _SKIP:
-                    fields[name] = value
-            if not _complete(fields, layout):
+            if skipped:
+                for name, value in zip(names, part, strict=True):
+                    if value is not _SKIP:
+                        fields[name] = value
+            else:
+                fields.update(zip(names, part, strict=True))
+            if (layout.required or layout.fresh) and not _complete(fields, layout):
                 return None
             facts[record] = fields
-        if not _complete(facts, top):
+        if (top.required or top.fresh) and not _complete(facts, top):
             return None
         return facts
 
@@ -768,6 +779,13 @@ def _layouts(decision: Decision) -> dict[tuple[str, ...], RecordLayout]:
             layouts = {}
         _LAYOUTS[decision] = layouts
     return layouts
+
+
+def _flat_list(layout: RecordLayout, name: str) -> bool:
+    """Whether the checked value of this field, when a list, holds only immutable values."""
+    spec = layout.specs.get(name)
+    return spec is not None and spec.kind == "list" and spec.items is not None and spec.items.kind in (
+        "bool", "integer", "decimal", "date", "text", "enum")
 
 
 def _complete(record: dict[str, Any], layout: RecordLayout) -> bool:

@@ -371,14 +371,15 @@ class RecordLayout:
     checker returns for the same fields.
     """
 
-    __slots__ = ("template", "fresh", "required", "checkers")
+    __slots__ = ("template", "fresh", "required", "checkers", "specs")
 
-    def __init__(self, template: dict[str, Any], fresh: dict[str, Any], checkers: dict[str, Callable[[Any], Any]]
-                 ) -> None:
+    def __init__(self, template: dict[str, Any], fresh: dict[str, Any], checkers: dict[str, Callable[[Any], Any]],
+                 specs: Mapping[str, ValueSpec]) -> None:
         self.template = template
         self.fresh = fresh
         self.required = tuple(k for k, v in template.items() if v is REQUIRED)
         self.checkers = checkers
+        self.specs = dict(specs)
 
 
 def record_layout(fields: Mapping[str, ValueSpec]) -> RecordLayout:
@@ -405,7 +406,7 @@ def record_layout(fields: Mapping[str, ValueSpec]) -> RecordLayout:
             fresh[field] = checked
         else:
             template[field] = checked
-    return RecordLayout(template, fresh, checkers)
+    return RecordLayout(template, fresh, checkers, fields)
 
 
 def compile_checker(fields: Mapping[str, ValueSpec]) -> Checker:

@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import codecs
 import collections
+import contextlib
 import csv
 import io
 import json
 import re
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -518,7 +520,8 @@ def _xlsx_table(p: Path, is_header: IsHeader | None) -> Table:
         raise UsageError(f"输入文件 {p} 的文字表解压后有 {text} 字节,超过上限 {MAX_XLSX_TEXT_BYTES};"
                          "请拆成几个文件或改用 CSV", code="xlsx-too-large")
     try:
-        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+        with _sized_at_the_start():
+            wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
         sheet = wb.worksheets[0]
         values_iter = _sheet_values(wb, sheet) or sheet.iter_rows(values_only=True)
     except OSError:
@@ -572,6 +575,51 @@ def _xlsx_table(p: Path, is_header: IsHeader | None) -> Table:
         finally:
             wb.close()
     return Table(names, rows(), line, found=found, notes=notes, closer=wb.close)
+
+
+_SIZING = threading.Lock()
+
+
+@contextlib.contextmanager
+def _sized_at_the_start() -> Iterator[None]:
+    """Workbooks opened read-only meanwhile learn each sheet's size as openpyxl does — from its ``dimension``
+    element, else none — without reading the whole sheet: openpyxl's own search (``parse_dimensions``) waits for
+    the end of the sheet data when a sheet has no ``dimension`` (as openpyxl's write-only sheets have none), which
+    reads every cell once more only to find no size. Here the search stops where the sheet data starts: the same
+    size, or None, as the ``dimension`` element comes before the sheet data."""
+    try:
+        from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+        from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
+        from openpyxl.worksheet.dimensions import SheetDimension
+        from openpyxl.xml.functions import iterparse
+    except ImportError:  # another openpyxl: its own way
+        yield
+        return
+
+    def get_size(sheet: Any) -> None:  # openpyxl's ReadOnlyWorksheet._get_size, the search stopped early
+        src = sheet._get_source()
+        try:
+            for _, element in iterparse(src, events=("start",)):
+                if element.tag == DIMENSION_TAG:
+                    dimensions = SheetDimension.from_tree(element).boundaries
+                    if dimensions is not None:
+                        sheet._min_column, sheet._min_row, sheet._max_column, sheet._max_row = dimensions
+                    return
+                if element.tag == DATA_TAG:
+                    return
+        finally:
+            src.close()
+
+    with _SIZING:
+        own = ReadOnlyWorksheet.__dict__.get("_get_size")
+        if own is None:
+            yield
+            return
+        ReadOnlyWorksheet._get_size = get_size
+        try:
+            yield
+        finally:
+            ReadOnlyWorksheet._get_size = own
 
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -805,7 +853,8 @@ def count_rows(path: Path) -> int | None:
         if path.suffix.lower() == ".xlsx":
             import openpyxl
 
-            wb = openpyxl.load_workbook(path, read_only=True)
+            with _sized_at_the_start():
+                wb = openpyxl.load_workbook(path, read_only=True)
             n = max((wb.worksheets[0].max_row or 1) - 1, 0)
             wb.close()
             return n
