@@ -200,8 +200,10 @@ def _build(d: Decision, functions: Mapping[str, FunctionSpec] | None, detail: bo
             return None
         namespace = dict(gen.env)
         exec(compile(source, f"<decision {d.id}>", "exec"), namespace)  # noqa: S102 - our own checked trees
-    except (_NotGenerated, RecursionError, MemoryError, SyntaxError):
-        return None  # a construct not generated, or a decision too large: it stays on the interpreter
+    except Exception:  # noqa: BLE001 - generating must never break an evaluation
+        # a construct not generated (_NotGenerated), a decision too large, or anything this module did not foresee
+        # (names that shadow each other, say): the decision stays on the interpreter
+        return None
     _SOURCES.setdefault(d, {})[detail] = source
     fn: Decide = namespace["_decision"]
     return fn
