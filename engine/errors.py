@@ -7,7 +7,6 @@ Compile stages collect problems into a :class:`Problems` list instead of stoppin
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -179,5 +178,7 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
             usable.append(c)
             if len(usable) >= DID_YOU_MEAN_MAX_CANDIDATES:
                 break
+    import difflib  # deferred: only a mistake needs it, and every start imports this module (about 1 ms)
+
     close = difflib.get_close_matches(name, usable, n=1, cutoff=0.75)
     return f"did you mean '{close[0]}'?" if close else ""

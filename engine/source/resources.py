@@ -12,8 +12,8 @@ The folder of packs a command uses is, in order: ``--policies DIR`` (or a ``dire
 
 from __future__ import annotations
 
+import importlib
 import os
-from importlib import resources
 from pathlib import Path
 
 from ..errors import UsageError
@@ -25,6 +25,19 @@ SCHEMAS_ENV = "SKILLCERT_SCHEMAS"
 
 
 def _package_dir(package: str) -> Path:
+    try:
+        module = importlib.import_module(package)
+    except ModuleNotFoundError:
+        module = None
+    file = getattr(module, "__file__", None)
+    if file is not None and Path(file).parent.is_dir():
+        # the common case (a wheel or an editable install on the file system): the folder of the package's
+        # __init__.py, as importlib.resources would give it, without importing that (and the zipfile and tempfile
+        # it brings: about 3 ms of every start)
+        return Path(file).parent
+    # anything else (a zip, a namespace package): importlib.resources decides, and the error says why not
+    from importlib import resources
+
     try:
         found = resources.files(package)
     except ModuleNotFoundError:

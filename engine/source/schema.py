@@ -21,7 +21,6 @@ from typing import Any
 
 from ..errors import Problem, UsageError, did_you_mean
 from ..values import quote
-from .fastschema import compile_schema
 from .loader import Document
 from .resources import schemas_dir
 
@@ -53,6 +52,9 @@ def _validator(name: str) -> Any:
 
 @cache
 def _quick(name: str) -> Callable[[Any], bool | None]:
+    # deferred: `evaluate` finds the pack checked before (check_document's marker) and never needs it
+    from .fastschema import compile_schema
+
     return compile_schema(_schema(name))
 
 
