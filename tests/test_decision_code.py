@@ -237,3 +237,40 @@ def test_a_value_needed_only_under_a_condition_is_computed_only_under_it(
         generated, interpreted, taken = _both(decision, facts, dt.date(2025, 5, 25), True, monkeypatch, detail)
         assert taken and generated == interpreted
         assert f'"outcome": "{outcome}"' in generated
+
+
+def _crossed(decision_id: str, count: int, seed: int) -> list[tuple[dict[str, Any], dt.date]]:
+    """Facts made by crossing the decision's own test cases: each input taken from a case drawn at random, the
+    as-of date from another (combinations no case was written for)."""
+    import random
+
+    rng = random.Random(seed)
+    library = LIBRARIES[str(POLICIES)]
+    cases = [c for root, c in _cases() if root == str(POLICIES) and c.decision == decision_id]
+    inputs = list(library.decision(decision_id).inputs)
+    out = []
+    for _ in range(count):
+        facts: dict[str, Any] = {}
+        for name in inputs:
+            source = rng.choice(cases).facts
+            if name in source:
+                facts[name] = source[name]
+        out.append((facts, rng.choice(cases).as_of or dt.date(2025, 5, 25)))
+    return out
+
+
+@pytest.mark.parametrize("decision_id", sorted(i.id for i in LIBRARIES[str(POLICIES)].decisions()))
+def test_generated_decision_agrees_on_crossed_cases(decision_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    library = LIBRARIES[str(POLICIES)]
+    decision = library.decision(decision_id)
+    compared = 0
+    for raw, as_of in _crossed(decision_id, 150, seed=12):
+        try:
+            facts = library.check_facts(decision_id, raw)
+        except SkillcertError:
+            continue
+        for detail in (False, True):
+            generated, interpreted, _ = _both(decision, facts, as_of, True, monkeypatch, detail)
+            assert generated == interpreted, (raw, as_of)
+        compared += 1
+    assert compared > 20
