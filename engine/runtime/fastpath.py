@@ -751,19 +751,24 @@ class _Gen:
         return f"({value} if ({value} := {self.text(rule.outcome_expr)}).__class__ is _str and {value} in {codes} " \
                f"else _fb())"
 
+    def append_under(self, test: str, target: str, c: str, template: str, wrap: str = "{}") -> None:
+        """``if <test>: <target>.append((<c>, <the message, wrapped>))``, what the message needs computed under
+        the test."""
+        self.emit(f"if {test}:")
+        self.depth += 1
+        saved = set(self.known)
+        self.ensure(self.message_deps(template))
+        self.emit(f"{target}.append(({c}, {wrap.format(self.message(template))}))")
+        self.known = saved
+        self.depth -= 1
+
     def failures(self, cond: Condition, target: str) -> None:
         """:func:`.rules._failures` as statements: append (condition, message) to ``target``."""
         self.ensure(self.expr_deps(cond.check) | self.expr_deps(cond.over) | self.expr_deps(cond.where))
         c = self.const(cond)
         if cond.op == "check":
             assert cond.check is not None
-            self.emit(f"if not {self.test(cond.check)}:")
-            self.depth += 1
-            saved = set(self.known)
-            self.ensure(self.message_deps(cond.message))
-            self.emit(f"{target}.append(({c}, {self.message(cond.message)}))")
-            self.known = saved
-            self.depth -= 1
+            self.append_under(f"not {self.test(cond.check)}", target, c, cond.message)
         elif cond.op == "all":
             inner = target
             if cond.message:
@@ -772,13 +777,7 @@ class _Gen:
             for ch in cond.children:
                 self.failures(ch, inner)
             if cond.message:
-                self.emit(f"if {inner}:")
-                self.depth += 1
-                saved = set(self.known)
-                self.ensure(self.message_deps(cond.message))
-                self.emit(f"{target}.append(({c}, _rules.all_failed({self.message(cond.message)}, {inner})))")
-                self.known = saved
-                self.depth -= 1
+                self.append_under(inner, target, c, cond.message, f"_rules.all_failed({{}}, {inner})")
         elif cond.op == "any":
             held, collected = self.fresh("_h"), self.fresh("_f")
             self.emit(f"{held} = False")
@@ -796,27 +795,15 @@ class _Gen:
                 if i:
                     self.depth -= 1
             self.known = saved
-            self.emit(f"if not {held}:")
-            self.depth += 1
-            saved = set(self.known)
             if cond.message:
-                self.ensure(self.message_deps(cond.message))
-                self.emit(f"{target}.append(({c}, {self.message(cond.message)}))")
+                self.append_under(f"not {held}", target, c, cond.message)
             else:
-                self.emit(f"{target}.append(({c}, _rules.none_held({collected})))")
-            self.known = saved
-            self.depth -= 1
+                self.emit(f"if not {held}: {target}.append(({c}, _rules.none_held({collected})))")
         elif cond.op == "not":
             one = self.fresh("_f")
             self.emit(f"{one} = []")
             self.failures(cond.children[0], one)
-            self.emit(f"if not {one}:")
-            self.depth += 1
-            saved = set(self.known)
-            self.ensure(self.message_deps(cond.message))
-            self.emit(f"{target}.append(({c}, {self.message(cond.message)}))")
-            self.known = saved
-            self.depth -= 1
+            self.append_under(f"not {one}", target, c, cond.message)
         elif cond.op == "each":
             assert cond.over is not None
             element = self.fresh("_el")
