@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from .common import EXIT_FINDINGS, EXIT_OK, load_library, require_schemas
+from .common import EXIT_FINDINGS, EXIT_OK, convert_to_pdf, load_library, require_schemas
 from .parser import add_command, date_arg, positive_int_arg
 
 __all__ = ["add_parser", "run"]
@@ -25,7 +25,8 @@ def add_parser(sub: Any) -> None:
                     "error 列,其余各行照常评估。以 = + - @ 开头的文字前加 ',不会在表格软件中成为公式。",
         examples=["skillcert batch shanxi/evaluation cases.xlsx -o results.xlsx --as-of 2025-05-25",
                   "skillcert batch chongqing/renewal cases.csv -o results.csv --workers 4",
-                  "skillcert batch chongqing/renewal cases.jsonl -o results.xlsx --group-by registry_level"],
+                  "skillcert batch chongqing/renewal cases.jsonl -o results.xlsx --group-by registry_level",
+                  "skillcert batch chongqing/renewal cases.csv -o results.csv --documents 文书/"],
         exit_codes=[(0, "每行都已评估"), (1, "有些行有错误(写在各自的行中)"),
                     (2, "无法运行(文件不存在或无法读取、格式或编码不受支持、表头有问题、评估日在有效期之外等)")],
         environment=["SKILLCERT_POLICIES", "SKILLCERT_SCHEMAS", "SKILLCERT_NO_CACHE", "SKILLCERT_CACHE_DIR",
@@ -42,6 +43,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--group-by", metavar="INPUT", default=None,
                    help="汇总表按此输入分组计数;默认用政策包为该决定指定的分组输入")
     p.add_argument("--no-progress", action="store_true", help="不显示进度条(不是终端时本来就不显示)")
+    p.add_argument("--documents", metavar="DIR", default=None,
+                   help="同时为每行写出结论要求的文书(.docx)到此目录,文件名为 <编号>_<文书标题>.docx;"
+                        "文书输入取自与其同名或同中文名称的列")
+    p.add_argument("--id-column", metavar="COLUMN", default=None,
+                   help="文书文件名所用的编号列(默认:第一个既非输入、也非文书输入的列;没有时用行号)")
+    p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 把文书转为 PDF(未安装时说明一行)")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -63,5 +70,17 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     counts = "、".join(f"{code} {n}" for code, n in summary.outcomes.most_common())
     print(f"{summary.rows} 行已评估,写入 {args.output};{summary.errors} 行有错误" + (f";结论:{counts}" if counts else ""),
           file=err)
+    if args.documents is not None:
+        from ..tabular.documents import write_row_documents
+
+        made = write_row_documents(library, args.decision, args.input, args.documents, as_of=args.as_of,
+                                   allow_out_of_period=args.allow_out_of_period, id_column=args.id_column)
+        for line in made.errors:
+            print(line, file=err)
+        print(f"文书:{len(made.files)} 个文件写入 {args.documents};{len(made.errors)} 行未能生成文书", file=err)
+        if args.pdf:
+            convert_to_pdf(made.files, err)
+        if made.errors:
+            return EXIT_FINDINGS
     return EXIT_FINDINGS if summary.errors else EXIT_OK
 

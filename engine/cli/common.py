@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import errno
 import sys
-from typing import TYPE_CHECKING, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import SkillcertError, UsageError
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from ..source.loader import Document
 
 __all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_ERROR", "print_error", "os_error_text", "load_library",
-           "policies_folder", "require_schemas", "read_facts_document"]
+           "write_documents", "convert_to_pdf", "policies_folder", "require_schemas", "read_facts_document"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -105,3 +106,36 @@ def read_facts_document(name: str) -> Document:
         return load_bytes(read_limited(binary, "<stdin>"), "<stdin>")
     text = sys.stdin.read(MAX_FILE_BYTES + 1)  # a text stream (tests, embedding): characters, at most one too many
     return load_text(text, "<stdin>")
+
+
+def write_documents(library: Library, result: Any, facts: Any, folder: str, *, pdf: bool, err: TextIO,
+                    source: str = "", prefix: str = "") -> list[Path]:
+    """The documents ``result`` calls for, written into ``folder`` as ``<prefix><title>.docx`` (all or none), and
+    their PDF with ``pdf``; one line each on ``err``. A missing document input stops before any file is written."""
+    from ..documents.files import safe_name, write_all
+
+    decision = library.decision(result.decision)
+    blobs = library.documents(result, facts if isinstance(facts, dict) else {})
+    if not blobs:
+        print(f"结论 {result.outcome}({result.outcome_label})不出具文书", file=err)
+        return []
+    taken: set[str] = set()
+    named = {safe_name(prefix + decision.documents[doc_id].title, ".docx", taken): blob
+             for doc_id, blob in blobs.items()}
+    written = write_all(Path(folder), named)
+    for path in written:
+        print(f"已写入 {path}", file=err)
+    if pdf:
+        convert_to_pdf(written, err)
+    return written
+
+
+def convert_to_pdf(files: list[Path], err: TextIO) -> None:
+    """Each file's PDF next to it (LibreOffice), or one line saying LibreOffice is not installed."""
+    from ..documents.pdf import ABSENT_MESSAGE, soffice, to_pdf
+
+    if soffice() is None:
+        print(ABSENT_MESSAGE, file=err)
+        return
+    for path in files:
+        print(f"已写入 {to_pdf(path, path.parent)}", file=err)

@@ -1,7 +1,8 @@
 """``skillcert evaluate DECISION FACTS``: one decision on the facts of one case, as a Chinese report or JSON.
 
 The output formats come from the plugins (``text`` and ``json`` built in); ``--explain`` shows how each derived
-value and deadline was computed; ``--calendar`` adds holiday years.
+value and deadline was computed; ``--calendar`` adds holiday years; ``--documents DIR`` writes the documents the
+outcome calls for (``--pdf``: and their PDF).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 from typing import Any, TextIO
 
 from ..errors import UsageError
-from .common import EXIT_OK, load_library, read_facts_document, require_schemas
+from .common import EXIT_OK, load_library, read_facts_document, require_schemas, write_documents
 from .parser import add_command, date_arg
 
 __all__ = ["add_parser", "run"]
@@ -27,7 +28,9 @@ def add_parser(sub: Any) -> None:
                   "skillcert evaluate chongqing/renewal facts.yaml --format json",
                   "skillcert evaluate shanxi/evaluation \\\n"
                   "  policies/shanxi/examples/evaluation-social-org.yaml --explain",
-                  "cat facts.json | skillcert evaluate fuzhou/application -"],
+                  "cat facts.json | skillcert evaluate fuzhou/application -",
+                  "skillcert evaluate chongqing/renewal \\\n"
+                  "  整改案例.yaml --as-of 2025-06-10 --documents 文书/"],
         exit_codes=[(0, "已作出决定(无论结论如何)"),
                     (2, "输入有误或被拒绝(如评估日在政策包有效期之外)、无法运行")],
         environment=["SKILLCERT_POLICIES", "SKILLCERT_SCHEMAS", "SKILLCERT_NO_CACHE", "SKILLCERT_CACHE_DIR",
@@ -41,6 +44,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--allow-out-of-period", action="store_true", help="允许在政策包有效期之外评估(结果带警告)")
     p.add_argument("--calendar", action="append", default=[], metavar="FILE",
                    help="补充节假日数据的 YAML 文件(可多次给出)")
+    p.add_argument("--documents", metavar="DIR", default=None,
+                   help="把结论要求出具的文书(Word .docx,如整改通知书)写入此目录;文书输入(名称、发文机关、"
+                        "落款日期等)写在事实文件中,缺少时不写任何文件(退出码 2)")
+    p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 把文书转为 PDF(未安装时说明一行)")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -56,6 +63,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                               allow_out_of_period=args.allow_out_of_period, explain=args.explain,
                               source=doc.source)
     fmt = formats[args.format]
+    if args.documents is not None:  # rendered (or refused) before anything is printed or written
+        write_documents(library, result, doc.data, args.documents, pdf=args.pdf, err=err, source=args.facts)
     if not fmt.binary:
         out.write(fmt.to_text(result, args.explain))
         return EXIT_OK

@@ -1,0 +1,113 @@
+"""Documents on the command line (issue 13): ``skillcert evaluate … --documents DIR``, ``skillcert verify``,
+``skillcert batch … --documents DIR``, and file names safe on Windows."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from test_documents import RECTIFY_EXAMPLE, _rewrite
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    from skillcert.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    return run(list(argv), out, err), out.getvalue(), err.getvalue()
+
+
+def test_evaluate_writes_the_documents_and_verify_confirms_them(tmp_path: Path) -> None:
+    folder = tmp_path / "文书"
+    code, _, err = _cli("evaluate", "chongqing/renewal", str(RECTIFY_EXAMPLE), "--as-of", "2025-06-10",
+                        "--documents", str(folder))
+    assert code == 0, err
+    assert sorted(p.name for p in folder.iterdir()) == ["延续备案评估表.docx", "整改通知书.docx"]
+    code, out, _ = _cli("verify", str(folder / "整改通知书.docx"))
+    assert code == 0 and "一致" in out
+    tampered = folder / "改过.docx"
+    tampered.write_bytes(_rewrite((folder / "整改通知书.docx").read_bytes(),
+                                  lambda n, b: b.replace(b'"posts":1.2', b'"posts":0.4')
+                                  if n == "docProps/custom.xml" else b))
+    code, out, _ = _cli("verify", str(tampered))
+    assert code == 1 and "已被改动" in out
+    code, _, err = _cli("verify", str(RECTIFY_EXAMPLE))
+    assert code == 2 and "document-unreadable" in err
+
+
+def test_evaluate_with_a_missing_document_input_writes_nothing(tmp_path: Path) -> None:
+    facts = tmp_path / "facts.yaml"
+    facts.write_text(RECTIFY_EXAMPLE.read_text(encoding="utf-8").replace("institution_name:", "# institution_name:"),
+                     encoding="utf-8")
+    folder = tmp_path / "out"
+    code, out, err = _cli("evaluate", "chongqing/renewal", str(facts), "--as-of", "2025-06-10",
+                          "--documents", str(folder))
+    assert code == 2 and "document-input-missing" in err and "institution_name(机构名称)" in err
+    assert not folder.exists() or not list(folder.iterdir())
+
+
+def test_file_names_are_safe_on_windows() -> None:
+    from skillcert.documents.files import safe_name
+
+    taken: set[str] = set()
+    assert safe_name('a<b>:c"d/e\\|?*', ".docx", taken) == "a_b__c_d_e____.docx"
+    assert safe_name("CON", ".docx", taken) == "_CON.docx"
+    assert safe_name("名 称. ", ".docx", taken) == "名 称.docx"
+    assert safe_name("名 称", ".docx", taken) == "名 称-2.docx"
+    assert len(safe_name("长" * 500, ".docx", taken)) <= 85
+
+
+ROWS = """编号,机构名称,发文机关,落款日期,institution_kind,registry_level,registration_expires_on,applied_on,\
+registered_occupations,assessed_occupations,findings.skill_room_defects,findings.question_source
+CQ-001,重庆甲培训中心,重庆市人力资源和社会保障局,2025-06-10,social_org,city,2025-06-30,2025-05-20,\
+"[""4-01-05-01""]","[""4-01-05-01""]",5,none
+CON,重庆乙培训中心,重庆市人力资源和社会保障局,2025-06-10,social_org,city,2025-06-30,2025-05-20,\
+"[""4-01-05-01""]","[""4-01-05-01""]",1,center
+CQ-003,,重庆市人力资源和社会保障局,2025-06-10,social_org,city,2025-06-30,2025-05-20,\
+"[""4-01-05-01""]","[""4-01-05-01""]",5,none
+"""
+
+
+def test_batch_writes_one_set_per_row_named_by_the_id_column(tmp_path: Path) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text(ROWS, encoding="utf-8")
+    folder = tmp_path / "文书"
+    code, _, err = _cli("batch", "chongqing/renewal", str(rows), "-o", str(tmp_path / "out.csv"),
+                        "--as-of", "2025-06-10", "--documents", str(folder), "--id-column", "编号")
+    assert code == 1   # row 3 has no 机构名称: its documents are not made, the others are
+    # "CON_…" is a name Windows accepts (only CON itself, with or without an extension, is a device)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "CON_延续备案回执.docx", "CON_延续备案评估表.docx", "CQ-001_延续备案评估表.docx", "CQ-001_整改通知书.docx"]
+    assert "第 3 行:document-input-missing" in err and "institution_name(机构名称)" in err
+    assert "重庆甲培训中心" in (tmp_path / "out.csv").read_text(encoding="utf-8-sig")  # names stay in the output
+    code, out, _ = _cli("verify", str(folder / "CQ-001_整改通知书.docx"))
+    assert code == 0, out
+
+
+def test_batch_refuses_an_id_column_that_is_not_there(tmp_path: Path) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text(ROWS, encoding="utf-8")
+    folder = tmp_path / "文书"
+    code, _, err = _cli("batch", "chongqing/renewal", str(rows), "-o", str(tmp_path / "out.csv"),
+                        "--as-of", "2025-06-10", "--documents", str(folder), "--id-column", "序号")
+    assert code == 2 and "序号" in err
+    assert not [p for p in folder.iterdir()]
+
+
+def test_pdf_is_made_or_its_absence_said_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skillcert.documents.pdf import ABSENT_MESSAGE, soffice
+
+    folder = tmp_path / "out"
+    if soffice() is None:
+        code, _, err = _cli("evaluate", "chongqing/renewal", str(RECTIFY_EXAMPLE), "--as-of", "2025-06-10",
+                            "--documents", str(folder), "--pdf")
+        assert code == 0 and err.count(ABSENT_MESSAGE) == 1
+        return
+    code, _, err = _cli("evaluate", "chongqing/renewal", str(RECTIFY_EXAMPLE), "--as-of", "2025-06-10",
+                        "--documents", str(folder), "--pdf")
+    assert code == 0, err
+    assert (folder / "整改通知书.pdf").read_bytes().startswith(b"%PDF")
+    monkeypatch.setenv("SKILLCERT_SOFFICE", str(tmp_path / "no-such-soffice"))
+    code, _, err = _cli("evaluate", "chongqing/renewal", str(RECTIFY_EXAMPLE), "--as-of", "2025-06-10",
+                        "--documents", str(tmp_path / "again"), "--pdf")
+    assert code == 0 and err.count(ABSENT_MESSAGE) == 1
