@@ -142,14 +142,18 @@ def main() -> None:
     parser.add_argument("--mix", choices=["dense", "sparse"], default="dense")
     parser.add_argument("--format", choices=["csv", "xlsx"], default="csv", help="input and output format")
     parser.add_argument("--repeat", type=int, default=1, help="runs per (rows, workers): median and spread shown")
+    parser.add_argument("--inputs", type=Path, default=None,
+                        help="folder where the generated input files are kept and reused (default: a temporary one)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.system()} {platform.release()}; {args.mix} mix, {args.format.upper()} in and out")
     print(f"{'rows':>9} {'workers':>7} {'wall s':>8} {'spread s':>11} {'rows/s':>9} {'µs/row':>8} {'peak MiB':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         for rows in args.rows:
-            src = Path(tmp) / f"in-{rows}.{args.format}"
-            write_input(src, rows, args.mix)
+            folder = args.inputs or Path(tmp)
+            src = folder / f"in-{args.mix}-{rows}.{args.format}"
+            if not src.exists():  # (the same seed gives the same file)
+                write_input(src, rows, args.mix)
             for workers in args.workers:
                 runs = [run(src, Path(tmp) / f"out.{args.format}", workers) for _ in range(args.repeat)]
                 walls = [w for w, _ in runs]

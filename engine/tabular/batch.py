@@ -147,8 +147,11 @@ def _run(library: Library, decision: Decision, task: RowTask, table: Table,
                 say(f"只有 {len(head)} 行(每个进程至少 {pool.CHUNK} 行),改用 " +
                     (f"{fewer} 个进程" if fewer > 1 else "本进程评估"))
             workers = fewer
-        elif table.blocks is not None:  # the rest of a CSV file: its bytes, parsed by the workers
+        elif table.blocks is not None and task.rendering != "typed":
+            # the rest of a CSV file: its bytes, parsed by the workers (XLSX rows are numbered as they are sent)
             chunks = itertools.chain(pool.chunks(head), table.blocks())
+    if task.rendering == "typed":
+        chunks = _numbered(chunks)
     if spec is not None and workers > 1:
         results = pool.evaluate_in_pool(spec, task, chunks, workers)
     else:
@@ -188,6 +191,14 @@ def _run(library: Library, decision: Decision, task: RowTask, table: Table,
         if bar is not None:
             bar.close()
     return summary
+
+
+def _numbered(chunks: Iterator[list[Any]]) -> Iterator[tuple[int, list[Any]]]:
+    """Chunks of rows with the sheet row of their first (the header is row 1)."""
+    at = 2
+    for chunk in chunks:
+        yield at, chunk
+        at += len(chunk)
 
 
 def _close(results: Iterator[Finished]) -> None:

@@ -63,12 +63,16 @@ Finished = tuple[Any, list[tuple[Mark, int]]]
 
 def chunk_finisher(library: Library, task: RowTask) -> Callable[[Any], Finished]:
     """The function that evaluates, renders and encodes one chunk of ``task`` with ``library``: a list of raw rows,
-    or a block of a CSV file's records (:class:`~.reading.CsvBlock`), read here."""
+    or a block of a CSV file's records (:class:`~.reading.CsvBlock`), read here; for XLSX output, ``(the sheet row
+    of the first, the rows)``."""
     finish = row_finisher(library, task)
     encode = chunk_encoder(task.rendering)
     names = list(task.header or ())
 
     def finish_chunk(rows: Any) -> Finished:
+        start = 0
+        if rows.__class__ is tuple:  # (the output row of the first, rows): XLSX sheet rows carry their number
+            start, rows = rows
         if rows.__class__ is CsvBlock:
             block = rows
             rows = block_rows(block, names)
@@ -76,7 +80,7 @@ def chunk_finisher(library: Library, task: RowTask) -> Callable[[Any], Finished]
                 return dataclasses.replace(block, data=b""), []
         done = list(map(finish, rows))
         marks = collections.Counter([d[1:] for d in done])
-        return encode([d[0] for d in done]), list(marks.items())
+        return encode([d[0] for d in done], start), list(marks.items())
     return finish_chunk
 
 

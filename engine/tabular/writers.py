@@ -3,8 +3,8 @@
 The output is written to a temporary file beside the target and renamed over it at the end
 (:class:`AtomicOutput`), so an interrupted or failed run leaves any earlier output intact and no temporary file
 behind. Writers receive chunks of rows already rendered (:mod:`.cells`) and encoded (:func:`chunk_encoder`, in
-the process that evaluated them): CSV and JSON Lines the text of the chunk's lines, XLSX a list of rows of cells in
-column order. CSV is written ``utf-8-sig`` so that Excel opens it with the Chinese text
+the process that evaluated them): CSV and JSON Lines the text of the chunk's lines, XLSX the XML of the chunk's
+sheet rows (cells written as openpyxl writes them in a write-only sheet; the workbook's other parts are openpyxl's). CSV is written ``utf-8-sig`` so that Excel opens it with the Chinese text
 intact. XLSX has two sheets: 结果 (the rows) and 汇总 (the counts of :class:`~.summary.BatchSummary`: per
 outcome, then per value of the grouped input when the run groups by one).
 
@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import io
+import math
 import os
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -38,25 +41,83 @@ def output_format(path: Path) -> str:
     return format_of(path, OUTPUT_FORMATS, "输出")
 
 
-def _csv_text(rows: list[list[Any]]) -> str:
+def _csv_text(rows: list[list[Any]], start: int = 0) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)  # None is written as an empty cell
     return buffer.getvalue()
 
 
-def _jsonl_text(rows: list[str]) -> str:
+def _jsonl_text(rows: list[str], start: int = 0) -> str:
     return "".join([f"{row}\n" for row in rows])
 
 
-def _as_they_are(rows: list[Any]) -> list[Any]:
+def _as_they_are(rows: list[Any], start: int = 0) -> list[Any]:
     return rows
 
 
-def chunk_encoder(rendering: str) -> Callable[[list[Any]], Any]:
-    """What the writer of ``rendering`` takes for a chunk of rendered rows: the CSV text of their lines (``csv``),
-    their JSON Lines text (``json``), the rows themselves (``typed`` for XLSX, ``text``)."""
-    encoders: dict[str, Callable[[list[Any]], Any]] = {"csv": _csv_text, "json": _jsonl_text}
+def chunk_encoder(rendering: str) -> Callable[[list[Any], int], Any]:
+    """What the writer of ``rendering`` takes for a chunk of rendered rows (``start``: the sheet row of the first,
+    for XLSX): the CSV text of their lines (``csv``), their JSON Lines text (``json``), the XML of their sheet rows
+    (``typed``, XLSX), the rows themselves (``text``)."""
+    encoders: dict[str, Callable[[list[Any], int], Any]] = {"csv": _csv_text, "json": _jsonl_text,
+                                                            "typed": _xlsx_rows}
     return encoders.get(rendering, _as_they_are)
+
+
+# --------------------------------------------------------------------------------------------------
+# XLSX: the result sheet's XML written here, as openpyxl writes the cells of a write-only sheet
+
+
+_LETTERS: list[str] = []  # column letters, A, B … (extended as needed)
+# the date and time styles, set in this order by the first row of the workbook the other parts come from
+_STYLED: dict[type, int] = {dt.date: 1, dt.datetime: 2, dt.time: 3, dt.timedelta: 4}
+_STYLE_ROW = [dt.date(2000, 1, 1), dt.datetime(2000, 1, 1, 1), dt.time(1), dt.timedelta(1)]
+
+
+def _letters(n: int) -> list[str]:
+    if len(_LETTERS) < n:
+        from openpyxl.utils import get_column_letter
+
+        _LETTERS.extend(get_column_letter(i) for i in range(len(_LETTERS) + 1, n + 1))
+    return _LETTERS
+
+
+def _number(value: Any) -> str:
+    return "" if math.isnan(value) or math.isinf(value) else f"{value:.16g}"  # as openpyxl's safe_string ("%.16g")
+
+
+def _cell_xml(ref: str, value: Any) -> str:
+    """One cell as openpyxl's write-only sheet writes it (text inline, ``xml:space`` kept where it would be)."""
+    kind = value.__class__
+    if kind is not str:
+        if kind is bool:
+            return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+        if kind is int or kind is float:
+            return f'<c r="{ref}" t="n"><v>{_number(value)}</v></c>'
+        style = _STYLED.get(kind)
+        if style is not None:
+            from openpyxl.utils.datetime import to_excel
+
+            return f'<c r="{ref}" s="{style}" t="n"><v>{_number(to_excel(value))}</v></c>'
+        value = str(value)
+    if not value:
+        return f'<c r="{ref}" t="inlineStr"/>'
+    text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") if not value.isalnum() else value
+    stripped = value.strip()
+    space = ' xml:space="preserve"' if stripped and stripped != value else ""
+    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
+
+
+def _xlsx_rows(rows: list[list[Any]], start: int = 2) -> str:
+    """The XML of sheet rows (cells as :func:`~skillcert.rows.cells.typed_cell` gives them), the first at row
+    ``start``; a cell that is None is left out."""
+    letters = _letters(max(map(len, rows), default=0))
+    out = []
+    for n, row in enumerate(rows, start):
+        out.append(f'<row r="{n}">')
+        out.extend([_cell_xml(f"{letters[i]}{n}", v) for i, v in enumerate(row) if v is not None])
+        out.append("</row>")
+    return "".join(out)
 
 
 class _Writer:
@@ -99,48 +160,87 @@ class _JsonlWriter(_Writer):
 
 
 class _XlsxWriter(_Writer):
+    """The workbook streamed into its ZIP file: the result sheet's rows as they come (their XML made by the
+    processes that evaluated them, :func:`_xlsx_rows`), every other part — the summary sheet, styles, workbook,
+    properties — made by openpyxl at the end, as it always made the whole workbook."""
+
+    _SHEET = "xl/worksheets/sheet1.xml"  # the result sheet, the workbook's first
+
     def __init__(self, path: Path, columns: list[str]) -> None:
         super().__init__(path, columns)
+        head, self.tail = self._frame()
+        self.zip = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=_LEVEL)
+        try:
+            self.sheet: Any = self.zip.open(self._SHEET, "w", force_zip64=True)
+            self.sheet.write((head + _xlsx_rows([[xlsx_text(c) for c in columns]], 1)).encode())
+        except BaseException:
+            self.zip.close()
+            raise
+
+    @staticmethod
+    def _frame() -> tuple[str, str]:
+        """The result sheet's XML before and after its rows, as openpyxl writes a write-only sheet."""
         import openpyxl
 
-        open(path, "wb").close()  # noqa: SIM115 - can the file be written? Said now, before any row
-        self.wb = openpyxl.Workbook(write_only=True)
-        self.sheet = self.wb.create_sheet("结果")
-        self.sheet.append([xlsx_text(c) for c in columns])
+        wb = openpyxl.Workbook(write_only=True)
+        wb.create_sheet("结果")
+        buffer = io.BytesIO()
+        wb.save(buffer)
+        with zipfile.ZipFile(buffer) as book:
+            xml = book.read(_XlsxWriter._SHEET).decode()
+        head, rest = xml.split("<sheetData", 1)
+        tail = rest.split("</sheetData>", 1)[1] if "</sheetData>" in rest else rest.split("/>", 1)[1]
+        return head + "<sheetData>", "</sheetData>" + tail
 
-    def write(self, rows: list[list[Any]]) -> None:
-        append = self.sheet.append
-        for row in rows:
-            append(row)
+    def write(self, xml: str) -> None:
+        self.sheet.write(xml.encode())
 
     def close(self, summary: BatchSummary | None, labels: dict[str, str]) -> None:
-        if summary is None:  # nothing to save: the temporary file is removed, and openpyxl's own
-            for ws in self.wb.worksheets:
-                writer = getattr(ws, "_writer", None)
-                if writer is not None:
-                    with contextlib.suppress(Exception):
-                        writer.close()
-                        writer.cleanup()
+        if summary is None:  # nothing to save: the temporary file is removed
+            with contextlib.suppress(Exception):
+                self.sheet.close()
+            with contextlib.suppress(Exception):
+                self.zip.close()
             return
-        sheet = self.wb.create_sheet("汇总")
+        self.sheet.write(self.tail.encode())
+        self.sheet.close()
+        with self.zip, zipfile.ZipFile(io.BytesIO(_other_parts(summary, labels))) as parts:
+            for info in parts.infolist():
+                if info.filename != self._SHEET:
+                    self.zip.writestr(info, parts.read(info))
 
-        def append(cells: list[Any]) -> None:
-            sheet.append([xlsx_text(c) if isinstance(c, str) else c for c in cells])
 
-        append(["结论", "结论名称", "行数"])
-        for code, n in sorted(summary.outcomes.items(), key=lambda kv: -kv[1]):
-            append([code, labels.get(code, ""), n])
-        if summary.errors:
-            append(["(错误)", "有错误,未能评估", summary.errors])
-        append(["合计", "", summary.rows])
-        if summary.by_group:
-            codes = sorted(summary.outcomes)
-            append([])
-            append([summary.group_label, *[labels.get(c, c) for c in codes], "合计"])
-            for g in sorted(summary.by_group, key=lambda g: (g is None, str(g))):
-                counts = summary.by_group[g]
-                append([g, *[counts.get(c, 0) for c in codes], sum(counts.values())])
-        self.wb.save(self.path)
+_LEVEL = 1  # deflate level of the streamed sheet: its rows are most of the work, level 1 a fraction of 6's time
+
+
+def _other_parts(summary: BatchSummary, labels: dict[str, str]) -> bytes:
+    """The workbook's parts made by openpyxl: the summary sheet (汇总), and a result sheet whose only row sets the
+    date and time styles the streamed rows refer to (the sheet itself is replaced by the streamed one)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    wb.create_sheet("结果").append(_STYLE_ROW)
+    sheet = wb.create_sheet("汇总")
+
+    def append(cells: list[Any]) -> None:
+        sheet.append([xlsx_text(c) if isinstance(c, str) else c for c in cells])
+
+    append(["结论", "结论名称", "行数"])
+    for code, n in sorted(summary.outcomes.items(), key=lambda kv: -kv[1]):
+        append([code, labels.get(code, ""), n])
+    if summary.errors:
+        append(["(错误)", "有错误,未能评估", summary.errors])
+    append(["合计", "", summary.rows])
+    if summary.by_group:
+        codes = sorted(summary.outcomes)
+        append([])
+        append([summary.group_label, *[labels.get(c, c) for c in codes], "合计"])
+        for g in sorted(summary.by_group, key=lambda g: (g is None, str(g))):
+            counts = summary.by_group[g]
+            append([g, *[counts.get(c, 0) for c in codes], sum(counts.values())])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
 
 
 _WRITERS: dict[str, Callable[[Path, list[str]], _Writer]] = {
