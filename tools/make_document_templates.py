@@ -66,6 +66,18 @@ class Doc:
     def title(self, text: str) -> None:
         self._para(text, TITLE_FONT, TITLE_SIZE_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
 
+    def head(self, title: str) -> None:
+        """The title, the document number when there is one, and an empty line."""
+        self.title(title)
+        self.number()
+        self.blank()
+
+    def problems(self, line: str = "{{ p.number }}．{{ p.text }}（{{ p.clause }}）。") -> None:
+        """The problems found, one paragraph each, numbered, with item and clause."""
+        self.tag("{%p for p in problems %}")
+        self.body(line)
+        self.tag("{%p endfor %}")
+
     def number(self) -> None:
         """The document number under the title, when one is given (its paragraph goes when it is empty)."""
         self.tag("{%p if document_number %}")
@@ -94,25 +106,29 @@ class Doc:
         self._para(date, BODY_FONT, BODY_SIZE_PT, align=WD_ALIGN_PARAGRAPH.RIGHT)
 
     def table(self, header: list[list[str]], row: list[str], *, loop: str, total: list[str] | None = None,
-              merges: list[tuple[int, int, int, int]] = (), widths_mm: list[float] | None = None) -> None:
+              merges: list[tuple[int, int, int, int]] = (), widths_mm: list[float] | None = None,
+              left: tuple[int, ...] = ()) -> None:
         """A form: header rows, one row repeated by ``loop`` (``for … in …``), an optional total row."""
         cols = len(row)
         table = self.doc.add_table(rows=0, cols=cols)
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
 
-        def add(cells: list[str], bold: bool = False) -> None:
+        def add(cells: list[str], bold: bool = False, aligned: tuple[int, ...] = ()) -> None:
             r = table.add_row()
-            for cell, text in zip(r.cells, cells, strict=True):
+            for i, (cell, text) in enumerate(zip(r.cells, cells, strict=True)):
                 p = cell.paragraphs[0]
-                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+                p.alignment = WD_ALIGN_PARAGRAPH.LEFT if i in aligned else WD_ALIGN_PARAGRAPH.CENTER
+                off = OxmlElement("w:snapToGrid")   # a form's small print keeps its own line height, not the grid's
+                off.set(qn("w:val"), "0")
+                p._p.get_or_add_pPr().append(off)
                 if text:
                     set_font(p.add_run(text), BODY_FONT, TABLE_SIZE_PT, bold=bold)
 
         for h in header:
             add(h, bold=True)
         add([f"{{%tr for {loop} %}}"] + [""] * (cols - 1))
-        add(row)
+        add(row, aligned=left)   # a column of labels reads better from the left (its indent shows the level)
         add(["{%tr endfor %}"] + [""] * (cols - 1))
         if total is not None:
             add(total, bold=True)
@@ -153,14 +169,10 @@ def _repeat_header(table: Any, rows: int) -> None:
 def chongqing_rectification_notice() -> Doc:
     """附件6 整改通知书(模板), its structure kept; the problems, the period's end date and the signature filled."""
     d = Doc()
-    d.title("整改通知书")
-    d.number()
-    d.blank()
+    d.head("整改通知书")
     d.line("{{ institution_name }}：")
     d.body("{{ as_of }}，经对你单位开展延续备案评估，发现存在以下问题：")
-    d.tag("{%p for p in problems %}")
-    d.body("{{ p.number }}．{{ p.text }}（{{ p.clause }}）。")
-    d.tag("{%p endfor %}")
+    d.problems()
     d.body("即日起，你单位须立即对上述存在的问题进行整改，整改期为6个月（自{{ facts.notice_issued_on or as_of }}"
            "至{{ deadlines.rectification_ends }}），整改期内暂停职业技能等级认定工作。整改完成后，经评估合格再进行"
            "续期备案。若逾期未整改或未按要求完成整改，将视情况对你单位采取终止职业技能等级评价机构备案等措施。")
@@ -172,9 +184,7 @@ def chongqing_rectification_notice() -> Doc:
 def chongqing_renewal_receipt() -> Doc:
     """延续备案回执: §三(二) says one is issued; its wording is the pack's drafting."""
     d = Doc()
-    d.title("职业技能等级认定机构延续备案回执")
-    d.number()
-    d.blank()
+    d.head("职业技能等级认定机构延续备案回执")
     d.line("{{ institution_name }}：")
     d.body("你单位于{{ facts.applied_on }}提交的职业技能等级认定机构延续备案申请材料收悉。"
            "{% if score %}经延续备案评估，你单位评估得分为{{ score }}分，{% else %}经审核，你单位{% endif %}"
@@ -201,7 +211,7 @@ def chongqing_evaluation_form() -> Doc:
              "{{ row.score }}", "{{ row.clause }}"],
             loop="row in scorecard_items",
             total=["合计", "{{ score_max }}", "", "", "{{ score }}", "附件3"],
-            widths_mm=[62, 14, 14, 14, 14, 38])
+            widths_mm=[56, 16, 16, 16, 16, 36], left=(0,))
     d.line("分类小计：{% for s in subtotals %}{{ s.label }}{{ s.score }}分（满分{{ s.max }}分）"
            "{% if not loop.last %}；{% endif %}{% endfor %}。")
     d.tag("{%p else %}")
@@ -227,14 +237,10 @@ def chongqing_evaluation_form() -> Doc:
 def nanning_rectification_order() -> Doc:
     """责令限期整改通知书 under 第二十七条: the findings with their articles, the escalation stated."""
     d = Doc()
-    d.title("责令限期整改通知书")
-    d.number()
-    d.blank()
+    d.head("责令限期整改通知书")
     d.line("{{ institution_name }}：")
     d.body("{{ as_of }}，经检查，你单位在职业技能等级认定评价工作中存在下列情形：")
-    d.tag("{%p for p in problems %}")
-    d.body("{{ p.number }}．{{ p.text }}（{{ p.clause }}）。")
-    d.tag("{%p endfor %}")
+    d.problems()
     d.body("根据《南宁市职业技能等级认定评价机构管理实施细则（试行）》第二十七条规定，现责令你单位于"
            "{{ rectify_by }}前完成整改，并将整改情况书面报送{{ issuing_office }}。")
     d.tag("{%p if outcome == 'interview_and_credit' %}")
@@ -282,9 +288,7 @@ def hebei_data_table() -> Doc:
 def shanxi_evaluation_opinion() -> Doc:
     """评估意见 for one institution (§三(三), §四): the pack's drafting."""
     d = Doc()
-    d.title("职业技能等级认定评价机构评估意见")
-    d.number()
-    d.blank()
+    d.head("职业技能等级认定评价机构评估意见")
     d.line("评价机构：{{ institution_name }}")
     d.line("机构类型：{{ facts.institution_kind }}（{{ facts.registry_level }}）")
     d.line("公布备案日期：{{ facts.registered_on }}（{{ cohort }}年度备案）")
