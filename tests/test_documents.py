@@ -301,6 +301,16 @@ def test_verify_detects_an_edited_code_in_the_footer() -> None:
     assert check.status == "tampered" and "AAAA-BBBB-CCCC" in check.lines[0]
 
 
+def test_verify_detects_an_edited_word_of_the_body() -> None:
+    _, docs = _render("chongqing/renewal", _facts(RECTIFY_EXAMPLE), dt.date(2025, 6, 10))
+    blob = docs["rectification_notice"]
+    edited = _rewrite(blob, lambda name, b: b.replace("扣1.2分".encode(), "扣0.4分".encode(), 1)
+                      if name == "word/document.xml" else b)
+    assert edited != blob
+    check = _verify(edited)
+    assert check.status == "tampered" and "正文已被改动" in check.lines[0]
+
+
 def test_verify_says_which_pack_made_it_and_what_differs_now(tmp_path: Path) -> None:
     _, docs = _render("chongqing/renewal", _facts(RECTIFY_EXAMPLE), dt.date(2025, 6, 10))
     packs = tmp_path / "policies"

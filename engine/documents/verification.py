@@ -6,9 +6,9 @@ JSON, the first 60 bits in base32, written ``XXXX-XXXX-XXXX``. It stands in the 
 properties; the canonical JSON itself is embedded in the custom properties (``docProps/custom.xml``), cut into
 pieces of at most :data:`CHUNK` characters because Word keeps no longer text in a property.
 
-:func:`check_document` reads a file back and says whether it still holds together (code, footer and data agree)
-and, given a fresh evaluation of the embedded facts, what differs: outcome, findings (reasons, deductions),
-deadlines. The code proves that the parts of a file agree with each other, not who made it: anyone with skillcert
+:func:`check_document` reads a file back and says whether it still holds together (code, footer and data agree,
+and the body's text is the one rendered: a digest of it is kept in the properties too) and, given a fresh evaluation
+of the embedded facts, what differs: outcome, findings (reasons, deductions), deadlines. The code proves that the parts of a file agree with each other, not who made it: anyone with skillcert
 can make a document with a valid code for facts of their choosing (a secret key would be needed for that).
 """
 
@@ -33,7 +33,7 @@ from ..runtime.result import DecisionResult
 from ..values import format_decimal, jsonable, to_json
 
 __all__ = ["payload", "code_of", "canonical", "embed", "read_document", "Embedded", "Check", "check_document",
-           "result_summary", "UNREADABLE", "CODE_PATTERN", "FORMAT"]
+           "result_summary", "body_digest", "UNREADABLE", "CODE_PATTERN", "FORMAT"]
 
 FORMAT = 1
 CHUNK = 240
@@ -121,7 +121,8 @@ def embed(document: Any, data: Mapping[str, Any], code: str, title: str) -> None
 
     text = canonical(data)
     chunks = [text[i:i + CHUNK] for i in range(0, len(text), CHUNK)]
-    properties = [(f"{_PREFIX}code", code), (f"{_PREFIX}decision", str(data["decision"])),
+    body = body_digest(_text(document.element.xml.encode("utf-8")))
+    properties = [(f"{_PREFIX}code", code), (f"{_PREFIX}body", body), (f"{_PREFIX}decision", str(data["decision"])),
                   (f"{_PREFIX}document", str(data["document"])),
                   (f"{_PREFIX}pack", f"{data['pack_version']} {data['pack_digest']}"),
                   (f"{_PREFIX}chunks", str(len(chunks)))]
@@ -154,6 +155,13 @@ class Embedded:
     data: dict[str, Any]               # the embedded data (decision, facts, inputs, result …)
     footer_codes: list[str]            # the codes its footers show
     text: str                          # the body's text (paragraphs and table cells)
+    body: str = ""                     # the digest of the body's text when it was made (empty: not recorded)
+
+
+def body_digest(text: str) -> str:
+    """A digest of the body's text as rendered, so that a changed word of the notice shows (not part of the code:
+    the code is in the footer, which the body's text does not include)."""
+    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:32]
 
 
 def _unreadable(message: str) -> SkillcertError:
@@ -193,7 +201,7 @@ def read_document(blob: bytes) -> Embedded:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise _unreadable("文档属性中的 skillcert 数据格式不认识")
     footer_text = " ".join(_text(x) for x in footers)
-    return Embedded(code, data, CODE_PATTERN.findall(footer_text), _text(body))
+    return Embedded(code, data, CODE_PATTERN.findall(footer_text), _text(body), props.get(f"{_PREFIX}body", ""))
 
 
 def _read_part(z: zipfile.ZipFile, name: str) -> bytes:
@@ -250,6 +258,9 @@ def check_document(embedded: Embedded, evaluate: Callable[[str, dict[str, Any], 
     if wrong:
         return Check("tampered", [f"页脚中的验证码 {'、'.join(wrong)} 与文书属性中的 {embedded.code} 不符:"
                                   "验证码已被改动"])
+    if embedded.body and body_digest(embedded.text) != embedded.body:
+        return Check("tampered", ["文书正文的文字与生成时不同:正文已被改动(问题、分数、日期或措辞);"
+                                  "请用 skillcert 重新生成,不要在 Word 中修改"])
     decision = str(data.get("decision", ""))
     as_of = dt.date.fromisoformat(str(data.get("as_of")))
     facts = dict(data.get("facts") or {})
