@@ -628,7 +628,12 @@ class _Gen:
                 maximum = self.const(leaf.max)
                 score = self.fresh("_ls")
                 scores[leaf.id] = score
-                self.emit(f"{score} = " + (f"_min({maximum}, _tot)" if leaf.bonus else f"_max({zero}, {maximum} - _tot)"))
+                exact = f"_min({maximum}, _tot)" if leaf.bonus else f"_max({zero}, {maximum} - _tot)"
+                exponent = leaf.max.as_tuple().exponent
+                if leaf.max > 0 and isinstance(exponent, int) and exponent <= 0:
+                    # no line applied: the item's max (or nothing, for a bonus), the very decimal the sum gives
+                    exact = f"({exact} if _ln else {zero if leaf.bonus else maximum})"
+                self.emit(f"{score} = {exact}")
                 self.emit(f"{score}_i = _Item({leaf.id!r}, {leaf.label!r}, {self.const(leaf.max)}, {score}, "
                           f"{leaf.source!r}, {leaf.bonus!r}, _ln, [])")
         # a record is a dict (checked facts): its fields by .get, as field_of reads them; anything else falls back
