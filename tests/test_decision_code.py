@@ -274,3 +274,26 @@ def test_generated_decision_agrees_on_crossed_cases(decision_id: str, monkeypatc
             assert generated == interpreted, (raw, as_of)
         compared += 1
     assert compared > 20
+
+
+@pytest.mark.parametrize("decision_id", sorted(i.id for i in LIBRARIES[str(POLICIES)].decisions()))
+def test_item_by_item_results_are_the_same_python_values(decision_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond the JSON: with the item-by-item detail every decimal keeps the interpreter's own digits (the repr of
+    the whole result, items, lines and scores included, is the same)."""
+    library = LIBRARIES[str(POLICIES)]
+    decision = library.decision(decision_id)
+    assert fastpath.prepare(decision, FUNCTIONS, True) is not None
+    for raw, as_of in _crossed(decision_id, 60, seed=5):
+        try:
+            facts = library.check_facts(decision_id, raw)
+        except SkillcertError:
+            continue
+        shown = []
+        for enabled in (True, False):
+            monkeypatch.setattr(fastpath, "ENABLED", enabled)
+            try:
+                shown.append(repr(evaluate_checked(decision, facts, as_of, allow_out_of_period=True,
+                                                   functions=FUNCTIONS)))
+            except SkillcertError as exc:
+                shown.append(exc.code)
+        assert shown[0] == shown[1]
