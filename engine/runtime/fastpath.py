@@ -671,6 +671,9 @@ class _Gen:
         again — derived and collected values ({name: value}) and the elements of `each` rules ({rule id: …})."""
         if not self.detail:
             return "None"
+        for name in self.d.report:  # computed here when they can be (anything unusual: the interpreter decides)
+            if self.kind(name) == "derived":
+                self.emit(self.global_text(name))
         self.emit("_cv = {}")
         for name in self.d.derived:
             if self.kind(name) == "derived" and f"v_{name}" in self.lazy:
