@@ -5,6 +5,10 @@ the evaluation's :class:`~.context.Context` with :func:`compute` as its resolver
 assembles the result: outcome and reasons (:mod:`.rules`), deadlines (:mod:`.deadlines`), scores
 (:mod:`.scoring`) and, unless only the summary is wanted (batch work), the item-by-item scorecard, checklists,
 tables, per-element checks, reported values and the labels the text report needs.
+
+A decision evaluated often takes its generated function instead (:mod:`.fastpath`: the whole decision as one
+Python function, same results); whatever that function does not decide plainly comes back here, to the
+interpreter, which evaluates from the start.
 """
 
 from __future__ import annotations
