@@ -174,6 +174,19 @@ def test_a_name_outside_gb2312_and_xml_characters_stay_as_written() -> None:
     assert _verify(docs["rectification_notice"]).status == "match"
 
 
+def test_characters_a_word_file_cannot_hold() -> None:
+    # in a document input: refused, named; in the facts (a pasted cell): shown as U+FFFD, the file still verifies
+    with pytest.raises(FactsError) as caught:
+        _render("chongqing/renewal", _facts(RECTIFY_EXAMPLE), dt.date(2025, 6, 10), {"institution_name": "甲\x01乙"})
+    assert caught.value.code == "document-input-invalid" and "institution_name(机构名称)" in str(caught.value)
+    codes = ["4-01-05-01\x02", "4-03-02-01\ud800"]
+    facts = {**_facts(RECTIFY_EXAMPLE), "registered_occupations": codes, "assessed_occupations": codes}
+    _, docs = _render("chongqing/renewal", facts, dt.date(2025, 6, 10))
+    for blob in docs.values():
+        _check_official_layout(blob)
+        assert _verify(blob).status == "match"
+
+
 def test_a_missing_document_input_is_named_and_nothing_is_rendered() -> None:
     facts = {k: v for k, v in _facts(RECTIFY_EXAMPLE).items() if k != "institution_name"}
     with pytest.raises(FactsError) as caught:

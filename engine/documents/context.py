@@ -18,6 +18,7 @@ from typing import Any
 from ..compiler.model import Decision
 from ..runtime.result import DecisionResult, ItemScore
 from ..values import format_decimal
+from .inputs import NOT_IN_DOCUMENT
 
 __all__ = ["build_context", "official", "official_date", "CONTEXT_NAMES", "DICT_NAMES"]
 
@@ -103,7 +104,20 @@ def build_context(decision: Decision, result: DecisionResult, facts: Mapping[str
     for name, value in inputs.items():
         labels = dict(decision.document_inputs[name].spec.values) if name in decision.document_inputs else None
         context[name] = official(value, labels)
-    return context
+    printable: dict[str, Any] = _printable(context)
+    return printable
+
+
+def _printable(value: Any) -> Any:
+    """Facts may carry what a Word document cannot hold (a pasted cell): the document shows U+FFFD in its place
+    instead of failing to render."""
+    if isinstance(value, str):
+        return NOT_IN_DOCUMENT.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {k: _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
 
 
 def _derived_labels(decision: Decision, name: str) -> Mapping[str, str] | None:

@@ -7,6 +7,7 @@ They are declared in a decision's ``document_inputs`` like its other inputs; an 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from ..compiler.model import Decision, DocumentDef, InputDef
 from ..errors import FactsError, Location, Problem
 from ..values import format_decimal, quote
 
-__all__ = ["split_facts", "document_inputs", "MISSING_CODE", "INVALID_CODE"]
+__all__ = ["split_facts", "document_inputs", "MISSING_CODE", "INVALID_CODE", "NOT_IN_DOCUMENT"]
 
 MISSING_CODE = "document-input-missing"
 INVALID_CODE = "document-input-invalid"
@@ -59,6 +60,10 @@ def document_inputs(decision: Decision, documents: Iterable[DocumentDef], given:
     return out
 
 
+# What a Word document (XML 1.0) cannot hold: control characters, lone surrogates, U+FFFE and U+FFFF.
+NOT_IN_DOCUMENT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
 def _blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
@@ -69,6 +74,8 @@ def _convert(inp: InputDef, raw: Any) -> tuple[Any, str]:
         if isinstance(raw, bool) or not isinstance(raw, (str, int, Decimal)):
             return None, f" 应是文字,收到 {quote(raw)}"
         text = (raw if isinstance(raw, str) else format_decimal(Decimal(raw))).strip()
+        if NOT_IN_DOCUMENT.search(text):
+            return None, " 含有不能写入文书的字符(控制字符或不成对的代理项)"
         limit = inp.spec.max_length
         if limit is not None and len(text) > limit:
             return None, f" 超过 {limit} 个字符"

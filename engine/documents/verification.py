@@ -97,8 +97,18 @@ def canonical(value: Any) -> str:
     return to_json(_sorted(value), indent=None)
 
 
+# Characters XML 1.0 cannot hold (JSON escapes the C0 controls itself, not these): in the embedded JSON they are
+# written as \uXXXX escapes, which decode to the same text.
+_NOT_XML = re.compile("[\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe_json(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def code_of(data: Mapping[str, Any]) -> str:
-    digest = hashlib.sha256(canonical(data).encode("utf-8")).digest()
+    # surrogatepass: a lone surrogate in the facts (JSON allows one) hashes rather than failing
+    digest = hashlib.sha256(canonical(data).encode("utf-8", "surrogatepass")).digest()
     text = base64.b32encode(digest).decode("ascii")[:12]
     return f"{text[:4]}-{text[4:8]}-{text[8:12]}"
 
@@ -119,7 +129,7 @@ def embed(document: Any, data: Mapping[str, Any], code: str, title: str) -> None
     from docx.opc.packuri import PackURI
     from docx.opc.part import Part
 
-    text = canonical(data)
+    text = _xml_safe_json(canonical(data))
     chunks = [text[i:i + CHUNK] for i in range(0, len(text), CHUNK)]
     body = body_digest(_text(document.element.xml.encode("utf-8")))
     properties = [(f"{_PREFIX}code", code), (f"{_PREFIX}body", body), (f"{_PREFIX}decision", str(data["decision"])),
@@ -161,7 +171,7 @@ class Embedded:
 def body_digest(text: str) -> str:
     """A digest of the body's text as rendered, so that a changed word of the notice shows (not part of the code:
     the code is in the footer, which the body's text does not include)."""
-    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(text.strip().encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _unreadable(message: str) -> SkillcertError:
