@@ -111,3 +111,13 @@ def test_pdf_is_made_or_its_absence_said_in_one_line(tmp_path: Path, monkeypatch
     code, _, err = _cli("evaluate", "chongqing/renewal", str(RECTIFY_EXAMPLE), "--as-of", "2025-06-10",
                         "--documents", str(tmp_path / "again"), "--pdf")
     assert code == 0 and err.count(ABSENT_MESSAGE) == 1
+
+
+def test_document_options_need_a_folder_and_a_decision_with_documents(tmp_path: Path) -> None:
+    code, _, err = _cli("evaluate", "chongqing/renewal", str(RECTIFY_EXAMPLE), "--as-of", "2025-06-10", "--pdf")
+    assert code == 2 and "--documents" in err
+    rows = tmp_path / "rows.csv"
+    rows.write_text(ROWS, encoding="utf-8")
+    code, _, err = _cli("batch", "fuzhou/operations", str(rows), "-o", str(tmp_path / "out.csv"),
+                        "--documents", str(tmp_path / "d"))
+    assert code == 2 and "没有声明文书" in err and not (tmp_path / "out.csv").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
+from ..errors import UsageError
 from .common import EXIT_FINDINGS, EXIT_OK, convert_to_pdf, load_library, require_schemas
 from .parser import add_command, date_arg, positive_int_arg
 
@@ -59,8 +60,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from ..tabular.pool import prestart
 
         prestart()  # the workers' fork server starts while the packs load
+    if (args.pdf or args.id_column is not None) and args.documents is None:
+        raise UsageError("--pdf 和 --id-column 须与 --documents DIR 一起使用")
     require_schemas()
     library = load_library(args, args.calendar)
+    if args.documents is not None and not library.decision(args.decision).documents:
+        raise UsageError(f"{args.decision} 没有声明文书(documents),不能用 --documents")
     extra: dict[str, Any] = {}
     if args.group_by is not None:  # only when given, so that this works before run_batch takes group_by
         extra["group_by"] = args.group_by

@@ -56,6 +56,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     formats = plugins.output_formats(plugins.plugin_manager())
     if args.format not in formats:
         raise UsageError(f"未知的输出格式 '{args.format}'(可用:{'、'.join(formats)})")
+    if args.pdf and args.documents is None:
+        raise UsageError("--pdf 须与 --documents DIR 一起使用")
     doc = read_facts_document(args.facts)
     require_schemas()
     library = load_library(args, args.calendar)
