@@ -5,8 +5,9 @@
 
 For each size an input file of institutions is generated once (seeded), then `python -m skillcert batch` runs in a
 fresh process per (size, workers) and repetition; the table shows the median wall time with its spread, rows per
-second, microseconds per row and the peak resident memory of the whole process tree (sampled from /proc every
-50 ms). Nothing is asserted: it measures.
+second, microseconds per row, the peak resident memory of the whole process tree and the CPU time of the whole
+tree per row (both sampled from /proc every 50 ms: the CPU figure holds on a machine other work shares, the wall
+time does not). Nothing is asserted: it measures.
 
 Mixes: *dense* (the default: every finding of the scorecard in its own dotted column `findings.*`, every cell
 filled — counts as numbers, flags as true/false — about 30 % of the findings present, so about half the rows land
@@ -102,8 +103,12 @@ def write_input(path: Path, rows: int, mix: str = "dense", seed: int = 7) -> Non
         w.writerows(cells)
 
 
-def _tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and its descendants, from /proc (Linux)."""
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _tree_rss_kib(pid: int, cpu: dict[int, float] | None = None) -> int:
+    """Resident memory of a process and its descendants, from /proc (Linux); ``cpu`` gets each one's CPU seconds
+    so far (user and system), so that the CPU a run took is known on a machine other work shares."""
     total = 0
     stack = [pid]
     while stack:
@@ -113,6 +118,10 @@ def _tree_rss_kib(pid: int) -> int:
                 for line in fh:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
+            if cpu is not None:
+                with open(f"/proc/{p}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                cpu[p] = (int(fields[11]) + int(fields[12])) / _TICK
             with open(f"/proc/{p}/task/{p}/children") as fh:
                 stack.extend(int(c) for c in fh.read().split())
         except (FileNotFoundError, ProcessLookupError, PermissionError):
@@ -120,19 +129,20 @@ def _tree_rss_kib(pid: int) -> int:
     return total
 
 
-def run(input_path: Path, output_path: Path, workers: int) -> tuple[float, int]:
+def run(input_path: Path, output_path: Path, workers: int) -> tuple[float, int, float]:
     cmd = [sys.executable, "-m", "skillcert", "batch", "chongqing/renewal", str(input_path), "-o", str(output_path),
            "--as-of", "2025-05-25", "--workers", str(workers), "--no-progress"]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
+    cpu: dict[int, float] = {}
     while proc.poll() is None:
-        peak = max(peak, _tree_rss_kib(proc.pid))
+        peak = max(peak, _tree_rss_kib(proc.pid, cpu))
         time.sleep(0.05)
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         raise SystemExit(f"batch failed ({proc.returncode}): {proc.stderr.read().decode() if proc.stderr else ''}")
-    return elapsed, peak
+    return elapsed, peak, sum(cpu.values())
 
 
 def main() -> None:
@@ -147,7 +157,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.system()} {platform.release()}; {args.mix} mix, {args.format.upper()} in and out")
-    print(f"{'rows':>9} {'workers':>7} {'wall s':>8} {'spread s':>11} {'rows/s':>9} {'µs/row':>8} {'peak MiB':>9}")
+    print(f"{'rows':>9} {'workers':>7} {'wall s':>8} {'spread s':>11} {'rows/s':>9} {'µs/row':>8} {'peak MiB':>9} "
+          f"{'CPU µs/row':>11}")
     with tempfile.TemporaryDirectory() as tmp:
         for rows in args.rows:
             folder = args.inputs or Path(tmp)
@@ -156,11 +167,13 @@ def main() -> None:
                 write_input(src, rows, args.mix)
             for workers in args.workers:
                 runs = [run(src, Path(tmp) / f"out.{args.format}", workers) for _ in range(args.repeat)]
-                walls = [w for w, _ in runs]
+                walls = [w for w, _, _ in runs]
                 wall = statistics.median(walls)
-                peak = max(p for _, p in runs)
+                peak = max(p for _, p, _ in runs)
+                cpu = statistics.median(c for _, _, c in runs)
                 print(f"{rows:9,} {workers:7} {wall:8.1f} {f'{min(walls):.1f}–{max(walls):.1f}':>11} "
-                      f"{rows / wall:9,.0f} {wall / rows * 1e6:8.0f} {peak / 1024:9.0f}", flush=True)
+                      f"{rows / wall:9,.0f} {wall / rows * 1e6:8.0f} {peak / 1024:9.0f} {cpu / rows * 1e6:11.0f}",
+                      flush=True)
 
 
 if __name__ == "__main__":
