@@ -469,13 +469,124 @@ def display_path(path: Path) -> str:
 
 
 def load_file(path: str | Path, display: str | None = None) -> Document:
-    """Read a YAML or JSON file. JSON files are parsed by :mod:`json` with exact decimals."""
+    """Read a YAML or JSON file. JSON files are parsed by :mod:`json` with exact decimals.
+
+    A YAML file of :data:`CACHE_MIN_BYTES` or more (a pack, a file of test cases) is read from the parse cache when
+    its exact text was read before by this very loader (see :func:`_cached`).
+    """
     p = Path(path)
     text = _read(p)
     name = display or str(path)
     if p.suffix.lower() == ".json":
         return load_json_text(text, name)
+    if len(text) >= CACHE_MIN_BYTES:
+        return _cached(p, text, name)
     return load_text(text, name)
+
+
+# ---- the parse cache: a pack is parsed at every start of every command (8 ms for the largest, 55 ms for all the
+# files `validate` reads), though its text rarely changes. One entry per file (so that editing a pack does not pile
+# entries up), holding the digest of what the parse depends on and the parse itself as plain JSON: data, and the
+# source map's positions. A dict key starting with NUL marks a decimal or a date (YAML cannot write NUL in a plain
+# key, and a document with such a key is simply not cached). Anything unexpected in an entry makes it a miss.
+
+CACHE_MIN_BYTES = 8 * 1024
+_CACHE_FORMAT = 2
+_DECIMAL, _DATE = "\x00d", "\x00t"
+
+
+def _digest(text: str) -> str:
+    import hashlib  # deferred: only a file large enough for the cache needs it
+
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _parse_key(text: str) -> str:
+    """The digest of everything a parse depends on: this module's code, PyYAML's, the limits, and the text."""
+    global _CODE_DIGEST
+    if _CODE_DIGEST is None:
+        code = Path(__file__).read_text(encoding="utf-8")
+        _CODE_DIGEST = _digest(f"{code}\0{yaml.__version__} {_Base.__name__} {_CACHE_FORMAT}")
+    return _digest(f"{_CODE_DIGEST} {MAX_DEPTH} {MAX_FILE_BYTES} {MAX_NUMBER_TEXT}\0{text}")
+
+
+_CODE_DIGEST: str | None = None
+
+
+def _cached(path: Path, text: str, name: str) -> Document:
+    from . import cache  # deferred: small files never use it
+
+    folder = cache.cache_dir("parsed")
+    if folder is None:
+        return load_text(text, name)
+    try:
+        key = _parse_key(text)
+        entry = folder / (_digest(str(path.resolve())) + ".json")
+    except (OSError, RuntimeError):  # this module's source cannot be read (an odd install), a link loop: no cache
+        return load_text(text, name)
+    found = cache.read_json(entry, 8 * MAX_FILE_BYTES)
+    if isinstance(found, dict) and found.get("key") == key:
+        smap = SourceMap(name)
+        try:
+            return Document(_decoded(found["doc"], (), smap, 0), smap, text)
+        except (KeyError, TypeError, ValueError, ArithmeticError, RecursionError):
+            pass  # a corrupt entry: parsed again and written anew below
+    doc = load_text(text, name)
+    try:
+        encoded = _encoded(doc.data, (), doc.source)
+    except (KeyError, ValueError):  # a key that would read back as a decimal or a date: not cached
+        return doc
+    cache.write_json(entry, {"key": key, "doc": encoded})
+    return doc
+
+
+def _encoded(value: Any, path: PathT, smap: SourceMap) -> list[Any]:
+    """``[line, col, body]`` for a value and, in a mapping's body, ``key: [line, col, value's]`` for each key: the
+    data and its source map in one tree, read back in the order the loader filled the map."""
+    if isinstance(value, dict):
+        if any(k.startswith("\x00") for k in value):
+            raise ValueError("reserved key")
+        body: Any = {k: [*smap.keys[(*path, k)], _encoded(v, (*path, k), smap)] for k, v in value.items()}
+    elif isinstance(value, list):
+        body = [_encoded(v, (*path, i), smap) for i, v in enumerate(value)]
+    elif isinstance(value, Decimal):
+        body = {_DECIMAL: str(value)}
+    elif isinstance(value, dt.date):
+        body = {_DATE: value.isoformat()}
+    elif value is None or isinstance(value, (str, int)):  # bool is an int
+        body = value
+    else:
+        raise ValueError(f"not cached: {type(value).__name__}")
+    return [*smap.values[path], body]
+
+
+def _decoded(node: Any, path: PathT, smap: SourceMap, depth: int) -> Any:
+    """A cached value back into ``smap`` and data, checked to be what the loader makes (anything else raises: a
+    corrupt entry)."""
+    line, col, body = node
+    if type(line) is not int or type(col) is not int or depth > MAX_DEPTH + 1:
+        raise TypeError("position")
+    smap.values[path] = (line, col)
+    if isinstance(body, list):
+        return [_decoded(child, (*path, i), smap, depth + 1) for i, child in enumerate(body)]
+    if isinstance(body, dict):
+        if len(body) == 1 and _DECIMAL in body:
+            number = body[_DECIMAL]
+            if not isinstance(number, str) or len(number) > MAX_NUMBER_TEXT or not Decimal(number).is_finite():
+                raise TypeError("decimal")
+            return Decimal(number)
+        if len(body) == 1 and _DATE in body:
+            return dt.date.fromisoformat(body[_DATE])
+        out: dict[str, Any] = {}
+        for k, (key_line, key_col, child) in body.items():
+            if k.startswith("\x00") or type(key_line) is not int or type(key_col) is not int:
+                raise TypeError("key")
+            smap.keys[(*path, k)] = (key_line, key_col)
+            out[k] = _decoded(child, (*path, k), smap, depth + 1)
+        return out
+    if body is None or isinstance(body, (str, int)):
+        return body
+    raise TypeError(type(body).__name__)  # a float, which the loader never makes
 
 
 def load_bytes(data: bytes, file: str = "<input>") -> Document:

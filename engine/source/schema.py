@@ -12,15 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from ..errors import Problem, UsageError, did_you_mean
 from ..values import quote
+from .cache import cache_dir
 from .loader import Document
 from .resources import schemas_dir
 
@@ -69,13 +68,6 @@ def _instance(value: Any) -> Any:
     return value
 
 
-def _cache_dir() -> Path | None:
-    if os.environ.get("SKILLCERT_NO_CACHE"):
-        return None
-    base = os.environ.get("SKILLCERT_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "skillcert" / "schema-ok"
-
-
 def _cache_key(doc: Document, schema_name: str) -> str:
     h = hashlib.sha256()
     try:
@@ -96,7 +88,7 @@ def check_document(doc: Document, schema_name: str, *, use_cache: bool = False) 
     """
     marker = None
     if use_cache:
-        folder = _cache_dir()
+        folder = cache_dir("schema-ok")
         if folder is not None:
             marker = folder / _cache_key(doc, schema_name)
             if marker.exists():
