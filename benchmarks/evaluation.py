@@ -24,8 +24,9 @@ the batch path and item by item — the Shanxi gap function, the Hebei tables an
 included.
 
 Every alternative must give the same score as skillcert on every case before anything is timed. Each figure is the
-median of ``--repeat`` runs, with the spread (min–max) beside it; compare ratios within one run, never absolute
-figures across days (the machine is shared). Nothing is asserted: the tables are the result.
+median of ``--repeat`` runs, with the spread (min–max) beside it; skillcert's ratios to the limit are the median of
+ratios to the limit timed just before each run (the load of a shared machine changes between rows); compare ratios
+within one run, never absolute figures across days. Nothing is asserted: the tables are the result.
 """
 
 from __future__ import annotations
@@ -304,10 +305,29 @@ def timed(fn: Callable[[Any], Any], items: Sequence[Any], repeat: int) -> list[f
     return out
 
 
-def row(name: str, us: list[float], limit_us: float | None) -> str:
+def beside(fn: Callable[[Any], Any], items: Sequence[Any], limit: Callable[[Any], Any], raw: Sequence[Any],
+           repeat: int) -> tuple[list[float], float]:
+    """Microseconds per item as :func:`timed` gives them, and the median ratio to the limit timed just before each
+    repetition (on a shared machine the load changes between rows: a ratio measured side by side holds)."""
+    out, ratios = [], []
+    for _ in range(repeat):
+        limit_us = timed(limit, raw, 1)[0]
+        us = timed(fn, items, 1)[0]
+        out.append(us)
+        ratios.append(us / limit_us)
+    return out, statistics.median(ratios)
+
+
+def row(name: str, us: list[float] | tuple[list[float], float], limit_us: float | None) -> str:
+    """A table row; ``us`` with its own ratio to the limit (from :func:`beside`), or divided by ``limit_us``."""
+    ratio_ = None
+    if isinstance(us, tuple):
+        us, ratio_ = us
     med = statistics.median(us)
     spread = f"{min(us):.1f}–{max(us):.1f}"
-    ratio = f"{med / limit_us:6.1f}×" if limit_us else "       "
+    if ratio_ is None and limit_us:
+        ratio_ = med / limit_us
+    ratio = f"{ratio_:6.1f}×" if ratio_ is not None else "       "
     return f"{name:58} {med:8.1f} {spread:>13} {1e6 / med:10,.0f} {ratio}"
 
 
@@ -353,13 +373,14 @@ def part1(library: Any, n: int, seed: int, repeat: int) -> None:
             fastpath.ENABLED = generated
             how = "" if generated else ", interpreter"
             print(row(f"skillcert: whole decision, batch path (detail=False){how}",
-                      timed(lambda c: library.evaluate(DECISION, c, as_of=AS_OF, detail=False), cases, repeat),
-                      limit_us))
+                      beside(lambda c: library.evaluate(DECISION, c, as_of=AS_OF, detail=False), cases, limit, raw,
+                             repeat), limit_us))
         for generated in (True, False):
             fastpath.ENABLED = generated
             how = "" if generated else ", interpreter"
             print(row(f"skillcert: whole decision, item by item (evaluate, web){how}",
-                      timed(lambda c: library.evaluate(DECISION, c, as_of=AS_OF), cases, repeat), limit_us))
+                      beside(lambda c: library.evaluate(DECISION, c, as_of=AS_OF), cases, limit, raw, repeat),
+                      limit_us))
         fastpath.ENABLED = True
         if zen_decision is not None:
             from importlib.metadata import version
