@@ -14,6 +14,12 @@ precedence, reasons — becomes the body of one function over local variables, g
 * messages are rendered only for reasons that are given, with constants (parameters) rendered when generated;
 * a loop counts its steps against the evaluation budget.
 
+Two functions per decision: the batch path's (the scorecard in scaled integers, as
+:func:`~skillcert.compiler.scorecode.compile_totals` computes it), and the item-by-item one, which scores the primary
+scorecard line by line in decimals and builds its item tree exactly as :mod:`.scoring` does, and also returns the
+derived values and elements of ``each`` rules it computed: :mod:`.evaluate` lays them into a context and lets the
+interpreter assemble checklists, tables, per-element checks and reported values over it.
+
 The function gives exactly the interpreter's result or raises: **anything** unusual — an error of any kind, a
 date only known by bounds, a deadline that would be left empty with a warning, a loop past its share of the budget,
 a construct not generated, a cycle — raises, and the caller evaluates the facts again on the interpreter, which
