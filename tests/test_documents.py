@@ -425,6 +425,17 @@ def test_a_template_that_is_not_a_word_file_is_reported(tmp_path: Path) -> None:
     assert [p.code for p in check_templates(pack)] == ["document-template-invalid"]
 
 
+def test_a_batch_template_sees_the_batch_names(tmp_path: Path) -> None:
+    folder = tmp_path / "shanxi"
+    shutil.copytree(POLICIES / "shanxi", folder)
+    _template(folder / "documents" / "opinion-summary.docx",
+              ["{%p for r in rows %}", "{{ r.institution_name }}", "{%p endfor %}", "{{ total }}{{ score }}"])
+    pack, problems = check_pack(folder)
+    assert pack is not None and not problems
+    found = check_templates(pack)
+    assert [(p.code, "'score'" in p.message) for p in found] == [("document-unknown-name", True)]
+
+
 def test_bundled_templates_pass_the_checks() -> None:
     for region in LIBRARY.regions():
         assert check_templates(LIBRARY.pack(region)) == []
@@ -462,7 +473,28 @@ def _every_document() -> list[tuple[str, bytes]]:
     _, docs = _render("shanxi/evaluation", _facts(POLICIES / "shanxi" / "examples" / "evaluation-social-org.yaml"),
                       dt.date(2023, 9, 20), INPUTS)
     out += [(f"shanxi-{k}", v) for k, v in docs.items()]
+    out.append(("shanxi-opinion_summary", _shanxi_summary()))
     return out
+
+
+def _shanxi_summary() -> bytes:
+    from skillcert.documents.render import BatchEntry, render_batch_document
+
+    decision = LIBRARY.decision("shanxi/evaluation")
+    base = _facts(POLICIES / "shanxi" / "examples" / "evaluation-social-org.yaml")
+    entries = []
+    for n, (kind, grade) in enumerate([("social_org", "below_standard"), ("employer", "pass"), ("school", "fail")]):
+        facts = {**base, "institution_kind": kind, "evaluation_result": grade}
+        result = LIBRARY.evaluate("shanxi/evaluation", facts, as_of=dt.date(2023, 9, 20))
+        entries.append(BatchEntry(f"SX-{n + 1}", result, facts, {**INPUTS, "institution_name": f"机构{n + 1}"}))
+    return render_batch_document(decision, decision.documents["opinion_summary"], entries)
+
+
+def test_the_shanxi_summary_lists_every_row_and_counts_by_kind() -> None:
+    document = _check_official_layout(_shanxi_summary())
+    rows = [[c.text for c in r.cells] for r in document.tables[0].rows]
+    assert [r[2] for r in rows[1:]] == ["机构1", "机构2", "机构3"]
+    assert [r[4] for r in rows[1:]] == ["暂不予延续备案", "同意延续备案", "终止备案"]
 
 
 def test_every_document_converts_to_pdf_and_png() -> None:

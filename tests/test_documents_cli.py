@@ -121,3 +121,45 @@ def test_document_options_need_a_folder_and_a_decision_with_documents(tmp_path: 
     code, _, err = _cli("batch", "fuzhou/operations", str(rows), "-o", str(tmp_path / "out.csv"),
                         "--documents", str(tmp_path / "d"))
     assert code == 2 and "没有声明文书" in err and not (tmp_path / "out.csv").exists()
+
+
+SHANXI_ROWS = """编号,机构名称,发文机关,落款日期,institution_kind,registry_level,registered_on,registration_expires_on,\
+assessment_dates,evaluation_on,evaluation_result
+SX-1,太原甲培训学校,太原市人力资源和社会保障局,2023-09-25,social_org,city,2020-05-10,2023-10-01,\
+"[""2021-06-01"", ""2022-09-01"", ""2023-05-01""]",2023-09-15,pass
+SX-2,太原乙公司,太原市人力资源和社会保障局,2023-09-25,employer,city,2021-03-10,2024-03-01,\
+"[""2021-06-01"", ""2022-09-01"", ""2023-05-01""]",2023-09-15,below_standard
+SX-3,太原丙学校,太原市人力资源和社会保障局,2023-09-25,school,city,2020-05-10,2023-12-01,"[""2020-09-01""]",\
+2023-09-15,pass
+SX-4,太原丁机构,太原市人力资源和社会保障局,2023-09-25,social_org,city,2019-11-10,2023-12-01,"[""2020-09-01""]",\
+2023-09-15,pass
+"""
+
+
+def test_batch_makes_the_shanxi_opinion_summary_by_institution_kind(tmp_path: Path) -> None:
+    import docx
+
+    rows = tmp_path / "rows.csv"
+    rows.write_text(SHANXI_ROWS, encoding="utf-8")
+    folder = tmp_path / "文书"
+    code, _, err = _cli("batch", "shanxi/evaluation", str(rows), "-o", str(tmp_path / "out.csv"),
+                        "--as-of", "2023-09-20", "--documents", str(folder), "--id-column", "编号")
+    assert code == 0, err
+    names = sorted(p.name for p in folder.iterdir())
+    # SX-4 (registered in 2019) is not evaluated: no opinion, and not in the summary
+    assert names == ["2020-2021年度备案机构评估意见汇总表.docx", "SX-1_评估意见.docx", "SX-2_评估意见.docx",
+                     "SX-3_评估意见.docx"]
+    summary = folder / "2020-2021年度备案机构评估意见汇总表.docx"
+    document = docx.Document(str(summary))
+    table = [[c.text for c in r.cells] for r in document.tables[0].rows]
+    assert table[1][:5] == ["1", "社会培训评价组织", "太原甲培训学校", "2020", "同意延续备案"]
+    assert table[2][4] == "暂停评价活动" and table[3][4] == "终止备案" and len(table) == 4
+    counts = [[c.text for c in r.cells] for r in document.tables[1].rows]
+    assert counts[-1] == ["合计", "3", "1", "0", "1", "1", "0"]
+    code, out, _ = _cli("verify", str(summary))
+    assert code == 0 and "汇总 3 行" in out, out
+    tampered = tmp_path / "改过.docx"
+    tampered.write_bytes(_rewrite(summary.read_bytes(), lambda n, b: b.replace(b'"below_standard"', b'"pass"')
+                                  if n == "docProps/custom.xml" else b))
+    code, out, _ = _cli("verify", str(tampered))
+    assert code == 1 and "已被改动" in out

@@ -314,6 +314,35 @@ def shanxi_evaluation_opinion() -> Doc:
     return d
 
 
+_SHANXI_OPINIONS = [("terminate", "终止备案"), ("defer_renewal", "暂不予延续备案"), ("renew", "同意延续备案"),
+                    ("suspend", "暂停评价活动"), ("normal", "正常评价")]
+
+
+def shanxi_opinion_summary() -> Doc:
+    """附件3 2020-2021年度备案机构评估意见汇总表, from a batch (``scope: batch``): one row per institution, then
+    the opinions counted by institution kind. The seed names the form only; its columns are the pack's drafting."""
+    d = Doc()
+    d.title("2020-2021年度备案机构评估意见汇总表")
+    d.line("报送单位：{{ issuing_office }}")
+    d.line("日期：{{ signed_on }}")
+    short = "".join(f"{{% {'if' if i == 0 else 'elif'} r.outcome == '{code}' %}}{label}"
+                    for i, (code, label) in enumerate(_SHANXI_OPINIONS)) + "{% else %}{{ r.outcome_label }}{% endif %}"
+    d.table([["序号", "机构类型", "机构名称", "备案年度", "评估意见", "依据"]],
+            ["{{ r.number }}", "{{ r.group }}", "{{ r.institution_name or r.id }}", "{{ r.cohort }}", short,
+             "{{ r.clauses }}"],
+            loop="r in rows", widths_mm=[10, 26, 44, 16, 30, 30], left=(2,))
+    d.blank()
+    d.heading("按{{ group_label }}汇总")
+    d.table([["{{ group_label }}", "合计"] + [label for _, label in _SHANXI_OPINIONS]],
+            ["{{ g.label }}", "{{ g.total }}"] + [f"{{{{ g.by_outcome.{code} }}}}" for code, _ in _SHANXI_OPINIONS],
+            loop="g in groups", total=["合计", "{{ total }}"] + [f"{{{{ by_outcome.{code} }}}}"
+                                                                for code, _ in _SHANXI_OPINIONS],
+            widths_mm=[30, 16] + [22] * 5)
+    d.line("2020年度备案的机构：终止备案、同意延续备案或暂不予延续备案；2021年度备案的机构：终止备案、暂停评价活动"
+           "或正常评价(§三(三))。")
+    return d
+
+
 TEMPLATES: dict[str, Callable[[], Doc]] = {
     "chongqing/documents/rectification-notice.docx": chongqing_rectification_notice,
     "chongqing/documents/renewal-receipt.docx": chongqing_renewal_receipt,
@@ -321,6 +350,7 @@ TEMPLATES: dict[str, Callable[[], Doc]] = {
     "nanning/documents/rectification-order.docx": nanning_rectification_order,
     "hebei/documents/data-table.docx": hebei_data_table,
     "shanxi/documents/evaluation-opinion.docx": shanxi_evaluation_opinion,
+    "shanxi/documents/opinion-summary.docx": shanxi_opinion_summary,
 }
 
 

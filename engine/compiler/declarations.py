@@ -162,7 +162,7 @@ def _documents(c: Compilation, raw_documents: dict[str, Any], base: PathT) -> di
             id=doc_id, title=raw["title"], template=raw["template"], path=str(c.directory / raw["template"]),
             outcomes=None if outcomes == "always" else tuple(outcomes), source=raw["source"],
             inputs=tuple(raw.get("inputs", ())), description=raw.get("description", ""),
-            location=c.loc(base + (doc_id,), key=True),
+            location=c.loc(base + (doc_id,), key=True), scope=raw.get("scope", "case"),
         )
     return out
 

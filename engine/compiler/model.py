@@ -292,6 +292,7 @@ class DocumentDef:
     inputs: tuple[str, ...]         # the document inputs it needs (declared in the decision's document_inputs)
     description: str
     location: Location
+    scope: str = "case"             # case: one per evaluation; batch: one for all the rows of a batch
 
     def produced_by(self, outcome: str) -> bool:
         return self.outcomes is None or outcome in self.outcomes

@@ -16,7 +16,7 @@ from typing import Any
 from ..compiler.model import Decision, DocumentDef, Pack
 from ..errors import Location, Problem, did_you_mean
 from ..source.loader import display_path
-from .context import CONTEXT_NAMES
+from .context import BATCH_CONTEXT_NAMES, CONTEXT_NAMES
 from .render import template_environment
 
 __all__ = ["check_templates", "check_template"]
@@ -72,8 +72,12 @@ def check_template(decision: Decision, doc: DocumentDef) -> list[Problem]:
             message += f"(所在段落:“{shown[:_QUOTE]}{'…' if len(shown) > _QUOTE else ''}”)"
         problems.append(Problem(code, f"文书《{doc.title}》:{message}", where, hint))
 
-    known = set(CONTEXT_NAMES) | set(decision.report) | set(decision.document_inputs)
-    keys = _keys(decision)
+    if doc.scope == "batch":
+        known = set(BATCH_CONTEXT_NAMES) | set(decision.document_inputs)
+        keys: dict[str, list[str]] = {}
+    else:
+        known = set(CONTEXT_NAMES) | set(decision.report) | set(decision.document_inputs)
+        keys = _keys(decision)
     has_code = False
     for kind, xml in parts:
         try:

@@ -20,7 +20,8 @@ from ..runtime.result import DecisionResult, ItemScore
 from ..values import format_decimal
 from .inputs import NOT_IN_DOCUMENT
 
-__all__ = ["build_context", "official", "official_date", "CONTEXT_NAMES", "DICT_NAMES"]
+__all__ = ["build_context", "build_batch_context", "official", "official_date", "CONTEXT_NAMES",
+           "BATCH_CONTEXT_NAMES", "DICT_NAMES"]
 
 # Every name a template may use besides the decision's reported values and document inputs.
 CONTEXT_NAMES = frozenset({
@@ -118,6 +119,65 @@ def _printable(value: Any) -> Any:
     if isinstance(value, list):
         return [_printable(v) for v in value]
     return value
+
+
+# The names a template of a whole batch (``scope: batch``) may use besides the document inputs.
+BATCH_CONTEXT_NAMES = frozenset({
+    "decision", "decision_title", "pack_version", "pack_digest", "engine_version", "as_of", "as_of_iso", "rows",
+    "groups", "group_label", "counts", "by_outcome", "total", "verification_code", "document_title",
+})
+
+
+def build_batch_context(decision: Decision, rows: list[tuple[str, DecisionResult, Mapping[str, Any], Mapping[str, Any]]],
+                        inputs: Mapping[str, Any], *, code: str, engine_version: str, document_title: str,
+                        as_of: dt.date) -> dict[str, Any]:
+    """The names of a batch document: ``rows`` (each with its number, id, outcome and label, score, reasons and
+    clauses, deadlines, facts, reported values and document inputs), ``groups`` by the decision's ``summary_by``
+    input (label, rows, total, counts per outcome as a list and ``by_outcome`` by code), ``counts``, ``by_outcome``
+    and ``total`` over all rows."""
+    by = decision.summary_by
+    entries = []
+    for n, (ident, result, facts, row_inputs) in enumerate(rows, 1):
+        entry: dict[str, Any] = {
+            **{k: official(v, _derived_labels(decision, k)) for k, v in result.reported.items()},
+            **{k: official(v) for k, v in row_inputs.items()},
+            "number": n, "id": ident, "outcome": result.outcome, "outcome_label": result.outcome_label,
+            "score": official(result.score),
+            "reasons": "；".join(r.message for r in result.reasons),
+            "clauses": "、".join(dict.fromkeys(r.source for r in result.reasons if r.source)),
+            "deadlines": {k: official_date(v) for k, v in result.deadlines.items()},
+            "facts": {k: official(v, _input_labels(decision, k)) for k, v in facts.items()},
+            "group": official(facts.get(by), _input_labels(decision, by)) if by else "",
+        }
+        entries.append(entry)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        groups.setdefault(entry["group"], []).append(entry)
+    context: dict[str, Any] = {
+        "decision": decision.id, "decision_title": decision.title, "engine_version": engine_version,
+        "pack_version": decision.pack.version if decision.pack else "",
+        "pack_digest": decision.pack.digest if decision.pack else "",
+        "as_of": official_date(as_of), "as_of_iso": as_of.isoformat(), "rows": entries,
+        "groups": [{"label": label, "rows": members, "total": len(members), "counts": _counts(decision, members),
+                    "by_outcome": _by_outcome(decision, members)} for label, members in groups.items()],
+        "group_label": decision.inputs[by].label if by and by in decision.inputs else "",
+        "counts": _counts(decision, entries), "by_outcome": _by_outcome(decision, entries), "total": len(entries),
+        "verification_code": code, "document_title": document_title,
+    }
+    for name, value in inputs.items():
+        context[name] = official(value)
+    printable: dict[str, Any] = _printable(context)
+    return printable
+
+
+def _counts(decision: Decision, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """How many rows have each outcome, in the order the decision declares its outcomes (none left out)."""
+    return [{"outcome": code, "label": o.label, "count": sum(1 for e in entries if e["outcome"] == code)}
+            for code, o in decision.outcomes.items()]
+
+
+def _by_outcome(decision: Decision, entries: list[dict[str, Any]]) -> dict[str, int]:
+    return {c["outcome"]: c["count"] for c in _counts(decision, entries)}
 
 
 def _derived_labels(decision: Decision, name: str) -> Mapping[str, str] | None:

@@ -33,7 +33,7 @@ from ..runtime.result import DecisionResult
 from ..values import format_decimal, jsonable, to_json
 
 __all__ = ["payload", "code_of", "canonical", "embed", "read_document", "Embedded", "Check", "check_document",
-           "result_summary", "body_digest", "UNREADABLE", "CODE_PATTERN", "FORMAT"]
+           "result_summary", "body_digest", "batch_payload", "UNREADABLE", "CODE_PATTERN", "FORMAT"]
 
 FORMAT = 1
 CHUNK = 240
@@ -77,6 +77,16 @@ def payload(result: DecisionResult, document: str, facts: Mapping[str, Any], inp
         "format": FORMAT, "decision": result.decision, "document": document, "pack_version": result.pack_version,
         "pack_digest": result.pack_digest, "as_of": result.as_of, "engine_version": engine_version,
         "facts": dict(facts), "inputs": dict(inputs), "result": result_summary(result),
+    }
+
+
+def batch_payload(first: DecisionResult, document: str, rows: list[dict[str, Any]], inputs: Mapping[str, Any],
+                  engine_version: str) -> dict[str, Any]:
+    """What a document of a whole batch is derived from: each row's id, facts, document inputs and result."""
+    return {
+        "format": FORMAT, "decision": first.decision, "document": document, "pack_version": first.pack_version,
+        "pack_digest": first.pack_digest, "as_of": first.as_of, "engine_version": engine_version,
+        "inputs": dict(inputs), "rows": rows,
     }
 
 
@@ -273,17 +283,22 @@ def check_document(embedded: Embedded, evaluate: Callable[[str, dict[str, Any], 
                                   "请用 skillcert 重新生成,不要在 Word 中修改"])
     decision = str(data.get("decision", ""))
     as_of = dt.date.fromisoformat(str(data.get("as_of")))
-    facts = dict(data.get("facts") or {})
-    result = evaluate(decision, facts, as_of)
-    was = data.get("result") or {}
-    now = json.loads(canonical(result_summary(result)), parse_float=Decimal)
-    same_pack = result.pack_digest == data.get("pack_digest")
+    batch = isinstance(data.get("rows"), list)
+    entries = data["rows"] if batch else [data]
+    differences: list[str] = []
+    current: tuple[str, str] | None = None
+    for n, entry in enumerate(entries, 1):
+        result = evaluate(decision, dict(entry.get("facts") or {}), as_of)
+        current = (result.pack_version, result.pack_digest)
+        now = json.loads(canonical(result_summary(result)), parse_float=Decimal)
+        row = f"第 {n} 行({entry.get('id')}):" if batch else ""
+        differences += [row + d for d in _differences(entry.get("result") or {}, now)]
     origin = (f"文书由 {decision} 政策包 {data.get('pack_version')} 版({data.get('pack_digest')})、"
-              f"skillcert {data.get('engine_version')} 于评估日 {as_of.isoformat()} 生成")
-    if not same_pack:
-        origin += f";现有政策包为 {result.pack_version} 版({result.pack_digest})"
+              f"skillcert {data.get('engine_version')} 于评估日 {as_of.isoformat()} 生成"
+              + (f",汇总 {len(entries)} 行" if batch else ""))
+    if current is not None and current[1] != data.get("pack_digest"):
+        origin += f";现有政策包为 {current[0]} 版({current[1]})"
     lines.append(origin)
-    differences = _differences(was, now)
     if not differences:
         lines.append(f"验证码 {embedded.code} 有效;用现有政策包重新评估,结论、问题和期限与文书一致")
         return Check("match", lines)

@@ -5,7 +5,8 @@ Rows are read and turned into facts the same way as the batch output (:mod:`skil
 is no input of the decision and is named like a document input, by its name or its Chinese label (名称, 落款日期 …),
 gives that document input. The files are written to a staging folder inside DIR and moved into DIR when every row
 has been seen, so an interrupted run leaves DIR as it was. A row whose documents cannot be made (bad facts, a
-missing document input) is named in the errors and the others go on.
+missing document input) is named in the errors and the others go on. A document declared with ``scope: batch`` (a
+summary table) is made once, from every row evaluated, named by its title.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from ..compiler.model import Decision
 from ..documents.files import safe_name
-from ..documents.render import render_documents
+from ..documents.render import BatchEntry, render_batch_document, render_documents
 from ..errors import SkillcertError, UsageError
 from ..library import Library
 from ..rows.columns import ERROR_KEY, header_matches, row_facts
@@ -82,6 +83,7 @@ def write_row_documents(library: Library, decision_id: str, input_path: str | Pa
     run = RowDocuments()
     taken: set[str] = set()
     staged: list[Path] = []
+    entries: list[BatchEntry] = []
     try:
         for n, row in enumerate(_rows(Path(input_path), decision), start=1):
             run.rows = n
@@ -89,9 +91,18 @@ def write_row_documents(library: Library, decision_id: str, input_path: str | Pa
                 raise UsageError(f"输入中没有编号列 '{id_column}'(列:{'、'.join(map(str, row))})")
             try:
                 staged += _row(library, decision, row, n, staging, taken, columns, as_of, allow_out_of_period,
-                               id_column)
+                               id_column, entries)
             except SkillcertError as exc:
                 run.errors.append(f"第 {n} 行:{exc.code}: {exc}")
+        for doc in decision.documents.values():  # the documents of the whole batch (a summary table …)
+            if doc.scope != "batch" or not entries:
+                continue
+            try:
+                path = staging / safe_name(doc.title, ".docx", taken)
+                path.write_bytes(render_batch_document(decision, doc, entries, file=str(input_path)))
+                staged.append(path)
+            except SkillcertError as exc:
+                run.errors.append(f"《{doc.title}》:{exc.code}: {exc}")
         for path in staged:
             final = target / path.name
             os.replace(path, final)
@@ -102,7 +113,8 @@ def write_row_documents(library: Library, decision_id: str, input_path: str | Pa
 
 
 def _row(library: Library, decision: Decision, row: dict[str, Any], n: int, staging: Path, taken: set[str],
-         columns: dict[str, str], as_of: dt.date | None, allow: bool, id_column: str | None) -> list[Path]:
+         columns: dict[str, str], as_of: dt.date | None, allow: bool, id_column: str | None,
+         entries: list[BatchEntry]) -> list[Path]:
     problem = row.get(ERROR_KEY)
     if problem is not None:
         raise SkillcertError(str(getattr(problem, "message", problem)), code=getattr(problem, "code", "row-invalid"))
@@ -119,6 +131,7 @@ def _row(library: Library, decision: Decision, row: dict[str, Any], n: int, stag
         value = row.get(id_column)
         ident = "" if value is None else str(value).strip()
     result = library.evaluate(decision.id, facts, as_of=as_of, allow_out_of_period=allow)
+    entries.append(BatchEntry(ident or str(n), result, facts, given))
     blobs = render_documents(decision, result, facts, given, file=f"第 {n} 行")
     out = []
     for doc_id, blob in blobs.items():
