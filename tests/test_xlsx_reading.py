@@ -125,3 +125,71 @@ def test_a_sheets_size_is_openpyxls_without_reading_the_sheet_twice(tmp_path: Pa
     with _sized_at_the_start():
         assert size() == reference
     assert size() == reference  # openpyxl's own way again afterwards
+
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _plain_rows(n: int) -> str:
+    return "".join(f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>id {i}</t></is></c><c r="B{i}" s="1"><v>{45000 + i}'
+                   f'</v></c><c r="C{i}" t="b"><v>1</v></c><c r="D{i}"><v>{i}.5</v></c></row>' for i in range(1, n + 1))
+
+
+ODD_ROWS = {  # rows the plain reading leaves to the XML parser, among plain ones
+    "entities": '<row r="41"><c r="A41" t="inlineStr"><is><t>a &amp; b &lt;c&gt; &#233;</t></is></c></row>',
+    "carriage return": '<row r="41"><c r="A41" t="inlineStr"><is><t>two\r\nlines\rhere</t></is></c></row>',
+    "single quotes": "<row r='41'><c r='A41' t='inlineStr'><is><t>quoted</t></is></c></row>",
+    "r not first": '<row spans="1:2" r="41"><c r="A41"><v>7</v></c></row>',
+    "attributes reordered": '<row r="41"><c r="A41" t="n" s="1"><v>45000</v></c></row>',
+    "formula": '<row r="41"><c r="A41" t="str"><f>1+1</f><v>2</v></c></row>',
+    "rich text": '<row r="41"><c r="A41" t="inlineStr"><is><r><t>ri</t></r><r><t>ch</t></r></is></c></row>',
+    "comment": '<!-- a comment --><row r="41"><c r="A41"><v>1</v></c></row>',
+    "no references": "<row><c><v>1</v></c><c t=\"inlineStr\"><is><t>x</t></is></c></row>",
+    "empty and self-closing": '<row r="41"/><row r="42"><c r="A42"/><c r="B42" t="inlineStr"><is><t/></is></c></row>',
+}
+
+
+@pytest.mark.parametrize("odd", list(ODD_ROWS))
+def test_rows_in_the_plain_form_and_others_between_them_read_as_openpyxl_reads_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, odd: str) -> None:
+    import skillcert.tabular.reading as reading
+
+    monkeypatch.setattr(reading, "_PIECE", 300)  # many pieces, cut at row ends
+    base = tmp_path / "base.xlsx"
+    wb = openpyxl.Workbook()
+    sheet = wb.active
+    assert sheet is not None
+    sheet["A1"] = dt.date(2025, 1, 1)  # a date style in the styles part
+    wb.save(base)
+    body = _plain_rows(40) + ODD_ROWS[odd] + _plain_rows(90)[len(_plain_rows(45)):]
+    xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet xmlns="{MAIN}"><sheetData>{body}</sheetData></worksheet>'
+    path = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, xml.encode() if name == "xl/worksheets/sheet1.xml" else source.read(name))
+    fast, reference = _both(path)
+    assert fast == reference and len(reference) >= 90
+
+
+@pytest.mark.parametrize("form", ["prefixed", "utf-16 declared", "empty sheet data"])
+def test_a_sheet_not_in_the_plain_form_is_read_as_openpyxl_reads_it(tmp_path: Path, form: str) -> None:
+    base = tmp_path / "base.xlsx"
+    openpyxl.Workbook().save(base)
+    rows = _plain_rows(30)
+    if form == "prefixed":
+        rows = rows.replace("<row", "<x:row").replace("</row>", "</x:row>").replace("<c ", "<x:c ").replace(
+            "</c>", "</x:c>").replace("<v>", "<x:v>").replace("</v>", "</x:v>").replace("<is>", "<x:is>").replace(
+            "</is>", "</x:is>").replace("<t>", "<x:t>").replace("</t>", "</x:t>")
+        xml = f'<x:worksheet xmlns:x="{MAIN}"><x:sheetData>{rows}</x:sheetData></x:worksheet>'.encode()
+    elif form == "utf-16 declared":
+        xml = f'<?xml version="1.0" encoding="UTF-16"?><worksheet xmlns="{MAIN}"><sheetData>{rows}</sheetData>' \
+              "</worksheet>"
+        xml = xml.encode("utf-16")
+    else:
+        xml = f'<worksheet xmlns="{MAIN}"><sheetData/></worksheet>'.encode()
+    path = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, xml if name == "xl/worksheets/sheet1.xml" else source.read(name))
+    fast, reference = _both(path)
+    assert fast == reference

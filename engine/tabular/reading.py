@@ -629,10 +629,12 @@ _REF = re.compile(r"([A-Z]{1,3})[0-9]+\Z")  # a plain cell reference (B12); othe
 
 def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
     """The sheet's rows as openpyxl's read-only ``iter_rows(values_only=True)`` gives them — the same values, the
-    same row lengths, empty rows for rows missing — read about five times faster: the sheet's XML is parsed with
-    the same parser, but each row's cells are read here, without openpyxl's objects per cell (its own reading is
-    kept for what is not plain: rich text, odd cell references). None when this openpyxl does not have what this
-    needs (the caller reads with openpyxl's own ``iter_rows``)."""
+    same row lengths, empty rows for rows missing — read many times faster: rows in the form spreadsheet programs
+    write them (:data:`_PLAIN_ROW_START`, :data:`_PLAIN_CELL`: plain cells, text without entities or line ends)
+    are read from the XML text, whole rows at C speed; any other row — and every row of a sheet that is not UTF-8
+    in the default namespace — is parsed with openpyxl's XML parser and read here without openpyxl's objects per
+    cell (its own reading is kept for what is not plain: rich text, odd cell references). None when this openpyxl
+    does not have what this needs (the caller reads with openpyxl's own ``iter_rows``)."""
     from xml.etree.ElementTree import iterparse
 
     try:
@@ -699,31 +701,114 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
             return from_ISO8601(value)
         return value
 
-    def parsed() -> Iterator[tuple[int, list[tuple[int, Any]]]]:
-        number = 0
-        with source:
-            for _, element in iterparse(source):
-                if element.tag != _ROW:
-                    continue
-                at = element.get("r")
-                if at is None:
-                    number += 1
+    def row_of(element: Any, number: int) -> tuple[int, list[tuple[int, Any]]]:
+        at = element.get("r")
+        if at is None:
+            number += 1
+        else:
+            try:
+                number = int(at)
+            except ValueError:
+                whole = float(at)
+                if not whole.is_integer():
+                    raise ValueError(f"{at} is not a valid row number") from None
+                number = int(whole)
+        column = 0
+        cells = []
+        for cell in element:
+            ref = cell.get("r")
+            column = column_of(ref, column) if ref else column + 1
+            cells.append((column, cell_value(cell)))
+        element.clear()
+        return number, cells
+
+    def plain_value(ref: str, kind: str, style: str | None, value: str | None, inline: str | None) -> Any:
+        """cell_value of a cell in its plain form (see _PLAIN_CELL): the texts of its <v> and of its <is><t>."""
+        if kind == "inlineStr":
+            return inline
+        if not value:
+            return None
+        if kind == "n":
+            number: Any = float(value) if "." in value or "E" in value or "e" in value else int(value)
+            style_id = int(style) if style else 0
+            if style_id in dates:
+                try:
+                    return from_excel(number, epoch, timedelta=style_id in durations)
+                except (OverflowError, ValueError):
+                    warnings.warn(f"Cell {ref} is marked as a date but the serial value {number} is outside the "
+                                  "limits for dates. The cell will be treated as an error.", stacklevel=2)
+                    return "#VALUE!"
+            return number
+        if kind == "s":
+            return strings[int(value)]
+        if kind == "b":
+            return bool(int(value))
+        if kind == "d":
+            return from_ISO8601(value)
+        return value
+
+    def plain_row(number: int, at: str | None, body: str) -> tuple[int, list[tuple[int, Any]]] | None:
+        """A row in its plain form (every cell as _PLAIN_CELL reads it), or None to parse it as XML."""
+        number = int(at) if at is not None else number + 1
+        cells: list[tuple[int, Any]] = []
+        if body:
+            if "&" in body or "\r" in body or not _PLAIN_CELLS.fullmatch(body):
+                return None  # entities and line ends are the XML parser's business, and cells in other forms
+            append = cells.append
+            for letters, digits, style, kind, value, inline, text in _PLAIN_CELL.findall(body):
+                column = columns.get(letters)
+                if column is None:
+                    column = columns[letters] = column_index_from_string(letters)
+                    names.setdefault(column, letters)
+                if kind == "inlineStr":
+                    append((column, text if inline else None))
+                elif kind == "s" and value:
+                    append((column, strings[int(value)]))
                 else:
-                    try:
-                        number = int(at)
-                    except ValueError:
-                        whole = float(at)
-                        if not whole.is_integer():
-                            raise ValueError(f"{at} is not a valid row number") from None
-                        number = int(whole)
-                column = 0
-                cells = []
-                for cell in element:
-                    ref = cell.get("r")
-                    column = column_of(ref, column) if ref else column + 1
-                    cells.append((column, cell_value(cell)))
-                element.clear()
-                yield number, cells
+                    append((column, plain_value(f"{letters}{digits}", kind or "n", style, value or None, None)))
+        return number, cells
+
+    def parsed() -> Iterator[tuple[int, list[tuple[int, Any]]]]:
+        with source:
+            pieces = _plain_pieces(source)
+            if pieces is None:  # not in the plain form: every row parsed as XML
+                source.seek(0)
+                number = 0
+                for _, element in iterparse(source):
+                    if element.tag == _ROW:
+                        number, cells = row_of(element, number)
+                        yield number, cells
+                return
+            number = 0
+            for piece in pieces:
+                if piece.__class__ is not str:  # the rest of the sheet, as XML elements
+                    for element in piece:
+                        number, cells = row_of(element, number)
+                        yield number, cells
+                    return
+                parts = piece.split("</row>")  # (no text holds a "<": no cell holds "</row>")
+                last = len(parts) - 1
+                for i, part in enumerate(parts):
+                    at = 0
+                    while at < len(part):
+                        match = _PLAIN_ROW_START.match(part, at)
+                        closed = match is not None and match.group(2)
+                        if match is None or not closed and i == last:  # (a row not ended: the parser says so)
+                            break
+                        body = "" if closed else part[match.end():]
+                        plain = plain_row(number, match.group(1), body)
+                        if plain is None:
+                            number, cells = row_of(_xml_rows(f"{part[at:]}</row>")[0], number)
+                        else:
+                            number, cells = plain
+                        yield number, cells
+                        at = match.end() if closed else len(part)
+                    if at < len(part) and not part[at:].isspace():
+                        # a row in another form: the rest of the piece is parsed as XML
+                        for element in _xml_rows("</row>".join([part[at:], *parts[i + 1:]])).iter(_ROW):
+                            number, cells = row_of(element, number)
+                            yield number, cells
+                        break
 
     def rows() -> Iterator[Sequence[Any]]:  # openpyxl's ReadOnlyWorksheet._cells_by_row, values only
         empty: Sequence[Any] = (None,) * max_col if max_col is not None else []
@@ -749,6 +834,104 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
             for _ in range(counter, max_row + 1):
                 yield empty
     return rows()
+
+
+# The rows of a sheet in the form spreadsheet programs write them (the default namespace, attributes in double
+# quotes, r before the others, text without entities or line ends); a row in any other form is parsed as XML.
+_PLAIN_ROW_START = re.compile(r'\s*<row(?: r="(\d+)")?(?:\s+(?!r=)[\w:]+="[^"<]*")*\s*(/?)>')
+_CELL_FORM = (r'<c r="([A-Z]{1,3})([0-9]+)"(?: s="(\d+)")?(?: t="(\w+)")?\s*'
+              r'(?:/>|>(?:<v>([^<]*)</v>|<v/>|(<is>)<t(?: xml:space="preserve")?(?:>([^<]*)</t>|/>)</is>)?</c>)')
+_PLAIN_CELL = re.compile(_CELL_FORM)
+_PLAIN_CELLS = re.compile(r"(?:\s*" + _CELL_FORM.replace("(", "(?:").replace("(?:?:", "(?:") + r")*\s*")
+_SHEET_START = re.compile(r'<worksheet\s+xmlns="http://schemas\.openxmlformats\.org/spreadsheetml/2006/main"'
+                          r'(?:\s+xmlns:[\w.-]+="[^"]*"|\s+[\w:]+="[^"]*")*\s*>')
+_NOT_PLAIN = ("<!--", "<![CDATA[", "<?", "<!DOCTYPE")
+_PIECE = 1 << 20  # characters of the sheet's XML handled at a time
+
+
+def _xml_rows(text: str) -> Any:
+    """Whole rows of a sheet in the default namespace, parsed as XML (the sheet data element holding them)."""
+    from xml.etree.ElementTree import fromstring
+
+    return fromstring(f'<sheetData xmlns="{_MAIN[1:-1]}">{text}</sheetData>')
+
+
+def _plain_pieces(source: Any) -> Iterator[Any] | None:
+    """The sheet data of a worksheet's XML in pieces of whole rows (text), cut at row ends; from where a piece
+    holds what rows in the plain form cannot (comments, CDATA …), the rest of the sheet's rows as XML elements
+    (one last item, an iterator). None when the sheet is not UTF-8 with its elements in the default namespace."""
+    import codecs
+    from xml.etree.ElementTree import iterparse
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    head = ""
+    while "<sheetData" not in head:
+        data = source.read(1 << 16)
+        if not data:
+            return None
+        try:
+            head += decoder.decode(data)
+        except UnicodeDecodeError:  # (another encoding, declared): the XML parser reads it
+            return None
+        if len(head) > 1 << 22:
+            return None
+    start = head.index("<sheetData")
+    prolog = head[:start]
+    declaration = prolog.split("?>", 1)[0] if prolog.startswith("<?xml") else ""
+    if (declaration and "encoding" in declaration and not re.search(r'encoding=["\']utf-8["\']', declaration, re.I)
+            or any(mark in prolog.split("?>", 1)[-1] for mark in _NOT_PLAIN) or not _SHEET_START.search(prolog)):
+        return None
+    opened = re.compile(r"<sheetData\s*(/?)>").match(head, start)
+    if opened is None:
+        return None
+
+    def pieces() -> Iterator[Any]:
+        if opened.group(1):
+            return
+        buffer = head[opened.end():]
+        done = more = False
+        while True:
+            while not done and (more or len(buffer) < _PIECE):
+                more = False
+                data = source.read(_PIECE)
+                if not data:
+                    done = True
+                    buffer += decoder.decode(b"", final=True)
+                    break
+                buffer += decoder.decode(data)
+            last = buffer.find("</sheetData>")
+            cut = last if last >= 0 else (buffer.rfind("</row>") + len("</row>") if "</row>" in buffer else -1)
+            if cut < 0:
+                if done:
+                    raise ValueError("the sheet data does not end")
+                if len(buffer) > 64 * _PIECE:  # a row longer than this: the rest as XML, as it comes
+                    yield rest_as_xml(buffer)
+                    return
+                more = True
+                continue
+            piece, buffer = buffer[:cut], buffer[cut:]
+            if any(mark in piece for mark in _NOT_PLAIN):
+                yield rest_as_xml(piece + buffer)
+                return
+            if piece:
+                yield piece
+            if last >= 0:
+                return
+
+    def rest_as_xml(text: str) -> Iterator[Any]:
+        """The rows of ``text`` and of the rest of the sheet (``text`` starts where a row may start)."""
+        parts = [decoder.getstate()[0], f'<worksheet xmlns="{_MAIN[1:-1]}"><sheetData>{text}'.encode()]
+
+        class Joined:
+            def read(self, size: int = -1) -> bytes:
+                if parts:
+                    return parts.pop()
+                return bytes(source.read(size))
+
+        for _, element in iterparse(Joined()):
+            if element.tag == _ROW:
+                yield element
+    return pieces()
 
 
 # --------------------------------------------------------------------------------------------------
