@@ -263,7 +263,16 @@ class _Expr(ToPython):
                 and gen.kind(base.id) == "input"):  # a fact's field: one local, read where the caller says
             local = gen.fields.setdefault((base.id, node.attr), f"_fd{len(gen.fields)}")
             return ast.copy_location(ast.Name(local, ast.Load()), node)
-        return super().visit_Attribute(node)
+        shown = ast.unparse(base)
+        value = self.visit(base)
+        if isinstance(value, ast.Name):  # a local (an element): field_of's common case written out, no call
+            read = ast.Call(ast.Attribute(value, "get", ast.Load()), [ast.Constant(node.attr)], [])
+            slow = ast.Call(ast.Name("_get", ast.Load()), [value, ast.Constant(node.attr), ast.Constant(shown)], [])
+            is_dict = ast.Compare(ast.Attribute(value, "__class__", ast.Load()), [ast.Is()],
+                                  [ast.Name("_dict", ast.Load())])
+            return ast.copy_location(ast.IfExp(is_dict, read, slow), node)
+        call = ast.Call(ast.Name("_get", ast.Load()), [value, ast.Constant(node.attr), ast.Constant(shown)], [])
+        return ast.copy_location(call, node)
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         assert isinstance(node.func, ast.Name)
