@@ -441,6 +441,13 @@ def test_bundled_templates_pass_the_checks() -> None:
         assert check_templates(LIBRARY.pack(region)) == []
 
 
+def test_bundled_templates_carry_no_preview_of_another_document() -> None:
+    templates = sorted((ROOT / "policies").glob("*/documents/*.docx"))
+    assert len(templates) >= 7
+    for path in templates:  # python-docx's default template brings a thumbnail a file browser would show
+        assert not any("thumbnail" in n for n in zipfile.ZipFile(path).namelist()), path
+
+
 def test_templates_run_sandboxed(tmp_path: Path) -> None:
     folder = _pack_copy(tmp_path, lambda t: t)
     _template(folder / "documents" / "evaluation-form.docx",

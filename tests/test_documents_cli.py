@@ -163,3 +163,17 @@ def test_batch_makes_the_shanxi_opinion_summary_by_institution_kind(tmp_path: Pa
                                   if n == "docProps/custom.xml" else b))
     code, out, _ = _cli("verify", str(tampered))
     assert code == 1 and "已被改动" in out
+
+
+def test_written_documents_are_readable_by_others_as_the_umask_allows(tmp_path: Path) -> None:
+    import os
+
+    from skillcert.documents.files import write_all
+
+    old = os.umask(0o022)
+    try:
+        written = write_all(tmp_path / "out", {"a.docx": b"x", "b.docx": b"y"})
+    finally:
+        os.umask(old)
+    assert [oct(p.stat().st_mode & 0o777) for p in written] == ["0o644", "0o644"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.docx", "b.docx"]  # no temporary left

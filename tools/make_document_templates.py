@@ -150,7 +150,13 @@ class Doc:
         _repeat_header(table, len(header))
 
     def save(self, path: Path) -> None:
+        from docx.opc.constants import RELATIONSHIP_TYPE as RT
+
         path.parent.mkdir(parents=True, exist_ok=True)
+        package = self.doc.part.package  # python-docx's default carries a thumbnail of another document: drop it
+        for rid, rel in list(package.rels.items()):
+            if rel.reltype == RT.THUMBNAIL:
+                package.rels.pop(rid)
         self.doc.save(str(path))
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -40,8 +40,10 @@ def write_all(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
     temporary: list[tuple[str, Path]] = []
     try:
         for name, blob in files.items():
-            fd, tmp_name = tempfile.mkstemp(prefix=".skillcert-", suffix=".part", dir=folder)
-            temporary.append((name, Path(tmp_name)))
+            # os.open with 0o666 rather than mkstemp (0o600): the documents are for sharing, the umask decides
+            tmp = folder / f".skillcert-{secrets.token_hex(8)}.part"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            temporary.append((name, tmp))
             with os.fdopen(fd, "wb") as fh:
                 fh.write(blob)
         written = []
