@@ -3,17 +3,19 @@
     python benchmarks/cli_startup.py [--runs 15]
 
 Each command runs in a fresh process (python -m skillcert …) --runs times after one warm-up; the table shows the
-median and the fastest run, in two conditions side by side:
+median and the fastest run, in three conditions side by side:
 
 - ``bytecode``: the modules' bytecode cached as an installed package has it (pip writes the .pyc files at install
   time; an editable install writes them on first import). The benchmark writes them to a private folder
   (``PYTHONPYCACHEPREFIX``), so it neither depends on nor touches the work tree's ``__pycache__``.
+- ``no cache``: the same with ``SKILLCERT_NO_CACHE=1``: nothing skillcert caches itself (the parse of the packs,
+  the packs' schema check) is used — a first run after a pack changed.
 - ``source``: ``PYTHONDONTWRITEBYTECODE=1``, so every engine module without a .pyc in the work tree is compiled from
   source at every start — what a checkout run with that variable set (as some sandboxes and CI images do) sees, and
   the condition of the start-up figures measured before this column existed.
 
-The warm-up run also leaves what skillcert itself caches under ``$SKILLCERT_CACHE_DIR`` (a private folder here). Nothing
-here is asserted: it measures.
+The warm-up run also leaves what skillcert itself caches under ``$SKILLCERT_CACHE_DIR`` (a private folder here), which
+the ``bytecode`` and ``source`` runs use. Nothing here is asserted: it measures.
 """
 
 from __future__ import annotations
@@ -60,18 +62,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="skillcert-startup-") as tmp:
         base = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
         base["SKILLCERT_CACHE_DIR"] = str(Path(tmp) / "cache")
+        bytecode = {**base, "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pyc")}
         conditions = {
-            "bytecode": {**base, "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pyc")},
+            "bytecode": bytecode,
+            "no cache": {**bytecode, "SKILLCERT_NO_CACHE": "1"},
             # the interpreter's and site-packages' own .pyc files are used; the engine's are never written
             "source": {**base, "PYTHONDONTWRITEBYTECODE": "1"},
         }
-        print(f"{'command':40} {'bytecode: median':>17} {'fastest':>8} {'source: median':>15} {'fastest':>8}")
+        print(f"{'command':40} " + " ".join(f"{name + ': median':>17} {'fastest':>8}" for name in conditions))
         for name, argv in COMMANDS.items():
             cells = []
             for env in conditions.values():
                 t = measure(argv, args.runs, env)
-                cells.append(f"{statistics.median(t):>{17 if not cells else 15}.3f} {min(t):8.3f}")
-            print(f"{name:40} {' '.join(cells)}")
+                cells.append(f"{statistics.median(t):17.3f} {min(t):8.3f}")
+            print(f"{name:40} {' '.join(cells)}", flush=True)
 
 
 if __name__ == "__main__":

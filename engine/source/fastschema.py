@@ -87,13 +87,12 @@ def _unsure(_x: Any) -> bool:
 
 
 class _Compiler:
-    """One schema document: its subschemas compiled on demand, each once (by identity), ``$ref`` resolved lazily so
-    that recursive schemas compile."""
+    """One schema document: each subschema compiled once (by identity), ``$ref`` to the compiled target."""
 
     def __init__(self, root: Any) -> None:
         self.root = root
         self.compiled: dict[int, Check] = {}
-        self.refs: dict[str, Check] = {}
+        self.keys: dict[int, Callable[[dict[str, Any]], set[str]]] = {}
 
     def node(self, schema: Any) -> Check:
         if schema is True:
@@ -104,7 +103,11 @@ class _Compiler:
             return _unsure
         found = self.compiled.get(id(schema))
         if found is None:
+            # a schema that refers back to itself meets this forwarder while it is compiled (one call more there)
+            cell: list[Check] = []
+            self.compiled[id(schema)] = lambda x: cell[0](x)
             found = self.compiled[id(schema)] = self._compile(schema)
+            cell.append(found)
         return found
 
     def resolve(self, ref: Any) -> Any:
@@ -120,14 +123,6 @@ class _Compiler:
             else:
                 raise Unsure
         return target
-
-    def ref(self, ref: Any) -> Check:
-        def check(x: Any) -> bool:
-            fn = self.refs.get(ref)
-            if fn is None:
-                fn = self.refs[ref] = self.node(self.resolve(ref))
-            return fn(x)
-        return check
 
     def _compile(self, schema: dict[str, Any]) -> Check:
         if "$id" in schema and schema is not self.root:
@@ -148,38 +143,72 @@ class _Compiler:
         if len(checks) == 1:
             return checks[0]
 
-        return lambda x: all(check(x) for check in checks)
+        def all_of(x: Any) -> bool:
+            for check in checks:  # noqa: SIM110 - a loop: all() over a generator costs twice as much here
+                if not check(x):
+                    return False
+            return True
+        return all_of
 
-    def evaluated_keys(self, schema: Any, x: dict[str, Any]) -> set[str]:
-        """jsonschema's ``find_evaluated_property_keys_by_schema``, with the same keywords in the same way."""
+    def evaluated(self, schema: Any) -> Callable[[dict[str, Any]], set[str]]:
+        """jsonschema's ``find_evaluated_property_keys_by_schema`` for one subschema, with the same keywords in the
+        same way (``properties`` whatever their values, the other keywords' subschemas only where they are valid),
+        compiled once like the checks."""
         if isinstance(schema, bool):
-            return set()
+            return lambda x: set()
         if not isinstance(schema, dict) or "$dynamicRef" in schema or "patternProperties" in schema \
                 or "dependentSchemas" in schema:
             raise Unsure
-        keys: set[str] = set()
+        found = self.keys.get(id(schema))
+        if found is not None:
+            return found
+        cell: list[Callable[[dict[str, Any]], set[str]]] = []
+        self.keys[id(schema)] = lambda x: cell[0](x)  # a schema that refers back to itself
+        parts: list[Callable[[dict[str, Any]], set[str]]] = []
         if "$ref" in schema:
-            keys |= self.evaluated_keys(self.resolve(schema["$ref"]), x)
+            parts.append(self.evaluated(self.resolve(schema["$ref"])))
         properties = schema.get("properties")
         if isinstance(properties, dict):
-            keys |= properties.keys() & x.keys()
+            names = set(properties)
+            parts.append(lambda x: names & x.keys())
         for keyword in ("additionalProperties", "unevaluatedProperties"):
-            sub = schema.get(keyword)
-            if sub is not None:
-                check = self.node(sub)
-                keys |= {k for k, v in x.items() if check(v)}
+            if schema.get(keyword) is not None:
+                parts.append(_valid_keys(self.node(schema[keyword])))
         for keyword in ("allOf", "oneOf", "anyOf"):
             for sub in schema.get(keyword, []):
-                if self.node(sub)(x):
-                    keys |= self.evaluated_keys(sub, x)
+                parts.append(_if_valid(self.node(sub), self.evaluated(sub)))
         if "if" in schema:
-            if self.node(schema["if"])(x):
-                keys |= self.evaluated_keys(schema["if"], x)
-                if "then" in schema:
-                    keys |= self.evaluated_keys(schema["then"], x)
-            elif "else" in schema:
-                keys |= self.evaluated_keys(schema["else"], x)
+            parts.append(_conditional(self.node(schema["if"]), self.evaluated(schema["if"]),
+                                      self.evaluated(schema["then"]) if "then" in schema else None,
+                                      self.evaluated(schema["else"]) if "else" in schema else None))
+
+        def keys(x: dict[str, Any]) -> set[str]:
+            out: set[str] = set()
+            for part in parts:
+                out |= part(x)
+            return out
+        self.keys[id(schema)] = keys
+        cell.append(keys)
         return keys
+
+
+KeysOf = Callable[[dict[str, Any]], set[str]]
+
+
+def _valid_keys(check: Check) -> KeysOf:
+    return lambda x: {k for k, v in x.items() if check(v)}
+
+
+def _if_valid(check: Check, keys: KeysOf) -> KeysOf:
+    return lambda x: keys(x) if check(x) else set()
+
+
+def _conditional(test: Check, keys_if: KeysOf, then: KeysOf | None, otherwise: KeysOf | None) -> KeysOf:
+    def keys(x: dict[str, Any]) -> set[str]:
+        if test(x):
+            return keys_if(x) | then(x) if then is not None else keys_if(x)
+        return otherwise(x) if otherwise is not None else set()
+    return keys
 
 
 # ---- one function per keyword: (compiler, the keyword's value, the schema it stands in) -> check
@@ -201,7 +230,11 @@ def _properties(c: _Compiler, value: Any, schema: dict[str, Any]) -> Check:
     subs = [(name, c.node(sub)) for name, sub in value.items()]
 
     def check(x: Any) -> bool:
-        return not isinstance(x, dict) or all(sub(x[name]) for name, sub in subs if name in x)
+        if isinstance(x, dict):
+            for name, sub in subs:
+                if name in x and not sub(x[name]):
+                    return False
+        return True
     return check
 
 
@@ -211,7 +244,13 @@ def _additional_properties(c: _Compiler, value: Any, schema: dict[str, Any]) -> 
     known = schema.get("properties", {})
     if isinstance(value, dict):
         sub = c.node(value)
-        return lambda x: not isinstance(x, dict) or all(sub(v) for k, v in x.items() if k not in known)
+        def check(x: Any) -> bool:
+            if isinstance(x, dict):
+                for k, v in x.items():
+                    if k not in known and not sub(v):
+                        return False
+            return True
+        return check
     if value:
         return lambda x: True
     return lambda x: not isinstance(x, dict) or all(k in known for k in x)
@@ -219,12 +258,15 @@ def _additional_properties(c: _Compiler, value: Any, schema: dict[str, Any]) -> 
 
 def _unevaluated_properties(c: _Compiler, value: Any, schema: dict[str, Any]) -> Check:
     sub = c.node(value)
+    evaluated = c.evaluated(schema)
 
     def check(x: Any) -> bool:
-        if not isinstance(x, dict):
-            return True
-        evaluated = c.evaluated_keys(schema, x)
-        return all(sub(v) for k, v in x.items() if k not in evaluated)
+        if isinstance(x, dict):
+            known = evaluated(x)
+            for k, v in x.items():
+                if k not in known and not sub(v):
+                    return False
+        return True
     return check
 
 
@@ -249,7 +291,13 @@ def _items(c: _Compiler, value: Any, schema: dict[str, Any]) -> Check:
     if value is False:
         return lambda x: not isinstance(x, list) or not x
     sub = c.node(value)
-    return lambda x: not isinstance(x, list) or all(sub(v) for v in x)
+    def check(x: Any) -> bool:
+        if isinstance(x, list):
+            for v in x:
+                if not sub(v):
+                    return False
+        return True
+    return check
 
 
 def _unique_items(c: _Compiler, value: Any, schema: dict[str, Any]) -> Check:
@@ -296,13 +344,17 @@ def _enum(c: _Compiler, value: Any, schema: dict[str, Any]) -> Check:
 
 
 def _ref(c: _Compiler, value: Any, schema: dict[str, Any]) -> Check:
-    c.resolve(value)  # not local, or pointing nowhere: unsure at once
-    return c.ref(value)
+    return c.node(c.resolve(value))  # not local, or pointing nowhere: unsure at once
 
 
 def _all_of(c: _Compiler, value: Any, schema: dict[str, Any]) -> Check:
     subs = [c.node(s) for s in value]
-    return lambda x: all(sub(x) for sub in subs)
+    def check(x: Any) -> bool:
+        for sub in subs:  # noqa: SIM110 - as in _Compiler._compile
+            if not sub(x):
+                return False
+        return True
+    return check
 
 
 def _any_of(c: _Compiler, value: Any, schema: dict[str, Any]) -> Check:
