@@ -3,7 +3,8 @@
     python benchmarks/cli_startup.py [--runs 15]
 
 Each command runs in a fresh process (python -m skillcert …) --runs times after one warm-up; the table shows the
-median and the fastest run, in three conditions side by side:
+median wall time and the median CPU time (user + system: what the process itself spent, much less disturbed than the
+wall time by other work on a shared machine), in three conditions side by side:
 
 - ``bytecode``: the modules' bytecode cached as an installed package has it (pip writes the .pyc files at install
   time; an editable install writes them on first import). The benchmark writes them to a private folder
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -42,15 +44,19 @@ COMMANDS = {
 }
 
 
-def measure(args: list[str], runs: int, env: dict[str, str]) -> list[float]:
+def measure(args: list[str], runs: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
+    """Wall times and CPU times (user + system of the child) of ``runs`` runs after a warm-up."""
     cmd = [sys.executable, "-m", "skillcert", *args]
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, env=env)  # warm-up (bytecode, disk cache)
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, env=env)
-        times.append(time.perf_counter() - start)
-    return times
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return walls, cpus
 
 
 def main() -> None:
@@ -69,12 +75,13 @@ def main() -> None:
             # the interpreter's and site-packages' own .pyc files are used; the engine's are never written
             "source": {**base, "PYTHONDONTWRITEBYTECODE": "1"},
         }
-        print(f"{'command':40} " + " ".join(f"{name + ': median':>17} {'fastest':>8}" for name in conditions))
+        print(f"{'':40} " + " ".join(f"{name:>21}" for name in conditions))
+        print(f"{'command (seconds, median)':40} " + " ".join(f"{'wall':>10} {'cpu':>10}" for _ in conditions))
         for name, argv in COMMANDS.items():
             cells = []
             for env in conditions.values():
-                t = measure(argv, args.runs, env)
-                cells.append(f"{statistics.median(t):17.3f} {min(t):8.3f}")
+                walls, cpus = measure(argv, args.runs, env)
+                cells.append(f"{statistics.median(walls):10.3f} {statistics.median(cpus):10.3f}")
             print(f"{name:40} {' '.join(cells)}", flush=True)
 
 
