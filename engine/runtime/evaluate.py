@@ -165,11 +165,13 @@ def _generated(decision: Decision, facts: dict[str, Any], as_of: dt.date, calend
     ctx.warnings.extend(warnings)
     ctx.memo["outcome"] = (code, reasons)
     ctx.values.update(deadlines)  # every deadline known (the function gives dates or nothing, never a warning)
-    values, elements = computed
+    values, elements, checklists = computed
     ctx.values.update(values)
     for rule_id, found in elements.items():  # as rules.verdicts gives them (the frames only served the outcome)
         ctx.memo["each:" + rule_id] = [{"index": i, "value": v, "element": name, "passed": not failures,
                                         "failures": failures} for i, v, name, failures, _ in found]
+    for name, rows in checklists.items():
+        ctx.memo["checklist:" + name] = rows
     primary = decision.primary_score
     if primary:
         ctx.memo["total:" + primary] = total

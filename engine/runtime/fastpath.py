@@ -701,7 +701,21 @@ class _Gen:
             local = self.verdict_local(rule)
             if local in self.lazy:
                 self.emit(f"if {local} is not _U: _ev[{rule.id!r}] = {local}")
-        return "(_cv, _ev)"
+        self.emit("_cl = {}")
+        for cl in self.d.checklists.values():  # as checklists.checklist_rows gives them
+            self.ensure(self.expr_deps(cl.when) | self.expr_deps(cl.provided)
+                        | set().union(*(self.expr_deps(item.required_when) for item in cl.items)))
+            self.emit(f"_ap = {self.test(cl.when)}")
+            self.emit("_pv = None")
+            if cl.provided is not None:
+                self.emit("if _ap:")
+                self.emit(f"    _pv = {self.text(cl.provided)}")
+                self.emit("    if _pv is not None and _pv.__class__ is not _list: _fb()")
+            rows = ", ".join(f"{{'id': {item.id!r}, 'label': {item.label!r}, "
+                             f"'required': {self.test(item.required_when)}, 'source': {item.source!r}, "
+                             f"'provided': ({item.id!r} in _pv) if _pv is not None else None}}" for item in cl.items)
+            self.emit(f"_cl[{cl.name!r}] = [{rows}]")
+        return "(_cv, _ev, _cl)"
 
     def global_text(self, name: str) -> str:
         return ast.unparse(ast.fix_missing_locations(self.global_ref(name)))
