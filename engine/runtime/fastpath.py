@@ -39,7 +39,7 @@ import datetime as dt
 import os
 import weakref
 from collections.abc import Callable, Mapping
-from decimal import Decimal
+from decimal import Decimal, getcontext
 from typing import Any
 
 from ..compiler.model import Condition, Deadline, Decision, Rule, Scorecard, ScoreNode
@@ -670,12 +670,21 @@ class _Gen:
             return local_
 
         categories = [node(c) for c in card.categories]
-        root_total = " + ".join([zero] + [f"{c}.score" for c in categories])
+        by_id = dict(zip((c.id for c in card.categories), categories, strict=True))
+        if _exact_sums(card) and list(by_id) == list(card.category_leaves):
+            # the sums are exact: a category's subtotal over its leaves is its item's score (the same digits and
+            # exponent, nested or flat), and the total the sum of the subtotals, the root item's score
+            grand = self.fresh("_gt")
+            self.emit(f"{grand} = " + " + ".join([zero] + [f"{c}.score" for c in categories]))
+            subtotals = ", ".join(f"{by_id[cid]}.score" for cid in card.category_leaves)
+            root_total = grand
+        else:
+            grand = " + ".join([zero] + [scores[leaf.id] for cl in card.category_leaves.values() for leaf in cl])
+            subtotals = ", ".join(" + ".join([zero] + [scores[leaf.id] for leaf in cl])
+                                  for cl in card.category_leaves.values())
+            root_total = " + ".join([zero] + [f"{c}.score" for c in categories])
         self.emit(f"{tree} = _Item({card.name!r}, {card.label!r}, {self.const(card.max)}, {root_total}, "
                   f"{card.source!r}, False, [], [{', '.join(categories)}])")
-        grand = " + ".join([zero] + [scores[leaf.id] for cl in card.category_leaves.values() for leaf in cl])
-        subtotals = ", ".join(" + ".join([zero] + [scores[leaf.id] for leaf in cl])
-                              for cl in card.category_leaves.values())
         self.emit(f"{local} = ({grand}, ({subtotals},))")
         self.known = saved
         self.depth -= 1
@@ -1012,6 +1021,24 @@ def _steps(cond: Condition) -> int:
     if cond.op == "each":
         return n
     return n + sum(_steps(ch) for ch in cond.children)
+
+
+def _exact_sums(card: Scorecard) -> bool:
+    """Whether every sum of the card's item scores is exact in the decimal context (no rounding): each item scores
+    between 0 and its max, with no more places than its max, ``per`` or ``points``; all of them together then need
+    far fewer digits than the context's precision."""
+    places = 0
+    top = Decimal(0)
+    for leaves in card.category_leaves.values():
+        for leaf in leaves:
+            amounts = [leaf.max] + [a for line in leaf.lines for a in (line.per, line.points) if a is not None]
+            for a in amounts:
+                exponent = a.as_tuple().exponent
+                if not a.is_finite() or a < 0 or not isinstance(exponent, int):
+                    return False
+                places = max(places, -exponent)
+            top += leaf.max
+    return len(str(int(top))) + places + 2 < getcontext().prec
 
 
 def _element_names(cond: Condition) -> set[str]:
