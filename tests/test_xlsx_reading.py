@@ -28,6 +28,13 @@ def _both(path: Path) -> tuple[list[Any], list[Any]]:
         wb.close()
 
 
+def _with_sheet(base: Path, path: Path, sheet: bytes) -> None:
+    """A copy of the workbook ``base`` at ``path`` with its first sheet's XML replaced."""
+    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, sheet if name == "xl/worksheets/sheet1.xml" else source.read(name))
+
+
 @pytest.mark.parametrize("write_only", [False, True])
 def test_rows_of_workbooks_written_by_openpyxl(tmp_path: Path, write_only: bool) -> None:
     rng = random.Random(write_only)
@@ -108,10 +115,7 @@ def test_a_sheets_size_is_openpyxls_without_reading_the_sheet_twice(tmp_path: Pa
     sheet_xml = SHEET.format(dimension="" if dimension == "after" else dimension)
     if dimension == "after":  # out of order: openpyxl does not find it either
         sheet_xml = sheet_xml.replace("</sheetData>", '</sheetData><dimension ref="A1:B2"/>')
-    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w") as target:
-        for name in source.namelist():
-            data = source.read(name)
-            target.writestr(name, sheet_xml.replace('t="s"', 't="n"') if name == "xl/worksheets/sheet1.xml" else data)
+    _with_sheet(base, path, sheet_xml.replace('t="s"', 't="n"').encode())
 
     def size() -> tuple[Any, ...]:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -164,9 +168,7 @@ def test_rows_in_the_plain_form_and_others_between_them_read_as_openpyxl_reads_t
     body = _plain_rows(40) + ODD_ROWS[odd] + _plain_rows(90)[len(_plain_rows(45)):]
     xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet xmlns="{MAIN}"><sheetData>{body}</sheetData></worksheet>'
     path = tmp_path / "book.xlsx"
-    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w") as target:
-        for name in source.namelist():
-            target.writestr(name, xml.encode() if name == "xl/worksheets/sheet1.xml" else source.read(name))
+    _with_sheet(base, path, xml.encode())
     fast, reference = _both(path)
     assert fast == reference and len(reference) >= 90
 
@@ -188,8 +190,6 @@ def test_a_sheet_not_in_the_plain_form_is_read_as_openpyxl_reads_it(tmp_path: Pa
     else:
         xml = f'<worksheet xmlns="{MAIN}"><sheetData/></worksheet>'.encode()
     path = tmp_path / "book.xlsx"
-    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w") as target:
-        for name in source.namelist():
-            target.writestr(name, xml if name == "xl/worksheets/sheet1.xml" else source.read(name))
+    _with_sheet(base, path, xml)
     fast, reference = _both(path)
     assert fast == reference

@@ -725,12 +725,7 @@ class HeaderRows:
                 except Exception:  # Declined, a CellError: the usual path says what is wrong
                     return False
             values[p] = value
-            if cell.__class__ is str and len(cell) <= _MEMO_KEY_CHARS:
-                memo = self._checked_memos[p]
-                kept = value.__class__
-                if len(memo) < _MEMO_ENTRIES and (value is _SKIP or kept in _KEPT_CHECKED or (
-                        p in self._json and (kept is list or kept is dict))):
-                    memo[cell] = value
+            self._keep(self._checked_memos[p], p, cell, value, _KEPT_CHECKED)
             try:
                 p = values.index(None, p + 1)
             except ValueError:
@@ -747,17 +742,19 @@ class HeaderRows:
                 convert = self._converts[p]
                 value = convert(cell) if convert is not None else cell
             values[p] = value
-            if cell.__class__ is str and len(cell) <= _MEMO_KEY_CHARS:
-                memo = self._memos[p]
-                kept = value.__class__
-                # JSON lists and records are kept too: every row gets its own copy (see facts)
-                if len(memo) < _MEMO_ENTRIES and (value is _SKIP or kept in _IMMUTABLE or (
-                        p in self._json and (kept is list or kept is dict))):
-                    memo[cell] = value
+            self._keep(self._memos[p], p, cell, value, _IMMUTABLE)
             try:
                 p = values.index(None, p + 1)
             except ValueError:
                 return
+
+    def _keep(self, memo: dict[Any, Any], p: int, cell: Any, value: Any, kept: frozenset[type]) -> None:
+        """Keep a short text's value for its column when rows may share it (JSON lists and records too: every row
+        gets its own copy, see facts)."""
+        if cell.__class__ is str and len(cell) <= _MEMO_KEY_CHARS and len(memo) < _MEMO_ENTRIES and (
+                value is _SKIP or value.__class__ in kept or (
+                p in self._json and (value.__class__ is list or value.__class__ is dict))):
+            memo[cell] = value
 
 
 _KEPT_CHECKED = frozenset({bool, int, Decimal, str, dt.date})  # checked values that rows may share

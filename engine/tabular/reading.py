@@ -670,7 +670,6 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
     def cell_value(cell: Any) -> Any:  # openpyxl's WorkSheetParser.parse_cell, values only
         kind = cell.get("t", "n")
         style = cell.get("s")
-        style_id = int(style) if style else 0
         if kind == "inlineStr":
             if len(cell) == 1:  # <is><t>text</t></is>, as nearly every program writes it
                 inline = cell[0]
@@ -680,26 +679,7 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
                         return text.text or ""
             inline = cell.find(_INLINE)
             return Text.from_tree(inline).content if inline is not None else None
-        value = cell.findtext(_VALUE, None) or None
-        if value is None:
-            return None
-        if kind == "n":
-            number: Any = float(value) if "." in value or "E" in value or "e" in value else int(value)
-            if style_id in dates:
-                try:
-                    return from_excel(number, epoch, timedelta=style_id in durations)
-                except (OverflowError, ValueError):
-                    warnings.warn(f"Cell {cell.get('r')} is marked as a date but the serial value {number} is "
-                                  "outside the limits for dates. The cell will be treated as an error.", stacklevel=2)
-                    return "#VALUE!"
-            return number
-        if kind == "s":
-            return strings[int(value)]
-        if kind == "b":
-            return bool(int(value))
-        if kind == "d":
-            return from_ISO8601(value)
-        return value
+        return plain_value(cell.get("r"), kind, style, cell.findtext(_VALUE, None) or None)
 
     def row_of(element: Any, number: int) -> tuple[int, list[tuple[int, Any]]]:
         at = element.get("r")
@@ -722,10 +702,8 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
         element.clear()
         return number, cells
 
-    def plain_value(ref: str, kind: str, style: str | None, value: str | None, inline: str | None) -> Any:
-        """cell_value of a cell in its plain form (see _PLAIN_CELL): the texts of its <v> and of its <is><t>."""
-        if kind == "inlineStr":
-            return inline
+    def plain_value(ref: str | None, kind: str, style: str | None, value: str | None) -> Any:
+        """The value of a cell that is not inline text, from its reference, type, style and the text of its <v>."""
         if not value:
             return None
         if kind == "n":
@@ -765,7 +743,7 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
                 elif kind == "s" and value:
                     append((column, strings[int(value)]))
                 else:
-                    append((column, plain_value(f"{letters}{digits}", kind or "n", style, value or None, None)))
+                    append((column, plain_value(f"{letters}{digits}", kind or "n", style, value or None)))
         return number, cells
 
     def parsed() -> Iterator[tuple[int, list[tuple[int, Any]]]]:
