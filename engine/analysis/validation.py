@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache as cache_result
 from pathlib import Path
 
+from ..compiler.model import Pack
 from ..compiler.pipeline import PACK_FILE, check_pack
 from ..errors import Location, Problem, SkillcertError, UsageError
 from ..library import Library
+from ..source import cache
 from ..source.loader import display_path, load_file
 
 __all__ = ["validate_paths", "pack_dirs"]
@@ -28,7 +31,6 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
     A pack that cannot be built does not hide its test files' and examples' own problems: they are still read
     (YAML) and the test files checked against their schema; only what needs the pack (decisions, facts) is not.
     """
-    from ..documents.checks import check_templates
     from .tester import check_case_file, find_test_files, load_cases, policies_root
 
     problems: list[Problem] = []
@@ -63,7 +65,7 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
                     checked += 1
                 continue
             library.add(pack)
-            problems.extend(check_templates(pack))  # the documents' Word templates (skillcert.documents.checks)
+            problems.extend(_template_problems(pack, folder))  # the documents' Word templates
             for test_file in find_test_files(folder):
                 problems.extend(check_case_file(test_file, library))
                 checked += 1
@@ -71,6 +73,68 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
                 problems.extend(_check_example(example, pack.id, library))
                 checked += 1
     return sorted(problems, key=Problem.sort_key), checked
+
+
+def _template_problems(pack: Pack, folder: Path) -> list[Problem]:
+    """The pack's Word templates checked by :mod:`skillcert.documents.checks`, unless these very templates passed
+    before for this very pack text, with this very engine code and these installed libraries.
+
+    Checking them imports python-docx, docxtpl and jinja2 and opens every template: about 0.2 s, which took
+    ``validate`` past its half second. A pass leaves an empty marker named by the digest of all that the check reads
+    (:func:`_templates_digest`); a problem is never remembered, so it is reported at every run.
+    """
+    templates = sorted({Path(doc.path) for d in pack.decisions.values() for doc in d.documents.values()
+                        if Path(doc.path).is_file()})
+    if not templates:
+        return []
+    folder_of_markers = cache.cache_dir("templates-ok")
+    marker = None
+    if folder_of_markers is not None:
+        try:
+            marker = folder_of_markers / _templates_digest(folder / PACK_FILE, templates)
+        except OSError:  # a file that vanished or cannot be read: check, and let the check say so
+            marker = None
+        if marker is not None and cache.has_marker(marker):
+            return []
+    from ..documents.checks import check_templates  # deferred: python-docx, docxtpl, jinja2 (see above)
+
+    problems = check_templates(pack)
+    if marker is not None and not problems:
+        cache.set_marker(marker)
+    return problems
+
+
+def _templates_digest(pack_file: Path, templates: list[Path]) -> str:
+    """The digest of everything the template checks depend on: the pack's text and its templates' bytes, and what
+    :func:`_installation_digest` covers."""
+    import hashlib
+
+    h = hashlib.sha256(f"templates-ok 1\0{_installation_digest()}\0".encode())
+    for path in [pack_file, *templates]:
+        h.update(f"{path}\0{path.stat().st_size}\0".encode("utf-8", "surrogatepass"))
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+@cache_result
+def _installation_digest() -> str:
+    """Every module of the engine (the compiled decision and the checks themselves) and the folders on ``sys.path``
+    as they are now (a library installed, upgraded or removed there changes its folder's time)."""
+    import hashlib
+    import os
+    import sys
+
+    h = hashlib.sha256()
+    engine = Path(__file__).resolve().parent.parent
+    for path in sorted(engine.rglob("*.py")):
+        h.update(f"{path.relative_to(engine)}\0{path.stat().st_size}\0".encode("utf-8", "surrogatepass"))
+        h.update(path.read_bytes())
+    for entry in sys.path:
+        try:
+            h.update(f"{entry}\0{os.stat(entry or '.').st_mtime_ns}\0".encode("utf-8", "surrogatepass"))
+        except OSError:
+            continue
+    return h.hexdigest()
 
 
 def _examples(folder: Path) -> list[Path]:

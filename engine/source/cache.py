@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_dir", "read_json", "write_json"]
+__all__ = ["cache_dir", "read_json", "write_json", "has_marker", "set_marker"]
 
 
 def cache_dir(kind: str) -> Path | None:
@@ -62,4 +62,21 @@ def write_json(path: Path, value: Any) -> None:
             os.unlink(tmp)
             raise
     except (OSError, ValueError, TypeError, RecursionError):
+        pass
+
+
+def has_marker(path: Path) -> bool:
+    """Whether an empty marker file (a check passed for what its name is the digest of) is there and ours."""
+    try:
+        return _ours(os.stat(path)) and _ours(os.stat(path.parent))
+    except OSError:
+        return False
+
+
+def set_marker(path: Path) -> None:
+    """Leave a marker (see :func:`has_marker`); a folder that cannot be written only costs speed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.touch(mode=0o600)
+    except OSError:
         pass

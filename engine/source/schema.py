@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import Problem, UsageError, did_you_mean
 from ..values import quote
-from .cache import cache_dir
+from .cache import cache_dir, has_marker, set_marker
 from .loader import Document
 from .resources import schemas_dir
 
@@ -91,15 +91,11 @@ def check_document(doc: Document, schema_name: str, *, use_cache: bool = False) 
         folder = cache_dir("schema-ok")
         if folder is not None:
             marker = folder / _cache_key(doc, schema_name)
-            if marker.exists():
+            if has_marker(marker):
                 return []
     problems = _check(doc, schema_name)
     if marker is not None and not problems:
-        try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
-        except OSError:
-            pass  # a read-only home only costs speed
+        set_marker(marker)  # a read-only home only costs speed
     return problems
 
 
