@@ -24,6 +24,7 @@ from docx.shared import Mm
 from skillcert.compiler.pipeline import check_pack
 from skillcert.documents import layout
 from skillcert.documents.checks import check_templates
+from skillcert.documents.context import without_marks
 from skillcert.documents.inputs import split_facts
 from skillcert.documents.pdf import soffice
 from skillcert.documents.render import render_documents
@@ -162,7 +163,7 @@ def test_an_order_with_one_problem() -> None:
     result, docs = _render("nanning/supervision", facts, dt.date(2023, 5, 18), inputs)
     assert result.outcome == "rectify"
     numbered = _numbered(_text(_check_official_layout(docs["rectification_order"])))
-    assert numbered == ["1．阅卷管理不规范，评分标准不统一（第二十七条(三)）。"]
+    assert numbered == ["1．阅卷管理不规范，评分标准不统一（第二十七条（三））。"]
 
 
 def test_a_name_outside_gb2312_and_xml_characters_stay_as_written() -> None:
@@ -222,6 +223,108 @@ def test_renewal_gives_the_receipt_and_the_filled_evaluation_form() -> None:
     assert "评估组成员签字：" in form and "组长（签名）：" in form   # left blank for the panel
 
 
+# ---------------------------------------------------------------- the packs' reading marks
+
+NANNING_INPUTS = {"institution_name": "南宁市某评价机构", "issuing_office": "南宁市职业技能培训和鉴定指导中心",
+                  "signed_on": "2023-05-19", "rectify_by": "2023-06-30"}
+EMPLOYER = {"institution_kind": "employer", "registry_level": "district", "registration_expires_on": "2025-09-30",
+            "applied_on": "2025-08-20", "registered_occupations": ["6-18-01-01"],
+            "assessed_occupations": ["6-18-01-01"], "meets_renewal_conditions": False}
+
+# For each rule or scorecard item whose message or clause carries its pack's reading mark: facts that fire it.
+MARKED_CASES: list[tuple[str, str, dict[str, Any], dt.date, dict[str, Any]]] = [
+    *[("nanning/supervision", rule, {**facts, "rectified_in_time": rectified}, dt.date(2023, 5, 18), NANNING_INPUTS)
+      for rectified in (None, False)
+      for rule, facts in [
+          ("false_conclusion", {"false_conclusion_cases": ["forged_records"]}),
+          ("public_notice", {"public_notice_missing": ["complaint_channel"]}),
+          ("paper_retention", {"paper_retention_years": 2}),
+          ("electronic_retention", {"electronic_retention_years": 3}),
+          ("theory_room_video", {"theory_room_video": False}),
+          ("skill_room_video", {"skill_room_video": False}),
+          ("outside_venue", {"assessed_outside_venue": True}),
+      ]],
+    ("chongqing/renewal", "publicity",
+     {**_facts(RECTIFY_EXAMPLE), "findings": {**_facts(RECTIFY_EXAMPLE)["findings"], "publicity_items_missing": 2}},
+     dt.date(2025, 6, 10), {}),
+    ("chongqing/renewal", "employer_refused", EMPLOYER, dt.date(2025, 9, 1), INPUTS),
+]
+
+
+def _marked_ids(decision_id: str) -> set[str]:
+    """The rules and scorecard items of a decision whose own text (message, clause) carries a reading mark."""
+    region, name = decision_id.split("/")
+    pack = yaml.safe_load((POLICIES / region / "pack.yaml").read_text(encoding="utf-8"))
+    marks = _marks(decision_id)
+    decision = pack["decisions"][name]
+    found = {r["id"] for r in decision.get("rules", []) if any(m in json.dumps(r, ensure_ascii=False) for m in marks)}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "id" in node and any(m in str(node.get("source", "")) for m in marks):
+                found.add(node["id"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(decision.get("scorecards", {}))
+    return found
+
+
+def _marks(decision_id: str) -> list[str]:
+    region = decision_id.split("/")[0]
+    return list(yaml.safe_load((POLICIES / region / "pack.yaml").read_text(encoding="utf-8"))["pack"]["reading_marks"])
+
+
+@pytest.mark.parametrize("decision_id, rule, facts, as_of, inputs", MARKED_CASES,
+                         ids=[f"{c[0]}:{c[1]}:{c[2].get('rectified_in_time', '')}" for c in MARKED_CASES])
+def test_documents_leave_out_the_packs_reading_marks(decision_id: str, rule: str, facts: dict[str, Any],
+                                                    as_of: dt.date, inputs: dict[str, Any]) -> None:
+    decision = LIBRARY.decision(decision_id)
+    rule_facts, given = split_facts(decision, facts)
+    result = LIBRARY.evaluate(decision_id, rule_facts, as_of=as_of)
+    fired = {r.rule.split("[")[0] for r in result.reasons}
+    deducted = {d.id for c in (result.scorecard["categories"] if result.scorecard else []) for d in c.walk()
+                if d.score < d.max}
+    assert rule in fired | deducted, (rule, fired, deducted)
+    report = result.to_json()
+    assert any(m in report for m in _marks(decision_id))    # the result keeps the pack's reading for staff
+    every = [d for d in decision.documents.values() if d.scope == "case"]
+    docs = render_documents(decision, result, rule_facts, {**given, **inputs}, documents=every)
+    assert set(docs) == {d.id for d in every}
+    for doc_id, blob in docs.items():
+        text = _text(_open(blob))
+        assert not any(m in text for m in _marks(decision_id)), (doc_id, text)
+        assert "(" not in text and ")" not in text, doc_id      # Chinese text has full-width brackets
+
+
+def test_every_marked_rule_has_a_case() -> None:
+    """A rule or item given a reading mark in a decision that produces documents needs a case above."""
+    for pack_file in sorted(POLICIES.glob("*/pack.yaml")):
+        pack = yaml.safe_load(pack_file.read_text(encoding="utf-8"))
+        for name, decision in pack["decisions"].items():
+            decision_id = f"{pack_file.parent.name}/{name}"
+            if decision.get("documents") and pack["pack"].get("reading_marks"):
+                covered = {c[1] for c in MARKED_CASES if c[0] == decision_id}
+                assert _marked_ids(decision_id) <= covered, decision_id
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("第二十七条(七)(MARK)", "第二十七条(七)"),
+    ("第十一条(“前20个工作日内”读作不晚于该日，MARK)", "第十一条"),
+    ("附件3 公开公示(第5、6项为MARK)", "附件3 公开公示"),
+    ("按第二十七条(七)处理（MARK）。", "按第二十七条(七)处理。"),
+    ("(见第二十七条(七)，MARK)其余", "其余"),
+    ("未括注的MARK", "未括注的"),
+    ("(MARK", "("),
+    ("没有标记(第十七条)", "没有标记(第十七条)"),
+])
+def test_without_marks_leaves_out_the_aside_that_holds_the_mark(text: str, expected: str) -> None:
+    assert without_marks(text, ("MARK",)) == expected
+
+
 # ---------------------------------------------------------------- Nanning, Hebei, Shanxi
 
 
@@ -237,7 +340,7 @@ def test_nanning_order_lists_the_article_27_findings_and_states_the_escalation(
     result, docs = _render("nanning/supervision", facts, dt.date(2023, 5, 18), inputs)
     assert result.outcome == outcome
     text = _text(_check_official_layout(docs["rectification_order"]))
-    assert "1．阅卷管理不规范，评分标准不统一（第二十七条(三)）。" in text
+    assert "1．阅卷管理不规范，评分标准不统一（第二十七条（三））。" in text
     assert "现责令你单位于2023年6月30日前完成整改" in text
     assert escalation in text and "2023年5月19日" in text
 
@@ -463,6 +566,13 @@ def test_templates_run_sandboxed(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- PDF and PNG
 
 
+DOCUMENT_EXAMPLES = [
+    ("nanning/supervision", "nanning/examples/documents/supervision-rectify.yaml", dt.date(2023, 5, 18)),
+    ("hebei/renewal", "hebei/examples/documents/renewal-data-table.yaml", dt.date(2023, 11, 10)),
+    ("shanxi/evaluation", "shanxi/examples/documents/evaluation-opinion.yaml", dt.date(2023, 9, 20)),
+]
+
+
 def _every_document() -> list[tuple[str, bytes]]:
     out = []
     _, docs = _render("chongqing/renewal", _facts(RECTIFY_EXAMPLE), dt.date(2025, 6, 10))
@@ -471,15 +581,9 @@ def _every_document() -> list[tuple[str, bytes]]:
                       {**_facts(POLICIES / "chongqing" / "examples" / "renewal-social-org.yaml"), **INPUTS},
                       dt.date(2025, 5, 25))
     out.append(("chongqing-renewal_receipt", docs["renewal_receipt"]))
-    _, docs = _render("nanning/supervision", _facts(POLICIES / "nanning" / "examples" / "supervision-findings.yaml"),
-                      dt.date(2023, 5, 18), {**INPUTS, "rectify_by": "2023-06-30"})
-    out += [(f"nanning-{k}", v) for k, v in docs.items()]
-    _, docs = _render("hebei/renewal", _facts(POLICIES / "hebei" / "examples" / "renewal-social-org.yaml"),
-                      dt.date(2023, 11, 10), INPUTS)
-    out += [(f"hebei-{k}", v) for k, v in docs.items()]
-    _, docs = _render("shanxi/evaluation", _facts(POLICIES / "shanxi" / "examples" / "evaluation-social-org.yaml"),
-                      dt.date(2023, 9, 20), INPUTS)
-    out += [(f"shanxi-{k}", v) for k, v in docs.items()]
+    for decision_id, example, as_of in DOCUMENT_EXAMPLES:   # each with its own document inputs
+        _, docs = _render(decision_id, _facts(POLICIES / example), as_of)
+        out += [(f"{decision_id.split('/')[0]}-{k}", v) for k, v in docs.items()]
     out.append(("shanxi-opinion_summary", _shanxi_summary()))
     return out
 
@@ -520,4 +624,21 @@ def test_every_document_converts_to_pdf_and_png() -> None:
         assert pdf.read_bytes().startswith(b"%PDF")
         subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(ARTEFACTS / name)], check=True, timeout=120)
         assert list(ARTEFACTS.glob(f"{name}*.png"))
+        pages = _pdf_pages(pdf)
+        assert all(CODE_PATTERN.search(page) for page in pages), f"{name}: a page without the code in its footer"
+        for first, last in [("特此通知", "日"), ("评估组意见", "成员（签名）")]:   # blocks kept on one page
+            holding = [page for page in pages if first in page]
+            assert all(last in page.split(first, 1)[1] for page in holding), f"{name}: {first}… split"
+        assert len(pages) <= PAGES.get(name, 2), (name, len(pages))
+    # the grid's 22 lines: the Chongqing notice's first page holds title, number, addressee and 16 lines of text
+    notice = _pdf_pages(ARTEFACTS / "chongqing-rectification_notice.pdf")[0]
+    assert sum(1 for line in notice.splitlines() if line.strip()) >= 19, notice
+
+
+PAGES = {"chongqing-evaluation_form": 4, "hebei-data_table": 1, "shanxi-opinion_summary": 1}
+
+
+def _pdf_pages(pdf: Path) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, timeout=120, capture_output=True)
+    return text.stdout.decode("utf-8").split("\f")[:-1]
 

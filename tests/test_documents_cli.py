@@ -177,3 +177,39 @@ def test_written_documents_are_readable_by_others_as_the_umask_allows(tmp_path: 
         os.umask(old)
     assert [oct(p.stat().st_mode & 0o777) for p in written] == ["0o644", "0o644"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.docx", "b.docx"]  # no temporary left
+
+
+def _readme_document_commands() -> list[list[str]]:
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    section = (root / "README.md").read_text(encoding="utf-8").split("## Documents", 1)[1].split("\n## ", 1)[0]
+    lines = [line for block in re.findall(r"```sh\n(.+?)\n```", section, re.S) for line in block.splitlines()
+             if line.startswith("skillcert evaluate") and "--documents" in line]
+    return [[str(root / a) if a.startswith("policies/") else a for a in line.split()[1:]] for line in lines]
+
+
+def test_every_pack_with_documents_has_an_example_the_readme_runs(tmp_path: Path) -> None:
+    """Each README command writes, for its pack's example under examples/documents/, every document the outcome
+    calls for, each verified and without a tag left; and every pack that declares documents has one."""
+    import docx
+    import skillcert
+
+    commands = _readme_document_commands()
+    library = skillcert.load(Path(__file__).resolve().parent.parent / "policies")
+    with_documents = {d.id for region in library.regions()
+                      for d in library.pack(region).decisions.values() if d.documents}
+    assert {argv[1] for argv in commands} == with_documents
+    for n, argv in enumerate(commands):
+        folder = tmp_path / str(n)
+        assert "examples/documents/" in argv[2]
+        code, _, err = _cli(*[str(folder) if a == "文书/" else a for a in argv])
+        assert code == 0, (argv, err)
+        written = sorted(folder.iterdir())
+        assert written, argv
+        for path in written:
+            text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
+            assert "{{" not in text and "{%" not in text, path.name
+            code, out, _ = _cli("verify", str(path))
+            assert code == 0 and "一致" in out, (path.name, out)
+

@@ -48,6 +48,10 @@ class Doc:
         normal = self.doc.styles["Normal"]
         set_font(normal, BODY_FONT, BODY_SIZE_PT, condensed=char_spacing_twentieths())
         normal.paragraph_format.space_before = normal.paragraph_format.space_after = Pt(0)
+        # single spacing: one line of the grid a line (python-docx's default, 1.15, spreads 22 lines over 25)
+        normal.paragraph_format.line_spacing = 1.0
+        _chinese_language(self.doc)
+        self.form_style = _form_style(self.doc)
         footer = self.doc.sections[0].footer.paragraphs[0]
         footer.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         set_font(footer.add_run(FOOTER), BODY_FONT, 12)
@@ -101,14 +105,35 @@ class Doc:
         self._para(text, BODY_FONT, BODY_SIZE_PT)
 
     def signature(self, office: str = "{{ issuing_office }}", date: str = "{{ signed_on }}") -> None:
+        """GB/T 9704 7.3.5: one line down, the issuing office right-aligned two characters in from the margin,
+        the date under it four characters in (the seal covers both). Kept on one page with the paragraph before it
+        (GB/T 9704 7.3.5.4: a signature never stands on a page of its own)."""
+        start = self.mark() - 1
         self.blank()
-        self._para(office, BODY_FONT, BODY_SIZE_PT, align=WD_ALIGN_PARAGRAPH.RIGHT)
-        self._para(date, BODY_FONT, BODY_SIZE_PT, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        self._para(office, BODY_FONT, BODY_SIZE_PT, align=WD_ALIGN_PARAGRAPH.RIGHT).paragraph_format.right_indent = \
+            Pt(BODY_SIZE_PT * 2)
+        self.date_line(date)
+        self.keep_together(start)
+
+    def mark(self) -> int:
+        """Where the next paragraph goes (for :meth:`keep_together`)."""
+        return len(self.doc.paragraphs)
+
+    def keep_together(self, start: int) -> None:
+        """Keep the paragraphs from ``start`` on to the last on one page (each kept with the next)."""
+        for p in self.doc.paragraphs[max(start, 0):-1]:
+            p.paragraph_format.keep_with_next = True
+
+    def date_line(self, date: str = "年　　月　　日") -> None:
+        """A date four characters in from the right margin (blank ones are filled in by hand)."""
+        p = self._para(date, BODY_FONT, BODY_SIZE_PT, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        p.paragraph_format.right_indent = Pt(BODY_SIZE_PT * 4)
 
     def table(self, header: list[list[str]], row: list[str], *, loop: str, total: list[str] | None = None,
               merges: list[tuple[int, int, int, int]] = (), widths_mm: list[float] | None = None,
-              left: tuple[int, ...] = ()) -> None:
-        """A form: header rows, one row repeated by ``loop`` (``for … in …``), an optional total row."""
+              left: tuple[int, ...] = (), total_span: int = 1) -> None:
+        """A form: header rows, one row repeated by ``loop`` (``for … in …``), an optional total row whose label
+        spans ``total_span`` columns."""
         cols = len(row)
         table = self.doc.add_table(rows=0, cols=cols)
         table.style = "Table Grid"
@@ -118,10 +143,8 @@ class Doc:
             r = table.add_row()
             for i, (cell, text) in enumerate(zip(r.cells, cells, strict=True)):
                 p = cell.paragraphs[0]
+                p.style = self.form_style
                 p.alignment = WD_ALIGN_PARAGRAPH.LEFT if i in aligned else WD_ALIGN_PARAGRAPH.CENTER
-                off = OxmlElement("w:snapToGrid")   # a form's small print keeps its own line height, not the grid's
-                off.set(qn("w:val"), "0")
-                p._p.get_or_add_pPr().append(off)
                 if text:
                     set_font(p.add_run(text), BODY_FONT, TABLE_SIZE_PT, bold=bold)
 
@@ -132,6 +155,8 @@ class Doc:
         add(["{%tr endfor %}"] + [""] * (cols - 1))
         if total is not None:
             add(total, bold=True)
+            if total_span > 1:
+                merges = [*merges, (len(header) + 3, 0, len(header) + 3, total_span - 1)]
         for r1, c1, r2, c2 in merges:
             table.cell(r1, c1).merge(table.cell(r2, c2))
             kept = table.cell(r1, c1).paragraphs
@@ -144,9 +169,12 @@ class Doc:
             table.autofit = False
             for column, w in zip(table.columns, widths_mm, strict=True):
                 column.width = Mm(w)
-            for r in table.rows:
-                for cell, w in zip(r.cells, widths_mm, strict=True):
-                    cell.width = Mm(w)
+            for r in table.rows:   # a merged cell is as wide as the columns it spans
+                column = 0
+                for tc in r._tr.tc_lst:
+                    span = tc.grid_span
+                    tc.width = Mm(sum(widths_mm[column:column + span]))
+                    column += span
         _repeat_header(table, len(header))
 
     def save(self, path: Path) -> None:
@@ -159,6 +187,40 @@ class Doc:
                 package.rels.pop(rid)
         self.doc.save(str(path))
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+FORM_STYLE = "Form Text"
+
+
+def _form_style(doc: Any) -> Any:
+    """The paragraph style of a form's cells: 五号, not condensed, single-spaced and off the grid, so that a row of
+    small print is one small line high. A style rather than each run's size: the paragraph mark takes its size
+    from the style, and with the body's 三号 an empty or one-line cell would stand a body line high."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    style = doc.styles.add_style(FORM_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    style.base_style = doc.styles["Normal"]
+    style.quick_style = True
+    set_font(style, BODY_FONT, TABLE_SIZE_PT, condensed=0)
+    style.paragraph_format.line_spacing = 1.0
+    style.paragraph_format.first_line_indent = Pt(0)
+    off = OxmlElement("w:snapToGrid")   # a form's small print keeps its own line height, not the grid's
+    off.set(qn("w:val"), "0")
+    p_pr = style.element.get_or_add_pPr()
+    p_pr.insert_element_before(off, "w:spacing", "w:ind", "w:contextualSpacing", "w:jc")
+    return style
+
+
+def _chinese_language(doc: Any) -> None:
+    """The document's default language for east-Asian text: Simplified Chinese (python-docx's template says
+    en-US), so that line breaking and the fall-back faces follow Chinese rules."""
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    r_pr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    lang = r_pr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        r_pr.append(lang)
+    lang.set(qn("w:eastAsia"), "zh-CN")
 
 
 def _repeat_header(table: Any, rows: int) -> None:
@@ -212,28 +274,38 @@ def chongqing_evaluation_form() -> Doc:
     d.line("机构名称：{{ institution_name }}")
     d.line("评估日期：{{ as_of }}")
     d.tag("{%p if scorecard_items %}")
-    d.table([["评估类别／评估项目", "满分", "扣分", "加分", "得分", "依据"]],
+    # 依据 only where it changes: the items of one group share their group's clause (one line a row, not three)
+    # 依据 only where it changes (the items of a group share their group's clause), without the 附件3 the header
+    # names: one line a row, not three
+    d.table([["评估类别／评估项目", "满分", "扣分", "加分", "得分", "依据（附件3）"]],
             ["{{ '　' * row.level }}{{ row.label }}", "{{ row.max }}", "{{ row.deduction }}", "{{ row.award }}",
-             "{{ row.score }}", "{{ row.clause }}"],
+             "{{ row.score }}", "{% if loop.first or row.clause != loop.previtem.clause %}"
+                                "{{ row.clause | replace('附件3 ', '') }}{% endif %}"],
             loop="row in scorecard_items",
-            total=["合计", "{{ score_max }}", "", "", "{{ score }}", "附件3"],
-            widths_mm=[56, 16, 16, 16, 16, 36], left=(0,))
+            total=["合计", "{{ score_max }}", "", "", "{{ score }}", ""],
+            widths_mm=[58, 15, 15, 15, 15, 38], left=(0, 5))
     d.line("分类小计：{% for s in subtotals %}{{ s.label }}{{ s.score }}分（满分{{ s.max }}分）"
            "{% if not loop.last %}；{% endif %}{% endfor %}。")
     d.tag("{%p else %}")
     d.line("本机构为用人单位评价机构，按资料审核办理，不按本表评分。")
     d.tag("{%p endif %}")
+    d.blank()
+    panel = d.mark()   # the panel's opinion and signatures on one page
     d.heading("评估组意见")
     d.line("机构评估得分：{{ score }}分")
     d.line("评估组成员签字：")
-    d.line("年　　月　　日", WD_ALIGN_PARAGRAPH.RIGHT)
+    d.blank()
+    d.date_line()
     d.line("综合评价　符合：80分及以上；整改：79分—60分；不予备案：60分以下。")
     d.line("本次评估结论为：{% if outcome == 'renew' %}符合{% elif outcome == 'rectify' %}整改"
            "{% elif outcome == 'deny' %}不予备案{% else %}{{ outcome_label }}{% endif %}（{{ outcome_label }}）")
     d.line("评估专家签字：")
     d.line("组长（签名）：")
+    d.blank()
     d.line("成员（签名）：")
-    d.line("年　　月　　日", WD_ALIGN_PARAGRAPH.RIGHT)
+    d.blank()
+    d.date_line()
+    d.keep_together(panel)
     return d
 
 
@@ -282,7 +354,8 @@ def hebei_data_table() -> Doc:
     d.tag("{%p set t = tables.data_table.total %}")
     d.table([header1, header2], row, loop="r in tables.data_table.rows", total=total,
             merges=[(0, 0, 1, 0), (0, 1, 1, 1), (0, 2, 1, 2), (0, 3, 0, 8), (0, 9, 0, 14), (0, 15, 1, 15)],
-            widths_mm=[10, 15, 42] + [12.5] * 12 + [20])
+            widths_mm=[12, 14, 53] + [12] * 12 + [18], total_span=3)
+    d.blank()
     d.line("负责人（签字）：　　　　　　　　　　经办人（签字）：")
     d.line("获证率＝获证人次÷认定人次，按百分比保留两位小数；认定人次为0的行不计获证率。")
     return d
@@ -336,16 +409,17 @@ def shanxi_opinion_summary() -> Doc:
     d.table([["序号", "机构类型", "机构名称", "备案年度", "评估意见", "依据"]],
             ["{{ r.number }}", "{{ r.group }}", "{{ r.institution_name or r.id }}", "{{ r.cohort }}", short,
              "{{ r.clauses }}"],
-            loop="r in rows", widths_mm=[10, 26, 44, 16, 30, 30], left=(2,))
+            loop="r in rows", widths_mm=[12, 34, 32, 18, 30, 30], left=(2,))
     d.blank()
     d.heading("按{{ group_label }}汇总")
     d.table([["{{ group_label }}", "合计"] + [label for _, label in _SHANXI_OPINIONS]],
             ["{{ g.label }}", "{{ g.total }}"] + [f"{{{{ g.by_outcome.{code} }}}}" for code, _ in _SHANXI_OPINIONS],
             loop="g in groups", total=["合计", "{{ total }}"] + [f"{{{{ by_outcome.{code} }}}}"
                                                                 for code, _ in _SHANXI_OPINIONS],
-            widths_mm=[30, 16] + [22] * 5)
+            widths_mm=[36, 15] + [21] * 5)
+    d.blank()
     d.line("2020年度备案的机构：终止备案、同意延续备案或暂不予延续备案；2021年度备案的机构：终止备案、暂停评价活动"
-           "或正常评价(§三(三))。")
+           "或正常评价（§三（三））。")
     return d
 
 

@@ -74,6 +74,7 @@ def stage_declarations(c: Compilation) -> None:
         id=meta["id"], title=meta["title"], jurisdiction=meta["jurisdiction"], issuer=meta["issuer"],
         version=meta["version"], sources=sources, valid_from=meta["valid_from"],
         valid_until=meta.get("valid_until"), notes=meta.get("notes", ""), files=(c.display,),
+        reading_marks=tuple(meta.get("reading_marks", ())),
         digest="sha256:" + hashlib.sha256(c.doc.text.encode("utf-8")).hexdigest(), directory=str(c.directory),
     )
     valid_until = meta.get("valid_until")

@@ -358,3 +358,4 @@ class Pack:
     digest: str
     calendar: HolidayCalendar              # the environment's holiday years with any years the pack adds
     directory: str = ""
+    reading_marks: tuple[str, ...] = ()    # marks of the pack's own readings, left out of documents

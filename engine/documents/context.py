@@ -20,7 +20,7 @@ from ..runtime.result import DecisionResult, ItemScore
 from ..values import format_decimal
 from .inputs import NOT_IN_DOCUMENT
 
-__all__ = ["build_context", "build_batch_context", "official", "official_date", "CONTEXT_NAMES",
+__all__ = ["build_context", "build_batch_context", "official", "official_date", "without_marks", "CONTEXT_NAMES",
            "BATCH_CONTEXT_NAMES", "DICT_NAMES"]
 
 # Every name a template may use besides the decision's reported values and document inputs.
@@ -105,19 +105,78 @@ def build_context(decision: Decision, result: DecisionResult, facts: Mapping[str
     for name, value in inputs.items():
         labels = dict(decision.document_inputs[name].spec.values) if name in decision.document_inputs else None
         context[name] = official(value, labels)
-    printable: dict[str, Any] = _printable(context)
+    printable: dict[str, Any] = _printable(context, _marks(decision), _given(decision))
     return printable
 
 
-def _printable(value: Any) -> Any:
-    """Facts may carry what a Word document cannot hold (a pasted cell): the document shows U+FFFD in its place
-    instead of failing to render."""
+def without_marks(text: str, marks: tuple[str, ...]) -> str:
+    """``text`` with every parenthetical aside (``(…)`` or ``（…）``) that holds one of ``marks`` left out.
+
+    A pack marks its own readings in its messages and clauses (``reading_marks``); the staff report keeps them,
+    an official document does not. The aside is the innermost pair of brackets around the mark, so
+    ``第二十七条(七)(MARK)`` keeps ``第二十七条(七)`` and ``(见第二十七条(七)，MARK)`` goes whole; a mark outside
+    any brackets is left out by itself.
+    """
+    for mark in marks:
+        while (at := text.find(mark)) >= 0:
+            start, end = _enclosing(text, at, at + len(mark))
+            text = (text[:start].rstrip() if start < at else text[:start]) + text[end:]
+    return text
+
+
+_OPEN, _CLOSE = "(（", ")）"
+
+
+def _enclosing(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of the brackets around ``text[start:end]`` (balanced, either width), else the span itself."""
+    depth, i = 0, start - 1
+    while i >= 0:
+        if text[i] in _CLOSE:
+            depth += 1
+        elif text[i] in _OPEN:
+            if depth == 0:
+                break
+            depth -= 1
+        i -= 1
+    depth, j = 0, end
+    while j < len(text):
+        if text[j] in _OPEN:
+            depth += 1
+        elif text[j] in _CLOSE:
+            if depth == 0:
+                break
+            depth -= 1
+        j += 1
+    if i < 0 or j >= len(text):
+        return start, end
+    return i, j + 1
+
+
+def _marks(decision: Decision) -> tuple[str, ...]:
+    return decision.pack.reading_marks if decision.pack is not None else ()
+
+
+def _given(decision: Decision) -> frozenset[str]:
+    """The names whose values the caller gave (facts, document inputs): shown as given."""
+    return frozenset({"facts", *decision.document_inputs})
+
+
+_FULL_WIDTH = str.maketrans("()", "（）")
+
+
+def _printable(value: Any, marks: tuple[str, ...] | None = (), given: frozenset[str] = frozenset()) -> Any:
+    """A value as a document can hold it. The pack's text (``marks`` not None) as official documents write it:
+    without its reading marks (:func:`without_marks`) and with full-width brackets, as Chinese text has them.
+    What the caller gave (``given``: facts, document inputs) is shown as given. Facts may carry what a Word
+    document cannot hold (a pasted cell): the document shows U+FFFD in its place instead of failing to render."""
     if isinstance(value, str):
+        if marks is not None:
+            value = (without_marks(value, marks) if marks else value).translate(_FULL_WIDTH)
         return NOT_IN_DOCUMENT.sub("\ufffd", value)
     if isinstance(value, dict):
-        return {k: _printable(v) for k, v in value.items()}
+        return {k: _printable(v, None if k in given else marks, given) for k, v in value.items()}
     if isinstance(value, list):
-        return [_printable(v) for v in value]
+        return [_printable(v, marks, given) for v in value]
     return value
 
 
@@ -166,7 +225,7 @@ def build_batch_context(decision: Decision, rows: list[tuple[str, DecisionResult
     }
     for name, value in inputs.items():
         context[name] = official(value)
-    printable: dict[str, Any] = _printable(context)
+    printable: dict[str, Any] = _printable(context, _marks(decision), _given(decision))
     return printable
 
 
