@@ -213,3 +213,17 @@ def test_every_pack_with_documents_has_an_example_the_readme_runs(tmp_path: Path
             code, out, _ = _cli("verify", str(path))
             assert code == 0 and "一致" in out, (path.name, out)
 
+
+def test_batch_says_a_document_input_column_is_for_the_documents(tmp_path: Path) -> None:
+    source = tmp_path / "rows.csv"
+    source.write_text("编号,机构名称,落款日期,institution_kind,registry_level,registered_on,registration_expires_on,"
+                      "evaluation_on,evaluation_result,备注\n"
+                      "SX-1,太原甲培训学校,2023-09-25,social_org,city,2020-06-18,2023-09-10,2023-09-20,pass,x\n",
+                      encoding="utf-8")
+    code, _, err = _cli("batch", "shanxi/evaluation", str(source), "-o", str(tmp_path / "out.csv"),
+                        "--as-of", "2023-09-20")
+    assert code in (0, 1), err
+    assert "列 '机构名称' 是文书输入 institution_name(机构名称):评估不用,生成文书(--documents)时使用" in err
+    assert "列 '落款日期' 是文书输入 signed_on(落款日期)" in err
+    assert "注意:列 '机构名称'" not in err
+    assert "注意:列 '备注' 不是决定 shanxi/evaluation 的输入,原样带到输出" in err

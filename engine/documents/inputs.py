@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,7 @@ from ..compiler.model import Decision, DocumentDef, InputDef
 from ..errors import FactsError, Location, Problem
 from ..values import format_decimal, quote
 
-__all__ = ["split_facts", "document_inputs", "MISSING_CODE", "INVALID_CODE", "NOT_IN_DOCUMENT"]
+__all__ = ["split_facts", "document_inputs", "document_columns", "column_key", "MISSING_CODE", "INVALID_CODE", "NOT_IN_DOCUMENT"]
 
 MISSING_CODE = "document-input-missing"
 INVALID_CODE = "document-input-invalid"
@@ -29,6 +30,21 @@ def split_facts(decision: Decision, facts: Any) -> tuple[Any, dict[str, Any]]:
     rules = {k: v for k, v in facts.items() if k not in decision.document_inputs}
     given = {k: v for k, v in facts.items() if k in decision.document_inputs}
     return rules, given
+
+
+def column_key(text: str) -> str:
+    """A column's spelling as it is matched: NFKC, case folded, without white space."""
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def document_columns(decision: Decision) -> dict[str, str]:
+    """A column's spelling (:func:`column_key`) → the document input it gives: its name or its Chinese label."""
+    out: dict[str, str] = {}
+    for name, inp in decision.document_inputs.items():
+        out[column_key(name)] = name
+        if inp.label:
+            out[column_key(inp.label)] = name
+    return out
 
 
 def document_inputs(decision: Decision, documents: Iterable[DocumentDef], given: Mapping[str, Any], *,

@@ -37,6 +37,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from ..compiler.model import Decision
+from ..documents.inputs import column_key, document_columns
 from ..errors import UsageError
 from ..library import Library
 from ..rows.cells import output_columns, result_row
@@ -226,9 +227,16 @@ def _check_header(decision: Decision, src: Path, table: Table, report: ColumnRep
                          f"表头应在第一行(或前 {HEADER_SEARCH_ROWS} 行内),列名用输入的名称或中文标签,如 {examples}",
                          code="no-input-columns")
     say(f"列 → 输入({len(report.inputs)} 列):{report.matched_text()}")
+    documents = document_columns(decision)
     for column in report.carried:
         renamed = f",改名为 '{column.carried_as}'(与结果列同名)" if column.carried_as != str(column.key) else ""
         hint = f";{column.hint}" if column.hint else ""
+        document_input = documents.get(column_key(str(column.key)))
+        if document_input is not None:   # not for the rules, but no stray column either: say what it is for
+            label = decision.document_inputs[document_input].label
+            say(f"列 '{column.key}' 是文书输入 {document_input}({label}):评估不用,生成文书(--documents)时使用,"
+                f"原样带到输出{renamed}")
+            continue
         say(f"注意:列 '{column.key}' 不是决定 {decision.id} 的输入,原样带到输出{renamed}{hint}")
 
 

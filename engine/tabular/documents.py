@@ -16,7 +16,6 @@ import functools
 import os
 import shutil
 import tempfile
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 from ..compiler.model import Decision
 from ..documents.files import safe_name
+from ..documents.inputs import column_key, document_columns
 from ..documents.render import BatchEntry, render_batch_document, render_documents
 from ..errors import SkillcertError, UsageError
 from ..library import Library
@@ -40,20 +40,6 @@ class RowDocuments:
     rows: int = 0
     files: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-
-def _norm(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def _document_columns(decision: Decision) -> dict[str, str]:
-    """A column's spelling (normalized) → the document input it gives."""
-    out: dict[str, str] = {}
-    for name, inp in decision.document_inputs.items():
-        out[_norm(name)] = name
-        if inp.label:
-            out[_norm(inp.label)] = name
-    return out
 
 
 def _rows(path: Path, decision: Decision) -> Iterator[dict[str, Any]]:
@@ -76,7 +62,7 @@ def write_row_documents(library: Library, decision_id: str, input_path: str | Pa
     decision = library.decision(decision_id)
     if not decision.documents:
         raise UsageError(f"{decision_id} 没有声明文书(documents),无法生成文书")
-    columns = _document_columns(decision)
+    columns = document_columns(decision)
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".skillcert-documents-", dir=target))
@@ -122,7 +108,7 @@ def _row(library: Library, decision: Decision, row: dict[str, Any], n: int, stag
     given: dict[str, Any] = {}
     ident = ""
     for key, value in carried.items():
-        name = columns.get(_norm(str(key)))
+        name = columns.get(column_key(str(key)))
         if name is not None:
             given[name] = value
         elif id_column is None and not ident and value not in (None, ""):
