@@ -495,17 +495,17 @@ _CACHE_FORMAT = 2
 _DECIMAL, _DATE = "\x00d", "\x00t"
 
 
-def _digest(text: str) -> str:
+def _digest(text: str | bytes) -> str:
     import hashlib  # deferred: only a file large enough for the cache needs it
 
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _parse_key(text: str) -> str:
     """The digest of everything a parse depends on: this module's code, PyYAML's, the limits, and the text."""
     global _CODE_DIGEST
     if _CODE_DIGEST is None:
-        code = Path(__file__).read_text(encoding="utf-8")
+        code = _digest(Path(__file__).read_bytes())  # the source, or the bytecode of a source-less install
         _CODE_DIGEST = _digest(f"{code}\0{yaml.__version__} {_Base.__name__} {_CACHE_FORMAT}")
     return _digest(f"{_CODE_DIGEST} {MAX_DEPTH} {MAX_FILE_BYTES} {MAX_NUMBER_TEXT}\0{text}")
 
