@@ -222,7 +222,7 @@ class _Version(argparse.Action):
 ENVIRONMENT = {
     "SKILLCERT_POLICIES": "政策包目录,未给出 --policies 时使用(默认为自带的政策包)",
     "SKILLCERT_SCHEMAS": "检查政策包和测试文件所用的 JSON Schema 目录(默认为自带的)",
-    "SKILLCERT_NO_CACHE": "设为 1 时不使用缓存(Schema 检查结果、政策包的解析结果)",
+    "SKILLCERT_NO_CACHE": "设为 1 时不使用缓存(政策包及其文书模板的解析与检查结果)",
     "SKILLCERT_CACHE_DIR": "缓存的位置(默认 ~/.cache/skillcert)",
     "SKILLCERT_REFERENCE_EVALUATOR": "设为 1 时用参考求值器(逐棵表达式树求值,结果相同、较慢)",
     "SKILLCERT_DEBUG": "设为 1 时,内部错误显示完整堆栈",
