@@ -544,6 +544,19 @@ def test_bundled_templates_pass_the_checks() -> None:
         assert check_templates(LIBRARY.pack(region)) == []
 
 
+def test_bundled_templates_are_single_spaced_in_chinese_with_rows_kept_whole() -> None:
+    for path in sorted(POLICIES.glob("*/documents/*.docx")):
+        document = docx.Document(str(path))
+        assert document.styles["Normal"].paragraph_format.line_spacing == 1.0, path.name   # one grid line a line
+        lang = document.styles.element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:lang')}")
+        assert lang.get(qn("w:eastAsia")) == "zh-CN", path.name
+        for table in document.tables:
+            for row in table.rows:
+                assert row._tr.find(f"{qn('w:trPr')}/{qn('w:cantSplit')}") is not None, path.name
+                for cell in row.cells:
+                    assert all(p.style.name == "Form Text" for p in cell.paragraphs), path.name
+
+
 def test_bundled_templates_carry_no_preview_of_another_document() -> None:
     templates = sorted((ROOT / "policies").glob("*/documents/*.docx"))
     assert len(templates) >= 7

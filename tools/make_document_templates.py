@@ -141,6 +141,8 @@ class Doc:
 
         def add(cells: list[str], bold: bool = False, aligned: tuple[int, ...] = ()) -> None:
             r = table.add_row()
+            keep = OxmlElement("w:cantSplit")   # a row stays whole on one page (a form's row is read across)
+            r._tr.get_or_add_trPr().append(keep)
             for i, (cell, text) in enumerate(zip(r.cells, cells, strict=True)):
                 p = cell.paragraphs[0]
                 p.style = self.form_style
