@@ -31,7 +31,8 @@ def add_parser(sub: Any) -> None:
         exit_codes=[(0, "每行都已评估"), (1, "有些行有错误(写在各自的行中)"),
                     (2, "无法运行(文件不存在或无法读取、格式或编码不受支持、表头有问题、评估日在有效期之外等)")],
         environment=["SKILLCERT_POLICIES", "SKILLCERT_SCHEMAS", "SKILLCERT_NO_CACHE", "SKILLCERT_CACHE_DIR",
-                     "SKILLCERT_REFERENCE_EVALUATOR", "SKILLCERT_DEBUG"],
+                     "SKILLCERT_REFERENCE_EVALUATOR", "SKILLCERT_DECISION_CODE",
+                     "SKILLCERT_DEBUG"],
         run=run)
     p.add_argument("decision", metavar="DECISION", help="地区/决定,如 shanxi/evaluation")
     p.add_argument("input", metavar="INPUT", help="输入文件(.csv .xlsx .jsonl .yaml)")

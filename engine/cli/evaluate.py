@@ -34,7 +34,8 @@ def add_parser(sub: Any) -> None:
         exit_codes=[(0, "已作出决定(无论结论如何)"),
                     (2, "输入有误或被拒绝(如评估日在政策包有效期之外)、无法运行")],
         environment=["SKILLCERT_POLICIES", "SKILLCERT_SCHEMAS", "SKILLCERT_NO_CACHE", "SKILLCERT_CACHE_DIR",
-                     "SKILLCERT_REFERENCE_EVALUATOR", "SKILLCERT_DEBUG"],
+                     "SKILLCERT_REFERENCE_EVALUATOR", "SKILLCERT_DECISION_CODE",
+                     "SKILLCERT_DEBUG"],
         run=run)
     p.add_argument("decision", metavar="DECISION", help="地区/决定,如 chongqing/renewal")
     p.add_argument("facts", metavar="FACTS", help="事实文件(YAML 或 JSON),- 表示标准输入")

@@ -225,6 +225,7 @@ ENVIRONMENT = {
     "SKILLCERT_NO_CACHE": "设为 1 时不使用缓存(政策包及其文书模板的解析与检查结果)",
     "SKILLCERT_CACHE_DIR": "缓存的位置(默认 ~/.cache/skillcert)",
     "SKILLCERT_REFERENCE_EVALUATOR": "设为 1 时用参考求值器(逐棵表达式树求值,结果相同、较慢)",
+    "SKILLCERT_DECISION_CODE": "设为 0 时不把决定生成为 Python 函数、全部由解释器计算(结果相同、较慢;排查问题用)",
     "SKILLCERT_DEBUG": "设为 1 时,内部错误显示完整堆栈",
 }
 

@@ -25,7 +25,8 @@ def add_parser(sub: Any) -> None:
                   "skillcert test ./my-packs"],
         exit_codes=[(0, "全部通过"), (1, "有用例失败或测试文件有问题"), (2, "无法运行(路径或 Schema 不存在等)")],
         environment=["SKILLCERT_POLICIES", "SKILLCERT_SCHEMAS", "SKILLCERT_NO_CACHE", "SKILLCERT_CACHE_DIR",
-                     "SKILLCERT_REFERENCE_EVALUATOR", "SKILLCERT_DEBUG"],
+                     "SKILLCERT_REFERENCE_EVALUATOR", "SKILLCERT_DECISION_CODE",
+                     "SKILLCERT_DEBUG"],
         run=run)
     p.add_argument("paths", nargs="*", metavar="PATH", help="政策包目录或测试文件(默认为政策包目录)")
     p.add_argument("-v", "--verbose", action="store_true", help="逐个列出通过的用例(默认只列失败、覆盖和汇总)")

@@ -29,7 +29,8 @@ def add_parser(sub: Any) -> None:
         exit_codes=[(0, "文书与重新评估的结果一致"), (1, "不一致,或文书已被改动"),
                     (2, "无法读取(不是 skillcert 生成的文书、文件不存在等)")],
         environment=["SKILLCERT_POLICIES", "SKILLCERT_SCHEMAS", "SKILLCERT_NO_CACHE", "SKILLCERT_CACHE_DIR",
-                     "SKILLCERT_REFERENCE_EVALUATOR", "SKILLCERT_DEBUG"],
+                     "SKILLCERT_REFERENCE_EVALUATOR", "SKILLCERT_DECISION_CODE",
+                     "SKILLCERT_DEBUG"],
         run=run)
     p.add_argument("file", metavar="FILE", help="skillcert 生成的文书(.docx)")
 
