@@ -628,7 +628,7 @@ class HeaderRows:
         values = list(map(_get, self._memos, picked))
         if None in values:
             try:
-                self._convert(values, picked)
+                self._fill(values, picked, self._memos, _IMMUTABLE, None)
             except Exception:  # the row's error, said as row_facts says it
                 return row_facts(self.decision, self.mapping(cells))[0]
         for p in self._json:
@@ -677,7 +677,7 @@ class HeaderRows:
             cells = [*cells, *([None] * (self.width - len(cells)))]
         picked = self._pick(cells)
         values = list(map(_get, self._checked_memos, picked))
-        if None in values and not self._check(values, picked):
+        if None in values and not self._fill(values, picked, self._checked_memos, _KEPT_CHECKED, self._checks):
             return None
         for p in self._json:
             value = values[p]
@@ -710,9 +710,11 @@ class HeaderRows:
             return None
         return facts
 
-    def _check(self, values: list[Any], picked: Sequence[Any]) -> bool:
-        """Convert and check the cells no column has seen yet (their value is None), keeping what may be kept;
-        False as soon as one is not certainly right."""
+    def _fill(self, values: list[Any], picked: Sequence[Any], memos: list[dict[Any, Any]], kept: frozenset[type],
+              checks: list[Callable[[Any], Any]] | None) -> bool:
+        """Convert — and check, given ``checks`` — the cells no column has seen yet (their value is None), keeping
+        what may be kept in ``memos``. With checks, False as soon as one is not certainly right; without, a cell
+        that does not convert raises."""
         p = values.index(None)
         while True:
             cell = picked[p]
@@ -721,32 +723,19 @@ class HeaderRows:
             else:
                 convert = self._converts[p]
                 try:
-                    value = self._checks[p](convert(cell) if convert is not None else cell)
+                    value = convert(cell) if convert is not None else cell
+                    if checks is not None:
+                        value = checks[p](value)
                 except Exception:  # Declined, a CellError: the usual path says what is wrong
+                    if checks is None:
+                        raise
                     return False
             values[p] = value
-            self._keep(self._checked_memos[p], p, cell, value, _KEPT_CHECKED)
+            self._keep(memos[p], p, cell, value, kept)
             try:
                 p = values.index(None, p + 1)
             except ValueError:
                 return True
-
-    def _convert(self, values: list[Any], picked: Sequence[Any]) -> None:
-        """Convert the cells that no column has seen yet (their value is None), keeping what may be kept."""
-        p = values.index(None)
-        while True:
-            cell = picked[p]
-            if cell is None or cell == "" or (cell.__class__ is str and not cell.strip()):
-                value = _SKIP
-            else:
-                convert = self._converts[p]
-                value = convert(cell) if convert is not None else cell
-            values[p] = value
-            self._keep(self._memos[p], p, cell, value, _IMMUTABLE)
-            try:
-                p = values.index(None, p + 1)
-            except ValueError:
-                return
 
     def _keep(self, memo: dict[Any, Any], p: int, cell: Any, value: Any, kept: frozenset[type]) -> None:
         """Keep a short text's value for its column when rows may share it (JSON lists and records too: every row
