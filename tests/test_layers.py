@@ -5,7 +5,7 @@ the ones inside functions and under TYPE_CHECKING), so it cannot rot.
 The layers, lowest first, as the README's layout section shows them::
 
     errors, values  →  source  →  lang  →  compiler  →  runtime  →  render  →  plugins  →  rows
-                    →  documents  →  library  →  tabular  →  analysis  →  cli
+                    →  documents  →  library  →  tabular  →  analysis  →  audit  →  server  →  cli
 
 The package root (``skillcert/__init__.py``, the public API) and ``__main__`` stand above every layer.
 The domain stays in the packs: no word of the domain appears in the engine's code.
@@ -36,6 +36,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("library",),
     ("tabular",),
     ("analysis",),
+    ("audit",),
+    ("server",),
     ("cli",),
 ]
 TOP = ("__init__", "__main__")  # the public API and `python -m skillcert`
