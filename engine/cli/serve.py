@@ -1,0 +1,101 @@
+"""``skillcert serve``: the HTTP API (and, later, the web workspace) on this machine or an intranet server.
+
+Checks that the ``[server]`` extra is installed (and says how to install it when not), opens the decision log (a
+SQLite file under ``--data``, or ``--database-url``), builds the application (:func:`skillcert.server.create_app`)
+and runs it with uvicorn until stopped. Bound to anything but this machine, a token (``--token``) is required.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import UsageError
+from .common import EXIT_ERROR, EXIT_OK, load_library, require_schemas
+from .parser import add_command, positive_int_arg
+
+__all__ = ["add_parser", "run", "default_data_dir", "SERVER_MODULES"]
+
+SERVER_MODULES = ("fastapi", "uvicorn", "sqlalchemy")  # what `pip install "skillcert[server]"` brings
+LOG_FILE = "decision-log.sqlite3"
+
+
+def add_parser(sub: Any) -> None:
+    p = add_command(
+        sub, "serve", summary="启动 HTTP 接口(/api/v1)与决定日志",
+        description="在本机或内网服务器上启动 HTTP 接口:列出决定、取输入的 JSON Schema、评估个案(单个或 JSON Lines "
+                    "批量)、查阅决定日志;接口说明见 /openapi.json。每次评估都记入决定日志(默认是 --data 目录下的 "
+                    f"SQLite 文件 {LOG_FILE},首次启动时创建)。\n"
+                    "监听 127.0.0.1 以外的地址时必须用 --token 设置访问令牌,请求须带 Authorization: Bearer <令牌>。\n"
+                    '需要可选组件:pip install "skillcert[server]"。按 Ctrl+C 停止。',
+        examples=["skillcert serve",
+                  "skillcert serve --port 8080 --data ./日志",
+                  "skillcert serve --host 0.0.0.0 --token 令牌",
+                  "skillcert serve --database-url postgresql+psycopg://主机/库"],
+        exit_codes=[(0, "已停止"), (2, "无法启动(未安装 [server] 组件、缺少令牌、端口被占用、数据库无法打开等)")],
+        environment=["SKILLCERT_POLICIES", "SKILLCERT_SCHEMAS", "SKILLCERT_NO_CACHE", "SKILLCERT_CACHE_DIR",
+                     "SKILLCERT_DEBUG"],
+        run=run)
+    p.add_argument("--host", default="127.0.0.1", metavar="HOST",
+                   help="监听的地址(默认 127.0.0.1,只有本机可以访问)")
+    p.add_argument("--port", type=positive_int_arg, default=8000, metavar="PORT", help="端口(默认 8000)")
+    p.add_argument("--data", metavar="DIR", default=None,
+                   help=f"数据目录,决定日志 {LOG_FILE} 存放于此(默认为当前用户的数据目录,"
+                        "如 ~/.local/share/skillcert)")
+    p.add_argument("--database-url", metavar="URL", default=None,
+                   help="决定日志所用的数据库(SQLAlchemy 地址,如 PostgreSQL);给出时不用 --data 下的 SQLite 文件")
+    p.add_argument("--token", metavar="TOKEN", default=None,
+                   help="访问令牌:接口的每个请求须带 Authorization: Bearer <令牌>;监听本机以外的地址时必须给出")
+
+
+def default_data_dir() -> Path:
+    """The user's data folder for skillcert: platformdirs' answer, or $XDG_DATA_HOME/skillcert."""
+    try:
+        import platformdirs
+    except ImportError:
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / "skillcert"
+    return Path(platformdirs.user_data_dir("skillcert", appauthor=False))
+
+
+def missing_modules() -> list[str]:
+    return [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    missing = missing_modules()
+    if missing:
+        print(f"skillcert: server-missing: 未安装 HTTP 服务所需的组件({'、'.join(missing)})。请安装:\n"
+              '  pip install "skillcert[server]"\n'
+              '(在源码目录中:pip install -e ".[server]")', file=err)
+        return EXIT_ERROR
+    import uvicorn
+
+    from ..audit.store import LogStore
+    from ..server import Settings, create_app
+
+    require_schemas()
+    library = load_library(args)
+    settings = Settings(host=args.host, port=args.port, token=args.token)
+    if args.database_url:
+        store = LogStore(args.database_url)
+        where = "数据库"
+    else:
+        folder = Path(args.data) if args.data else default_data_dir()
+        try:
+            store = LogStore.sqlite(folder / LOG_FILE)
+        except OSError as exc:
+            raise UsageError(f"无法创建数据目录 {folder}:{exc.strerror or exc}") from None
+        where = str(folder / LOG_FILE)
+    app = create_app(library, store, settings)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"skillcert serve:http://{shown}:{args.port}/api/v1 (接口说明 /openapi.json);决定日志:{where};"
+          "按 Ctrl+C 停止", file=err)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        store.close()
+    return EXIT_OK
