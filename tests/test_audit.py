@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,8 +14,25 @@ import pytest
 pytest.importorskip("sqlalchemy")
 
 from skillcert.audit import EventV1, new_event  # noqa: E402
-from skillcert.audit.store import SCHEMA_VERSION, LogQuery, LogStore  # noqa: E402
+from skillcert.audit.store import SCHEMA_VERSION, LogQuery, LogStore, sqlite_url  # noqa: E402
 from skillcert.errors import UsageError  # noqa: E402
+from skillcert_postgres import MISSING, new_database, postgres_server  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str | None]:
+    yield from postgres_server()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new log database: a SQLite file, or a database on a throwaway PostgreSQL server."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "log.sqlite3")
+    socket_folder = request.getfixturevalue("postgres")
+    if socket_folder is None:
+        pytest.skip(MISSING)
+    return new_database(socket_folder)
 
 
 def _event(decision: str = "r/d", outcome: str = "ok", day: int = 1, ids: dict[str, str] | None = None,
@@ -34,13 +52,13 @@ def test_a_new_file_gets_the_current_schema_version(tmp_path: Path) -> None:
         assert conn.execute("select version from skillcert_schema").fetchall() == [(SCHEMA_VERSION,)]
 
 
-def test_events_are_found_again_after_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "log.sqlite3"
-    store = LogStore.sqlite(path)
+def test_events_are_found_again_after_a_restart(url: str) -> None:
+    store = LogStore(url)
     written = [_event(day=d, ids={"name": f"甲单位{d}"}) for d in (1, 2, 3)]
     assert store.append(written) == 3
     store.close()
-    reopened = LogStore.sqlite(path)  # opening again neither migrates nor loses anything
+    reopened = LogStore(url)  # opening again neither migrates nor loses anything
+    assert reopened.schema_version() == SCHEMA_VERSION
     page = reopened.search()
     assert page.total == 3
     assert [e.id for e in page.entries] == [e.id for e in reversed(written)]  # newest first
@@ -61,8 +79,8 @@ def test_events_are_found_again_after_a_restart(tmp_path: Path) -> None:
     (LogQuery(limit=2), [4, 3]),
     (LogQuery(limit=2, offset=2), [2, 1]),
 ])
-def test_search_by_decision_outcome_days_and_text(tmp_path: Path, query: LogQuery, days: list[int]) -> None:
-    store = LogStore.sqlite(tmp_path / "log.sqlite3")
+def test_search_by_decision_outcome_days_and_text(url: str, query: LogQuery, days: list[int]) -> None:
+    store = LogStore(url)
     store.append([_event(day=1, ids={"name": "甲单位"}), _event(day=2, ids={"name": "乙单位"}),
                   _event(day=3, outcome="refuse", score=None),
                   _event(day=4, decision="r/other", ids={"name": "Danwei Ltd"})])
@@ -71,8 +89,8 @@ def test_search_by_decision_outcome_days_and_text(tmp_path: Path, query: LogQuer
     assert page.total >= len(days)
 
 
-def test_a_batch_is_stored_whole_or_not_at_all(tmp_path: Path) -> None:
-    store = LogStore.sqlite(tmp_path / "log.sqlite3")
+def test_a_batch_is_stored_whole_or_not_at_all(url: str) -> None:
+    store = LogStore(url)
     first = _event()
     store.append([first])
     with pytest.raises(Exception):  # noqa: B017 - the driver's IntegrityError: the same id twice

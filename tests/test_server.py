@@ -212,3 +212,43 @@ def test_a_token_is_required_off_this_machine(db: Path) -> None:
         create_app(LIBRARY, store, Settings(host="0.0.0.0"))
     create_app(LIBRARY, store, Settings(host="0.0.0.0", token="t"))
     create_app(LIBRARY, store, Settings(host="::1"))
+
+
+def test_a_logged_decision_rerun_with_the_same_pack_is_the_same(client: TestClient) -> None:
+    made = client.post(f"{RENEWAL}/evaluate", json={"facts": _example(), "as_of": "2025-05-25"})
+    event = client.get("/api/v1/log").json()["entries"][0]
+    rerun = client.post(f"/api/v1/log/{event['id']}/rerun")
+    assert rerun.status_code == 200
+    data = rerun.json()
+    assert (data["same"], data["differences"], data["pack_changed"]) == (True, [], False)
+    assert data["now"] == data["then"] == made.json()
+    assert rerun.headers["X-Skillcert-Pack-Digest"] == made.headers["X-Skillcert-Pack-Digest"]
+    assert client.get("/api/v1/log").json()["total"] == 1  # a rerun is a check, not a decision
+    assert client.post("/api/v1/log/nope/rerun").status_code == 404
+
+
+def test_a_rerun_after_the_pack_changed_says_so(tmp_path: Path, db: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "policies"
+    shutil.copytree(Path(policies_dir()) / "chongqing", folder / "chongqing")
+    store = LogStore.sqlite(db)
+    with TestClient(create_app(skillcert.load(folder), store, Settings())) as c:
+        c.post(f"{RENEWAL}/evaluate", json={"facts": _example(), "as_of": "2025-05-25"})
+    pack = folder / "chongqing" / "pack.yaml"
+    pack.write_text(pack.read_text(encoding="utf-8").replace("  version: 1.0.0", "  version: 1.0.1", 1),
+                    encoding="utf-8")
+    with TestClient(create_app(skillcert.load(folder), store, Settings())) as c:
+        event = c.get("/api/v1/log").json()["entries"][0]
+        data = c.post(f"/api/v1/log/{event['id']}/rerun").json()
+    assert (data["same"], data["pack_changed"]) == (True, True)
+    assert (data["then"]["pack_version"], data["now"]["pack_version"]) == ("1.0.0", "1.0.1")
+
+
+def test_json_lines_are_logged_in_batches_and_none_is_lost(db: Path) -> None:
+    store = LogStore.sqlite(db)
+    good = json.dumps(_example(), ensure_ascii=False)
+    with TestClient(create_app(LIBRARY, store, Settings(log_batch=2))) as c:
+        response = c.post(f"{RENEWAL}/evaluate-many?as_of=2025-05-25", content="\n".join([good] * 5))
+        assert len(response.text.splitlines()) == 5
+        assert c.get("/api/v1/log").json()["total"] == 5

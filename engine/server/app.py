@@ -10,7 +10,8 @@ Routes (OpenAPI at ``/openapi.json``; no Swagger page, which would load its scri
   (``{"line": n, "result": {…}}`` or ``{"line": n, "error": {…}}``: a bad line is answered on its line and the
   others go on), logged in batches;
 - ``GET  /api/v1/log`` (``decision``, ``outcome``, ``since``, ``until``, ``q``, ``limit``, ``offset``), newest first;
-  ``GET /api/v1/log/{id}``: one event.
+  ``GET /api/v1/log/{id}``: one event; ``POST /api/v1/log/{id}/rerun``: its facts evaluated again with the current
+  pack ("does today's pack still say the same?"), not logged.
 
 Evaluation is CPU-bound and runs in Starlette's thread pool, never on the event loop. Bodies are read as bytes and
 parsed here (numbers as exact decimals) so that every malformed body is our ``body-invalid``, not a framework error.
@@ -295,6 +296,29 @@ def create_app(library: Library, store: LogStore, settings: Settings | None = No
 
     app.add_middleware(Guard, token=settings.token, max_body=settings.max_body,
                        max_lines_body=settings.max_lines_body, all_packs=all_packs)
+    @app.post(f"{API}/log/{{event_id}}/rerun", summary="用现行政策包重新评估日志中的一条(不记入日志)")
+    async def rerun(request: Request, event_id: str) -> Response:
+        event = await run_in_threadpool(store.get, event_id)
+        if event is None:
+            raise ApiError("not-found", f"日志中没有 {event_id}")
+        region, _, name = event.decision.partition("/")
+        d = decision_of(request, region, name)
+        then = json.loads(event.result, parse_float=Decimal)
+
+        def work() -> dict[str, Any]:
+            # allowed out of period: a case that was evaluated inside the period gets no warning from it, and one
+            # that was allowed outside gets the same warning, so only a changed period shows as a difference
+            try:
+                now = json.loads(library.evaluate(d.id, event.facts, as_of=event.as_of, allow_out_of_period=True)
+                                 .to_json(None), parse_float=Decimal)
+            except SkillcertError as exc:
+                return {"id": event.id, "same": False, "then": then, "error": error_of(exc, d)}
+            ignored = {"pack_version", "pack_digest"}
+            differs = [k for k in dict.fromkeys([*then, *now]) if k not in ignored and then.get(k) != now.get(k)]
+            return {"id": event.id, "same": not differs, "differences": differs,
+                    "pack_changed": then.get("pack_digest") != now.get("pack_digest"), "then": then, "now": now}
+        return _json(await run_in_threadpool(work))
+
     return app
 
 
