@@ -566,6 +566,23 @@ def test_sigterm_during_batch_leaves_no_temporary_file_and_no_worker(tmp_path: P
     assert [p for p in family if _running(p)] == []
 
 
+def test_sigterm_is_noted_by_the_handler_and_ends_the_run_at_its_next_chunk() -> None:
+    """The handler never raises on the first SIGTERM: raised there, the exception could land in a finaliser the
+    interpreter runs at that moment, be printed as "Exception ignored" and dropped, and the run would go on."""
+    from skillcert.tabular.batch import Terminated, _Termination
+
+    termination = _Termination()
+    termination.check()  # nothing yet
+    termination.handler(signal.SIGTERM, None)
+    with pytest.raises(Terminated) as stopped:
+        termination.check()
+    assert stopped.value.code == 128 + signal.SIGTERM
+    termination.check()  # raised once: cleaning up is not interrupted again
+    termination.handler(signal.SIGTERM, None)
+    with pytest.raises(Terminated):  # a second SIGTERM before the run reached its next chunk: at once
+        termination.handler(signal.SIGTERM, None)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # 5. Workers
 

@@ -124,8 +124,8 @@ def run_batch(library: Library, decision_id: str, input_path: str | Path, output
         task = RowTask(decision.id, as_of, allow_out_of_period, tuple(columns), RENDERING[out_fmt], group_input,
                        keyed=table.keyed, header=None if table.keyed else tuple(table.header))
         show = progress if progress is not None else bool(getattr(err, "isatty", lambda: False)())
-        with _terminate_as_exit(), _output(dst, columns) as output:
-            return _run(library, decision, task, table, output, spec, workers, show, src, err, say)
+        with _terminate_as_exit() as termination, _output(dst, columns) as output:
+            return _run(library, decision, task, table, output, spec, workers, show, src, err, say, termination)
     except Terminated:
         say(f"已终止(SIGTERM):未写出 {dst}")
         raise
@@ -135,7 +135,7 @@ def run_batch(library: Library, decision_id: str, input_path: str | Path, output
 
 def _run(library: Library, decision: Decision, task: RowTask, table: Table,
          output: AtomicOutput, spec: Any, workers: int, show: bool, src: Path, err: TextIO,
-         say: Callable[[str], None]) -> BatchSummary:
+         say: Callable[[str], None], termination: _Termination) -> BatchSummary:
     rows: Iterator[Any] = table.rows
     chunks: Iterator[Any] = pool.chunks(rows)
     results: Iterator[Finished]
@@ -165,10 +165,11 @@ def _run(library: Library, decision: Decision, task: RowTask, table: Table,
         bar = tqdm(total=count_rows(src), unit="行", file=err, dynamic_ncols=True, mininterval=0.5)
     summary = new_summary(decision, task.group_by)
     try:
-        write, count = output.write, summary.count
+        write, count, check = output.write, summary.count, termination.check
         while True:
             unaligned = None
             for written, marks in results:
+                check()
                 if written.__class__ is CsvBlock:
                     unaligned = written
                     break
@@ -186,6 +187,7 @@ def _run(library: Library, decision: Decision, task: RowTask, table: Table,
             _close(results)
             rest = pool.chunks(csv_rows_from(unaligned, list(table.header)))
             results = pool.evaluate_in_pool(spec, task, rest, workers)
+        check()
         output.commit(summary, {code: o.label for code, o in decision.outcomes.items()})
     finally:
         _close(results)  # an unfinished pool: its workers are terminated
@@ -257,27 +259,40 @@ _OS_ERRORS = {errno.ENOENT: "目录不存在", errno.EISDIR: "是一个目录", 
               errno.ENOSPC: "磁盘空间不足", errno.ENAMETOOLONG: "文件名太长"}
 
 
-@contextlib.contextmanager
-def _terminate_as_exit() -> Iterator[None]:
-    """For the run's duration, SIGTERM raises :class:`Terminated` in the main thread (once: cleaning up is not
-    interrupted again), so that the output's temporary file is removed and the workers are stopped."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    fired = False
+class _Termination:
+    """SIGTERM during a run. The handler only notes it, and the run stops at its next chunk (:meth:`check`, a few
+    milliseconds away): an exception raised from the handler itself could land inside a finaliser or a weakref
+    callback the interpreter happens to run at that moment, where Python prints "Exception ignored" with a traceback
+    and drops it — the run would then go on to the end. A second SIGTERM stops at once."""
 
-    def terminate(signum: int, frame: FrameType | None) -> None:
-        nonlocal fired
-        if not fired:
-            fired = True
+    def __init__(self) -> None:
+        self.signum = 0
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        if self.signum:  # insisted: stop wherever the run is
+            raise Terminated(128 + signum)
+        self.signum = signum
+
+    def check(self) -> None:
+        if self.signum:
+            signum, self.signum = self.signum, 0  # raised once: cleaning up is not interrupted again
             raise Terminated(128 + signum)
 
-    try:
-        previous = signal.signal(signal.SIGTERM, terminate)
-    except (ValueError, OSError):  # signals cannot be handled here (an embedded interpreter …)
-        yield
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[_Termination]:
+    """For the run's duration, SIGTERM ends the run: :meth:`_Termination.check` raises :class:`Terminated` in the
+    main thread, so that the output's temporary file is removed and the workers are stopped."""
+    termination = _Termination()
+    if threading.current_thread() is not threading.main_thread():
+        yield termination
         return
     try:
-        yield
+        previous = signal.signal(signal.SIGTERM, termination.handler)
+    except (ValueError, OSError):  # signals cannot be handled here (an embedded interpreter …)
+        yield termination
+        return
+    try:
+        yield termination
     finally:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
