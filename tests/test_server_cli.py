@@ -88,6 +88,17 @@ def test_serve_off_this_machine_without_a_token_is_refused(tmp_path: Path) -> No
     assert "--token" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_serve_on_a_port_in_use_says_so_in_chinese(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "skillcert", "serve", "--port", str(port), "--data", str(tmp_path)],
+                              capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "端口已被占用" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_without_the_server_extra_serve_says_how_to_install_it() -> None:
     script = ("import sys\nsys.modules['fastapi'] = None  # as if the [server] extra were not installed\n"
               "from skillcert.cli import run\nsys.exit(run(['serve']))\n")

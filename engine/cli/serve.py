@@ -8,13 +8,15 @@ and runs it with uvicorn until stopped. Bound to anything but this machine, a to
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib.util
 import os
+import socket
 from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import UsageError
-from .common import EXIT_ERROR, EXIT_OK, load_library, require_schemas
+from .common import EXIT_ERROR, EXIT_OK, load_library, os_error_text, require_schemas
 from .parser import add_command, positive_int_arg
 
 __all__ = ["add_parser", "run", "default_data_dir", "SERVER_MODULES"]
@@ -91,11 +93,26 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise UsageError(f"无法创建数据目录 {folder}:{exc.strerror or exc}") from None
         where = str(folder / LOG_FILE)
     app = create_app(library, store, settings)
+    _check_port(args.host, args.port)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"skillcert serve:http://{shown}:{args.port}/api/v1 (接口说明 /openapi.json);决定日志:{where};"
           "按 Ctrl+C 停止", file=err)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    except SystemExit as exc:  # uvicorn's own exit when it could not start (said on the line above)
+        return EXIT_ERROR if exc.code else EXIT_OK
     finally:
         store.close()
     return EXIT_OK
+
+
+def _check_port(host: str, port: int) -> None:
+    """Said in Chinese before uvicorn tries (and says it in English with exit 3): the address cannot be used."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+            probe.bind((host.strip("[]"), port))
+    except OSError as exc:
+        reason = "端口已被占用" if exc.errno == errno.EADDRINUSE else os_error_text(exc)
+        raise UsageError(f"无法监听 {host}:{port}:{reason}") from None
