@@ -111,3 +111,8 @@ def test_an_unknown_source_is_refused() -> None:
     with pytest.raises(ValueError):
         new_event(decision="r/d", as_of=dt.date(2025, 1, 1), source="mail", pack_version="1", pack_digest="x",
                   outcome="ok", score=None, facts={}, result="{}")
+
+
+def test_a_database_that_cannot_be_opened_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="无法打开决定日志数据库"):
+        LogStore(sqlite_url(tmp_path))  # a folder, not a file

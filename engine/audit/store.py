@@ -99,7 +99,12 @@ class LogStore:
     def __init__(self, url: str, *, engine: sa.Engine | None = None) -> None:
         self.url = url
         self.engine = engine or _engine(url)
-        self._migrate()
+        try:
+            self._migrate()
+        except sa.exc.OperationalError as exc:  # cannot connect, cannot open the file, no such database …
+            self.engine.dispose()
+            reason = str(exc.orig) if exc.orig is not None else str(exc)
+            raise UsageError(f"无法打开决定日志数据库 {_shown(url)}:{reason.strip()}") from None
 
     @classmethod
     def sqlite(cls, path: str | Path) -> LogStore:
