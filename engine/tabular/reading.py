@@ -33,6 +33,7 @@ import contextlib
 import csv
 import io
 import json
+import operator
 import re
 import threading
 import warnings
@@ -492,6 +493,8 @@ def _unnamed_cells(line: int, values: Sequence[Any], names: list[str], blanks: l
 
 
 _strip = str.strip
+_is_text = str.__instancecheck__
+_first = operator.itemgetter(0)
 
 
 def _filled(value: Any) -> bool:
@@ -541,7 +544,9 @@ def _xlsx_table(p: Path, is_header: IsHeader | None) -> Table:
             if values is None:
                 return
             n += 1
-            too_long = [i for i, v in enumerate(values) if v.__class__ is str and len(v) > MAX_CELL_CHARS] or None
+            too_long = None
+            if max(map(len, filter(_is_text, values)), default=0) > MAX_CELL_CHARS:  # (at C speed)
+                too_long = [i for i, v in enumerate(values) if v.__class__ is str and len(v) > MAX_CELL_CHARS] or None
             yield n, list(values), too_long
 
     source = records()
@@ -630,8 +635,8 @@ _REF = re.compile(r"([A-Z]{1,3})[0-9]+\Z")  # a plain cell reference (B12); othe
 def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
     """The sheet's rows as openpyxl's read-only ``iter_rows(values_only=True)`` gives them — the same values, the
     same row lengths, empty rows for rows missing — read many times faster: rows in the form spreadsheet programs
-    write them (:data:`_PLAIN_ROW_START`, :data:`_PLAIN_CELL`: plain cells, text without entities or line ends)
-    are read from the XML text, whole rows at C speed; any other row — and every row of a sheet that is not UTF-8
+    write them (:data:`_PLAIN_ROW_START`, :data:`_PLAIN_CELL`: plain cells, text without line ends and with no
+    entities but XML's own) are read from the XML text, whole rows at C speed; any other row — and every row of a sheet that is not UTF-8
     in the default namespace — is parsed with openpyxl's XML parser and read here without openpyxl's objects per
     cell (its own reading is kept for what is not plain: rich text, odd cell references). None when this openpyxl
     does not have what this needs (the caller reads with openpyxl's own ``iter_rows``)."""
@@ -639,7 +644,7 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
 
     try:
         from openpyxl.cell.text import Text
-        from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple
+        from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter
         from openpyxl.utils.datetime import from_excel, from_ISO8601
 
         source = sheet._get_source()
@@ -649,6 +654,7 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
     except (ImportError, AttributeError):
         return None
     columns: dict[str, int] = {}  # a cell reference's letters → its column
+    in_order = tuple(get_column_letter(i) for i in range(1, _IN_ORDER + 1))  # A, B, C …: columns 1, 2, 3 …
     names: dict[int, str] = {}    # and back
 
     def column_of(ref: str, after: int) -> int:
@@ -725,25 +731,65 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
             return from_ISO8601(value)
         return value
 
-    def plain_row(number: int, at: str | None, body: str) -> tuple[int, list[tuple[int, Any]]] | None:
-        """A row in its plain form (every cell as _PLAIN_CELL reads it), or None to parse it as XML."""
+    def plain_row(number: int, at: str | None, body: str) -> tuple[int, Any] | None:
+        """A row in its plain form (every cell as _PLAIN_CELL reads it), or None to parse it as XML: its number,
+        and its cells as (column, value) pairs — or, when they are columns A, B, C … in order (as nearly every
+        program writes them), as a :class:`_Values` list of their values."""
         number = int(at) if at is not None else number + 1
+        if not body:
+            return number, []
+        if "\r" in body:
+            return None  # line ends are the XML parser's business
+        entities = "&" in body
+        if entities:
+            if _ENTITY_OTHER.search(body) is not None:
+                return None  # an entity the XML parser alone knows what to do with (it refuses most)
+            try:
+                decoded = _unescaped(body)
+            except ValueError:  # a character XML does not allow: the parser says so
+                return None
+            # entities can only be in text, values and attributes, which the XML parser reads with them
+            # replaced: the row read after replacing them is the same, unless one was a "<", which would change
+            # the row's form (then they are replaced cell by cell, below)
+            if decoded.count("<") == body.count("<"):
+                body, entities = decoded, False
+        # the cells found, in order and without overlap, cover the row when their lengths add up to its own
+        # (else — spaces between cells, or cells in other forms — the row's form is checked whole)
+        found = _QUICK_CELL.findall(body)  # the commonest forms, found faster
+        if sum(map(len, map(_first, found))) != len(body):
+            found = _PLAIN_CELL.findall(body)
+            if sum(map(len, map(_first, found))) != len(body) and not _PLAIN_CELLS.fullmatch(body):
+                return None  # cells in other forms
+        if not found:
+            return number, []
+        _, letters, digits, styles, kinds, values, inlines, texts = zip(*found, strict=True)
+        n = len(found)
+        if not entities and letters == in_order[:n]:
+            if kinds.count("inlineStr") == n and inlines.count("<is>") == n:  # only text, as openpyxl writes it
+                return number, _Values(texts)
+            return number, _Values([
+                (texts[i] if inlines[i] else None) if kind == "inlineStr"
+                else strings[int(values[i])] if kind == "s" and values[i]
+                else plain_value(f"{letters[i]}{digits[i]}", kind or "n", styles[i], values[i] or None)
+                for i, kind in enumerate(kinds)])
         cells: list[tuple[int, Any]] = []
-        if body:
-            if "&" in body or "\r" in body or not _PLAIN_CELLS.fullmatch(body):
-                return None  # entities and line ends are the XML parser's business, and cells in other forms
-            append = cells.append
-            for letters, digits, style, kind, value, inline, text in _PLAIN_CELL.findall(body):
-                column = columns.get(letters)
-                if column is None:
-                    column = columns[letters] = column_index_from_string(letters)
-                    names.setdefault(column, letters)
-                if kind == "inlineStr":
-                    append((column, text if inline else None))
-                elif kind == "s" and value:
-                    append((column, strings[int(value)]))
-                else:
-                    append((column, plain_value(f"{letters}{digits}", kind or "n", style, value or None)))
+        append = cells.append
+        for _, letter, digit, style, kind, value, inline, text in found:
+            column = columns.get(letter)
+            if column is None:
+                column = columns[letter] = column_index_from_string(letter)
+                names.setdefault(column, letter)
+            if entities:
+                try:
+                    text, value = _unescaped(text), _unescaped(value)
+                except ValueError:  # a character XML does not allow: the parser says so
+                    return None
+            if kind == "inlineStr":
+                append((column, text if inline else None))
+            elif kind == "s" and value:
+                append((column, strings[int(value)]))
+            else:
+                append((column, plain_value(f"{letter}{digit}", kind or "n", style, value or None)))
         return number, cells
 
     def parsed() -> Iterator[tuple[int, list[tuple[int, Any]]]]:
@@ -802,6 +848,13 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
                 if not cells and not max_col:
                     yield ()
                     continue
+                if cells.__class__ is _Values:  # columns 1, 2, 3 …: the same row, made at C speed
+                    width = max_col or len(cells)
+                    if len(cells) >= width:
+                        yield tuple(cells[:width])
+                    else:
+                        yield (*cells, *(None,) * (width - len(cells)))
+                    continue
                 width = max_col or cells[-1][0]
                 row: list[Any] = [None] * width
                 for column, value in cells:
@@ -819,12 +872,53 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
 _PLAIN_ROW_START = re.compile(r'\s*<row(?: r="(\d+)")?(?:\s+(?!r=)[\w:]+="[^"<]*")*\s*(/?)>')
 _CELL_FORM = (r'<c r="([A-Z]{1,3})([0-9]+)"(?: s="(\d+)")?(?: t="(\w+)")?\s*'
               r'(?:/>|>(?:<v>([^<]*)</v>|<v/>|(<is>)<t(?: xml:space="preserve")?(?:>([^<]*)</t>|/>)</is>)?</c>)')
-_PLAIN_CELL = re.compile(_CELL_FORM)
+_PLAIN_CELL = re.compile(f"({_CELL_FORM})")  # (the whole cell first)
+# the same groups for the forms nearly every cell has (a value, inline text, nothing), which a simpler expression
+# finds about a third faster
+_QUICK_CELL = re.compile(r'(<c r="([A-Z]{1,3})([0-9]+)"(?: s="(\d+)")?(?: t="(\w+)")?'
+                         r'(?:>(?:<v>([^<]*)</v>|(<is>)<t>([^<]*)</t></is>)</c>|/>))')
 _PLAIN_CELLS = re.compile(r"(?:\s*" + _CELL_FORM.replace("(", "(?:").replace("(?:?:", "(?:") + r")*\s*")
 _SHEET_START = re.compile(r'<worksheet\s+xmlns="http://schemas\.openxmlformats\.org/spreadsheetml/2006/main"'
                           r'(?:\s+xmlns:[\w.-]+="[^"]*"|\s+[\w:]+="[^"]*")*\s*>')
 _NOT_PLAIN = ("<!--", "<![CDATA[", "<?", "<!DOCTYPE")
 _PIECE = 1 << 20  # characters of the sheet's XML handled at a time
+# The entities a plain row's text may hold (XML's five and character references, as openpyxl and Excel write
+# them); anything else after an "&" — another name, ``&#X41;``, no ";" — is left to the XML parser, which refuses it.
+_ENTITY = re.compile(r"&(?:#([0-9]{1,7})|#x([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos));")
+_ENTITY_OTHER = re.compile(r"&(?!(?:#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos);)")
+_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def _character(match: re.Match[str]) -> str:
+    named = match.group(3)
+    if named is not None:
+        return _NAMED[named]
+    code = int(match.group(1)) if match.group(1) is not None else int(match.group(2), 16)
+    # XML's Char production: anything else is the parser's error (said where it is read as XML)
+    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF:
+        return chr(code)
+    raise ValueError(code)
+
+
+def _unescaped(text: str) -> str:
+    """Plain XML text with its entities replaced, as the XML parser replaces them (each once: ``&amp;lt;`` is
+    ``&lt;``, ``&#38;lt;`` too): in one pass with character references among them, else name by name at C speed,
+    ``&amp;`` last."""
+    if "&" not in text:
+        return text
+    if "&#" in text:
+        return _ENTITY.sub(_character, text)
+    return text.replace("&quot;", '"').replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace(
+        "&amp;", "&")
+
+
+class _Values(list):  # type: ignore[type-arg]
+    """The values of a row's cells in columns 1, 2, 3 … (a row in the plain form, read whole)."""
+
+    __slots__ = ()
+
+
+_IN_ORDER = 1024  # columns whose cells in order are read as a list of values
 
 
 def _xml_rows(text: str) -> Any:
