@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,42 @@ def test_plain_rows_in_each_form_read_as_openpyxl_reads_them(tmp_path: Path, for
                    for i in range(1, 30))
     path = _book(tmp_path, rows, dimension)
     assert _read(path, True) == _read(path, False)
+
+
+STRINGS = (f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}"><si><t>编号</t></si><si><r><t>ri</t></r>'
+           '<r><t>ch</t></r></si><si><t xml:space="preserve"> s </t></si></sst>')
+SHAPES = [  # rows of cells in columns A, B, C …, read whole by the shape of the row before them
+    '<c r="A{i}" t="s"><v>{s}</v></c><c r="B{i}" s="1"><v>4{i}000</v></c><c r="C{i}" t="b"><v>1</v></c>'
+    '<c r="D{i}"><v>{i}.5</v></c><c r="E{i}" t="e"><v>#N/A</v></c><c r="F{i}"/><c r="G{i}" t="s"><v></v></c>'
+    '<c r="H{i}" t="inlineStr"><is><t>t{i}</t></is></c><c r="I{i}" t="inlineStr"><v>x</v></c>'
+    '<c r="J{i}" t="d"><v>2025-06-30T00:00:00</v></c><c r="K{i}" t="str"><v>&lt;s&gt;</v></c>'
+    '<c r="L{i}" s="1"><v>9999999999</v></c><c r="M{i}" t="n"><is><t>odd</t></is></c>',
+    '<c r="A{i}" t="s"><v>{s}</v></c><c r="B{i}"><v>{i}</v></c>',
+    '<c r="A{i}" t="s"><v>{s}</v></c><c r="B{i}"><v>{i}</v></c><c r="C{i}"/>',
+    '<c r="A{i}" t="s"><v>{s}</v></c><c r="B9{i}"><v>{i}</v></c>',  # a cell of another row's number
+]
+
+
+@pytest.mark.parametrize("order", ["runs", "alternating"])
+def test_rows_read_by_the_shape_of_the_row_before_read_as_openpyxl_reads_them(tmp_path: Path, order: str) -> None:
+    pick = (lambda i: SHAPES[(i // 7) % len(SHAPES)]) if order == "runs" else (lambda i: SHAPES[i % len(SHAPES)])
+    rows = "".join(f'<row r="{i}">{pick(i).format(i=i, s=i % 3)}</row>' for i in range(1, 80))
+    base = _book(tmp_path, rows)
+    path = tmp_path / "shared.xlsx"
+    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "[Content_Types].xml":
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+            target.writestr(name, data)
+        target.writestr("xl/sharedStrings.xml", STRINGS)
+    said = {}
+    for fast in (True, False):  # a date out of range: openpyxl's warning, naming the cell, said by both
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            said[fast] = _read(path, fast), [str(w.message) for w in caught]
+    assert said[True] == said[False]
+    fast = said[True][0]
+    assert any(isinstance(v, dt.datetime) for row in fast for v in row) and any("rich" in row for row in fast)
+    assert any(message.startswith("Cell L") for message in said[True][1])

@@ -731,6 +731,48 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
             return from_ISO8601(value)
         return value
 
+    shape: tuple[re.Pattern[str], Callable[[tuple[str, ...]], _Values]] | None = None  # the last row's
+    shapes: dict[tuple[tuple[str, str, str, str], ...], Any] = {}
+
+    def learn(found: list[tuple[str, ...]]) -> None:
+        """The shape of a row of cells in columns A, B, C … in the forms _QUICK_CELL finds, all with the row's
+        number: one expression that matches a row of the same shape whole (each cell's value or text in a group),
+        and the function that makes the values of its groups as :func:`plain_row` makes them."""
+        nonlocal shape
+        key = tuple((style, kind, "t" if inline else "/" if whole.endswith("/>") else "v", letter)
+                    for whole, letter, _, style, kind, _, inline, _ in found)
+        if key not in shapes:
+            if len(shapes) >= _SHAPES:
+                return
+            parts = []
+            nothing, shared, plain = [], [], []
+            for i, (style, kind, form, letter) in enumerate(key):
+                attributes = (f' s="{style}"' if style else "") + (f' t="{kind}"' if kind else "")
+                row = "(?P<row>[0-9]+)" if i == 0 else "(?P=row)"  # (every cell with the row's number)
+                parts.append(re.escape(f'<c r="{letter}') + row + re.escape(f'"{attributes}')
+                             + {"t": "><is><t>([^<]*)</t></is></c>", "/": "()/>", "v": "><v>([^<]*)</v></c>"}[form])
+                if form == "t" and kind == "inlineStr":
+                    continue  # the text itself
+                if form != "v" or kind == "inlineStr":
+                    nothing.append(i)
+                elif kind == "s":
+                    shared.append(i)
+                else:
+                    plain.append((i, letter, kind or "n", style or None))
+
+            def values(groups: tuple[str, ...]) -> _Values:
+                row = groups[0]
+                cells = _Values(groups[1:])
+                for i in nothing:
+                    cells[i] = None
+                for i in shared:
+                    cells[i] = strings[int(cells[i])] if cells[i] else None
+                for i, letter, kind, style in plain:
+                    cells[i] = plain_value(f"{letter}{row}", kind, style, cells[i] or None)
+                return cells
+            shapes[key] = re.compile("".join(parts)), values
+        shape = shapes[key]
+
     def plain_row(number: int, at: str | None, body: str) -> tuple[int, Any] | None:
         """A row in its plain form (every cell as _PLAIN_CELL reads it), or None to parse it as XML: its number,
         and its cells as (column, value) pairs — or, when they are columns A, B, C … in order (as nearly every
@@ -753,10 +795,15 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
             # the row's form (then they are replaced cell by cell, below)
             if decoded.count("<") == body.count("<"):
                 body, entities = decoded, False
+        if not entities and shape is not None:  # a row of the same shape as the last one read whole
+            matched = shape[0].fullmatch(body)
+            if matched is not None:
+                return number, shape[1](matched.groups())
         # the cells found, in order and without overlap, cover the row when their lengths add up to its own
         # (else — spaces between cells, or cells in other forms — the row's form is checked whole)
         found = _QUICK_CELL.findall(body)  # the commonest forms, found faster
-        if sum(map(len, map(_first, found))) != len(body):
+        quick = sum(map(len, map(_first, found))) == len(body)
+        if not quick:
             found = _PLAIN_CELL.findall(body)
             if sum(map(len, map(_first, found))) != len(body) and not _PLAIN_CELLS.fullmatch(body):
                 return None  # cells in other forms
@@ -765,6 +812,8 @@ def _sheet_values(wb: Any, sheet: Any) -> Iterator[Sequence[Any]] | None:
         _, letters, digits, styles, kinds, values, inlines, texts = zip(*found, strict=True)
         n = len(found)
         if not entities and letters == in_order[:n]:
+            if quick and digits.count(digits[0]) == n:
+                learn(found)
             if kinds.count("inlineStr") == n and inlines.count("<is>") == n:  # only text, as openpyxl writes it
                 return number, _Values(texts)
             return number, _Values([
@@ -919,6 +968,7 @@ class _Values(list):  # type: ignore[type-arg]
 
 
 _IN_ORDER = 1024  # columns whose cells in order are read as a list of values
+_SHAPES = 32  # shapes of rows learnt from one sheet (see _sheet_values' learn): rows of other shapes read cell by cell
 
 
 def _xml_rows(text: str) -> Any:
