@@ -1032,7 +1032,7 @@ def _plain_pieces(source: Any) -> Iterator[Any] | None:
                 more = True
                 continue
             piece, buffer = buffer[:cut], buffer[cut:]
-            if any(mark in piece for mark in _NOT_PLAIN):
+            if ("!" in piece or "?" in piece) and any(mark in piece for mark in _NOT_PLAIN):  # (one character: memchr)
                 yield rest_as_xml(piece + buffer)
                 return
             if piece:
