@@ -220,3 +220,12 @@ def test_with_an_access_token_the_pages_ask_the_browser_for_it(tmp_path: Path) -
         assert c.get("/", auth=("staff", "t0ken")).status_code == 200
         assert c.get("/", headers={"Authorization": "Bearer t0ken"}).status_code == 200
     store.close()
+
+
+def test_the_findings_are_grouped_as_on_the_scorecard(client: TestClient) -> None:
+    text = client.get(FORM).text
+    legends = re.findall(r"<legend>([^<]+)</legend>", text)
+    card = next(iter(LIBRARY.decision("chongqing/renewal").scorecards.values()))
+    assert [f"延续备案评估发现的问题:{c.label}" for c in card.categories] == [g for g in legends if ":" in g]
+    internal = text.index("延续备案评估发现的问题:内部管理")
+    assert internal < text.index('id="f-findings-posts_missing"') < text.index("延续备案评估发现的问题:评价组织实施")

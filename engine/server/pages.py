@@ -22,6 +22,7 @@ import binascii
 import datetime as dt
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from .settings import is_loopback
 
 if TYPE_CHECKING:
     from ..audit.store import LogStore
-    from ..compiler.model import Decision, InputDef, ValueSpec
+    from ..compiler.model import Decision, ValueSpec
     from ..library import Library
 
 __all__ = ["mount_pages", "CSRF_COOKIE", "CSRF_FIELD"]
@@ -109,11 +110,27 @@ def _field(key: str, spec: ValueSpec, label: str, required: bool, default: Any) 
 
 
 def form_groups(decision: Decision) -> list[Group]:
-    """The form's fields: scalar inputs together, each record input as a group of its fields, then document inputs."""
+    """The form's fields: scalar inputs together; a record input's fields grouped by the scorecard category that
+    reads them (as on the scorecard), those no category reads under the record's label; then document inputs."""
     main = Group("基本情况", [])
     groups = [main]
     for name, inp in decision.inputs.items():
-        groups_of(name, inp, main, groups)
+        spec = inp.spec
+        if spec.kind != "record" or not all(f.kind in SCALARS for f in spec.fields.values()):
+            main.fields.append(_field(name, spec, inp.label, inp.required, inp.default))
+            continue
+        by_category: dict[str, Group] = {}
+        rest = Group(inp.label, [])
+        for key, sub in spec.fields.items():
+            f = _field(f"{name}.{key}", sub, sub.label, sub.required, sub.default)
+            category = _category_reading(decision, f.key)
+            if category is None:
+                rest.fields.append(f)
+            else:
+                by_category.setdefault(category, Group(f"{inp.label}:{category}", [])).fields.append(f)
+        order = [c.label for card in decision.scorecards.values() for c in card.categories]
+        groups.extend(by_category[c] for c in sorted(by_category, key=order.index))
+        groups.append(rest)
     if decision.document_inputs:
         docs = Group("文书所用(规则不读取)", [])
         for name, inp in decision.document_inputs.items():
@@ -122,13 +139,16 @@ def form_groups(decision: Decision) -> list[Group]:
     return groups
 
 
-def groups_of(name: str, inp: InputDef, main: Group, groups: list[Group]) -> None:
-    spec = inp.spec
-    if spec.kind == "record" and all(f.kind in SCALARS for f in spec.fields.values()):
-        groups.append(Group(inp.label, [_field(f"{name}.{k}", f, f.label, f.required, f.default)
-                                        for k, f in spec.fields.items()]))
-    else:
-        main.fields.append(_field(name, spec, inp.label, inp.required, inp.default))
+def _category_reading(decision: Decision, key: str) -> str | None:
+    """The label of the first scorecard category whose deductions or awards read the fact ``key``."""
+    word = re.compile(rf"(?<![\w.]){re.escape(key)}(?![\w])")
+    for card in decision.scorecards.values():
+        for category in card.categories:
+            for node in category.walk():
+                for line in node.lines:
+                    if any(e is not None and word.search(e.text) for e in (line.count, line.when)):
+                        return category.label
+    return None
 
 
 def _scalar(kind: str, text: str) -> Any:
