@@ -229,3 +229,13 @@ def test_the_findings_are_grouped_as_on_the_scorecard(client: TestClient) -> Non
     assert [f"延续备案评估发现的问题:{c.label}" for c in card.categories] == [g for g in legends if ":" in g]
     internal = text.index("延续备案评估发现的问题:内部管理")
     assert internal < text.index('id="f-findings-posts_missing"') < text.index("延续备案评估发现的问题:评价组织实施")
+
+
+def test_a_day_outside_the_period_is_said_above_the_form_and_can_be_allowed(client: TestClient) -> None:
+    refused = submit(client, example_form() | {"as_of": "2024-01-01"})
+    assert refused.status_code == 422
+    found = re.search(r'id="form-errors">(.*?)</div>', refused.text, re.S)
+    assert found is not None and "2024-09-01" in found.group(1)
+    assert 'value="2024-01-01"' in refused.text
+    allowed = submit(client, example_form() | {"as_of": "2024-01-01", "allow_out_of_period": "true"})
+    assert allowed.status_code == 200 and 'id="outcome"' in allowed.text
