@@ -122,3 +122,67 @@ def test_the_readme_curl_example_answers_what_the_readme_says(tmp_path: Path) ->
         proc = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
     result = json.loads(proc.stdout)
     assert (result["outcome"], result["score"], result["deadlines"]["decision_due"]) == ("renew", 94.6, "2025-06-18")
+
+
+def test_two_workers_share_one_log_and_lose_nothing_and_never_print_a_token(tmp_path: Path) -> None:
+    """Several writer processes on one SQLite file: WAL with a busy timeout, every concurrent evaluation kept."""
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    from skillcert.source.loader import load_file
+    from skillcert.values import to_json
+
+    facts = json.loads(to_json(load_file(EXAMPLE).data, None))
+    reader, evaluator = "reader-token-5f1c", "evaluator-token-9a2e"
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"read {reader}\nevaluate {evaluator}\n", encoding="utf-8")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "skillcert", "serve", "--port", str(port), "--workers", "2",
+                             "--data", str(tmp_path / "data"), "--tokens", str(tokens)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        for _ in range(600):  # until it answers (bounded: 60 s: two workers each compile the packs)
+            assert proc.poll() is None, proc.communicate()[1]
+            try:
+                if httpx.get(f"{url}/decisions", timeout=1).status_code == 401:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+
+        def post(i: int) -> int:
+            with httpx.Client(timeout=60) as client:
+                bearer = {"Authorization": f"Bearer {evaluator}"}
+                return sum(client.post(f"{url}/decisions/chongqing/renewal/evaluate", headers=bearer,
+                                       json={"facts": facts, "as_of": "2025-05-25"}).status_code == 200
+                           for _ in range(10))
+
+        with ThreadPoolExecutor(4) as pool:
+            assert sum(pool.map(post, range(4))) == 40
+        refused = httpx.post(f"{url}/decisions/chongqing/renewal/evaluate", json={"facts": facts},
+                             headers={"Authorization": f"Bearer {reader}"}, timeout=30)
+        assert refused.status_code == 403
+        log = httpx.get(f"{url}/log", headers={"Authorization": f"Bearer {reader}"}, timeout=30).json()
+        assert log["total"] == 40
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+            out, err = proc.communicate()
+    assert "2 个服务进程" in err and "Traceback" not in err
+    assert reader not in out + err and evaluator not in out + err
+    with sqlite3.connect(tmp_path / "data" / "decision-log.sqlite3") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("SELECT count(*) FROM decision_log").fetchone()[0] == 40
+
+
+def test_serve_with_a_bad_tokens_file_names_the_line_and_not_the_token(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("read a-good-token-1\nsecret-token-swapped evaluate\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "skillcert", "serve", "--port", str(_free_port()),
+                           "--data", str(tmp_path), "--tokens", str(tokens)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "第 2 行" in proc.stderr and "secret-token-swapped" not in proc.stderr and "Traceback" not in proc.stderr

@@ -2,7 +2,13 @@
 
 Checks that the ``[server]`` extra is installed (and says how to install it when not), opens the decision log (a
 SQLite file under ``--data``, or ``--database-url``), builds the application (:func:`skillcert.server.create_app`)
-and runs it with uvicorn until stopped. Bound to anything but this machine, a token (``--token``) is required.
+and runs it with uvicorn until stopped. Bound to anything but this machine, a token (``--token``, or a tokens file
+``--tokens`` with read-only and evaluating tokens) is required.
+
+With ``--workers N`` (N > 1) uvicorn starts N processes, each building its own application
+(:mod:`skillcert.server.workers`). Everything is checked here first (packs, tokens, address) and the log created and
+migrated, so the workers only open it; SQLite is opened in WAL mode with a busy timeout by the store, so several
+writer processes wait for each other instead of failing.
 """
 
 from __future__ import annotations
@@ -31,11 +37,13 @@ def add_parser(sub: Any) -> None:
         description="在本机或内网服务器上启动 HTTP 接口:列出决定、取输入的 JSON Schema、评估个案(单个或 JSON Lines "
                     "批量)、查阅决定日志;接口说明见 /openapi.json。每次评估都记入决定日志(默认是 --data 目录下的 "
                     f"SQLite 文件 {LOG_FILE},首次启动时创建)。\n"
-                    "监听 127.0.0.1 以外的地址时必须用 --token 设置访问令牌,请求须带 Authorization: Bearer <令牌>。\n"
+                    "监听 127.0.0.1 以外的地址时必须用 --token 或 --tokens 设置访问令牌,请求须带 "
+                    "Authorization: Bearer <令牌>。\n"
                     '需要可选组件:pip install "skillcert[server]"。按 Ctrl+C 停止。',
         examples=["skillcert serve",
                   "skillcert serve --port 8080 --data ./日志",
                   "skillcert serve --host 0.0.0.0 --token 令牌",
+                  "skillcert serve --host 0.0.0.0 --tokens 令牌.txt --workers 2",
                   "skillcert serve --database-url postgresql+psycopg://主机/库"],
         exit_codes=[(0, "已停止"), (2, "无法启动(未安装 [server] 组件、缺少令牌、端口被占用、数据库无法打开等)")],
         environment=["SKILLCERT_POLICIES", "SKILLCERT_SCHEMAS", "SKILLCERT_NO_CACHE", "SKILLCERT_CACHE_DIR",
@@ -50,7 +58,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--database-url", metavar="URL", default=None,
                    help="决定日志所用的数据库(SQLAlchemy 地址,如 PostgreSQL);给出时不用 --data 下的 SQLite 文件")
     p.add_argument("--token", metavar="TOKEN", default=None,
-                   help="访问令牌:接口的每个请求须带 Authorization: Bearer <令牌>;监听本机以外的地址时必须给出")
+                   help="访问令牌:接口的每个请求须带 Authorization: Bearer <令牌>;此令牌可读取也可评估。"
+                        "监听本机以外的地址时必须给出 --token 或 --tokens")
+    p.add_argument("--tokens", metavar="FILE", default=None,
+                   help="令牌文件,每行“角色 令牌”,# 之后为注释。角色 read:只读(决定列表、输入说明、决定日志);"
+                        "evaluate:还可评估个案与重新评估日志中的决定。令牌至少 8 个字符,可与 --token 同用")
+    p.add_argument("--workers", type=positive_int_arg, default=1, metavar="N",
+                   help="服务进程数(默认 1);多核机器上可设为核数,各进程共用同一决定日志")
 
 
 def default_data_dir() -> Path:
@@ -78,10 +92,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     from ..audit.store import LogStore
     from ..server import Settings, create_app
+    from ..server.settings import read_tokens
 
     require_schemas()
     library = load_library(args)
-    settings = Settings(host=args.host, port=args.port, token=args.token)
+    tokens = read_tokens(args.tokens) if args.tokens else ()
+    settings = Settings(host=args.host, port=args.port, token=args.token, tokens=tokens)
     if args.database_url:
         store = LogStore(args.database_url)
         where = "数据库"
@@ -92,13 +108,20 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except OSError as exc:
             raise UsageError(f"无法创建数据目录 {folder}:{exc.strerror or exc}") from None
         where = str(folder / LOG_FILE)
-    app = create_app(library, store, settings)
+    app = create_app(library, store, settings)  # with several workers too: every refusal is said here, once
     _check_port(args.host, args.port)
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"skillcert serve:http://{shown}:{args.port}/api/v1 (接口说明 /openapi.json);决定日志:{where};"
+    workers = f",{args.workers} 个服务进程" if args.workers > 1 else ""
+    print(f"skillcert serve:http://{shown}:{args.port}/api/v1 (接口说明 /openapi.json);决定日志:{where}{workers};"
           "按 Ctrl+C 停止", file=err)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        if args.workers > 1:
+            from ..server.workers import run_workers
+
+            store.close()  # created and migrated: each worker opens its own
+            run_workers(args.workers, getattr(args, "policies", None), store.url, settings)
+        else:
+            uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     except SystemExit as exc:  # uvicorn's own exit when it could not start (said on the line above)
         return EXIT_ERROR if exc.code else EXIT_OK
     finally:
@@ -116,3 +139,4 @@ def _check_port(host: str, port: int) -> None:
     except OSError as exc:
         reason = "端口已被占用" if exc.errno == errno.EADDRINUSE else os_error_text(exc)
         raise UsageError(f"无法监听 {host}:{port}:{reason}") from None
+

@@ -89,8 +89,8 @@ def create_app(library: Library, store: LogStore, settings: Settings | None = No
     Bound to anything but this machine (``settings.host``), a token is required: refused otherwise.
     """
     settings = settings or Settings()
-    if settings.token is None and not is_loopback(settings.host):
-        raise UsageError(f"监听 {settings.host} 时其他机器也能访问,必须用 --token 设置访问令牌"
+    if not settings.credentials() and not is_loopback(settings.host):
+        raise UsageError(f"监听 {settings.host} 时其他机器也能访问,必须用 --token 或 --tokens 设置访问令牌"
                          "(只在本机使用时请监听 127.0.0.1)")
     if settings.token is not None and not settings.token.strip():
         raise UsageError("访问令牌不能为空")
@@ -294,7 +294,7 @@ def create_app(library: Library, store: LogStore, settings: Settings | None = No
             raise ApiError("not-found", f"日志中没有 {event_id}")
         return _json(event.as_json())
 
-    app.add_middleware(Guard, token=settings.token, max_body=settings.max_body,
+    app.add_middleware(Guard, tokens=settings.credentials(), max_body=settings.max_body,
                        max_lines_body=settings.max_lines_body, all_packs=all_packs)
     @app.post(f"{API}/log/{{event_id}}/rerun", summary="用现行政策包重新评估日志中的一条(不记入日志)")
     async def rerun(request: Request, event_id: str) -> Response:
