@@ -239,3 +239,18 @@ def test_a_day_outside_the_period_is_said_above_the_form_and_can_be_allowed(clie
     assert 'value="2024-01-01"' in refused.text
     allowed = submit(client, example_form() | {"as_of": "2024-01-01", "allow_out_of_period": "true"})
     assert allowed.status_code == 200 and 'id="outcome"' in allowed.text
+
+
+def test_a_read_only_token_may_see_the_pages_but_not_evaluate(tmp_path: Path) -> None:
+    store = LogStore.sqlite(tmp_path / "log.sqlite3")
+    settings = Settings(tokens=(("r3ad-only-token", "read"), ("ev4luate-token", "evaluate")))
+    with TestClient(workspace(store, settings)) as c:
+        assert c.get("/").status_code == 401
+        form = c.get(FORM, auth=("staff", "r3ad-only-token"))
+        assert form.status_code == 200
+        token = c.cookies.get(CSRF_COOKIE)
+        data = {**example_form(), CSRF_FIELD: token}
+        assert c.post(FORM, data=data, auth=("staff", "r3ad-only-token")).status_code == 403
+        done = c.post(FORM, data=data, auth=("staff", "ev4luate-token"), follow_redirects=True)
+        assert done.status_code == 200 and 'id="outcome"' in done.text
+    store.close()

@@ -319,6 +319,9 @@ def create_app(library: Library, store: LogStore, settings: Settings | None = No
                     "pack_changed": then.get("pack_digest") != now.get("pack_digest"), "then": then, "now": now}
         return _json(await run_in_threadpool(work))
 
+    from .pages import mount_pages  # the web workspace, on the same library and log
+
+    mount_pages(app, library, store)
     return app
 
 

@@ -9,9 +9,9 @@
   ``/log/{id}.json`` its JSON, ``/log/{id}/documents/{doc}`` a document, ``POST /log/{id}/rerun`` (htmx) re-run.
 
 Forms are protected against cross-site requests by a per-browser token kept in a SameSite=Strict cookie and
-repeated in a hidden field: a POST whose field does not match its cookie is refused (403). When the server has an
-access token (``--token``), the pages ask for it too: the browser's own sign-in prompt (HTTP Basic, any user name,
-the token as password) or a bearer header; a server reachable from other machines without ``--token`` does not
+repeated in a hidden field: a POST whose field does not match its cookie is refused (403). When the server has
+access tokens (``--token``, ``--tokens``), the pages ask for one too: the browser's own sign-in prompt (HTTP Basic, any user name,
+the token as password) or a bearer header, and a read-only token may not evaluate; a server reachable from other machines without ``--token`` does not
 serve the pages at all (the log holds the facts of every case).
 """
 
@@ -42,7 +42,7 @@ from ..audit import new_event
 from ..audit.store import LogQuery
 from ..errors import SkillcertError
 from .problems import error_of
-from .settings import is_loopback
+from .settings import READ, is_loopback
 
 if TYPE_CHECKING:
     from ..audit.store import LogStore
@@ -240,9 +240,10 @@ def _in_period(d: Decision, day: dt.date) -> bool:
 class Locked(Exception):
     """A page asked for without the server's access token (401), or on a server open to others without one (403)."""
 
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, message: str = "本服务器可被其他机器访问,但未设置访问令牌:网页工作台不开放") -> None:
         super().__init__(status)
         self.status = status
+        self.message = message
 
 
 def _given_token(header: str) -> str:
@@ -265,16 +266,22 @@ def mount_pages(app: FastAPI, library: Library, store: LogStore) -> None:
         return
     app.state.pages = True
     settings = app.state.settings
-    token: str | None = getattr(settings, "token", None)
+    credentials = [(token.encode(), role) for token, role in settings.credentials()]
     local = is_loopback(settings.host)
 
     def gate(request: Request) -> None:
-        if token is None:
+        if not credentials:
             if not local:
                 raise Locked(403)
             return
-        if not hmac.compare_digest(_given_token(request.headers.get("authorization", "")).encode(), token.encode()):
+        given, role = _given_token(request.headers.get("authorization", "")).encode(), None
+        for token, its_role in credentials:  # every token compared, each in constant time
+            if hmac.compare_digest(given, token):
+                role = its_role
+        if role is None:
             raise Locked(401)
+        if role == READ and request.method not in ("GET", "HEAD"):
+            raise Locked(403, "此令牌只能读取:评估与重新评估需要可评估的令牌")
 
     router = APIRouter(dependencies=[Depends(gate)], include_in_schema=False)
 
@@ -284,8 +291,7 @@ def mount_pages(app: FastAPI, library: Library, store: LogStore) -> None:
             return Response("需要访问令牌:请在浏览器弹出的登录框中以令牌为密码登录(用户名任意)", status_code=401,
                             media_type="text/plain; charset=utf-8",
                             headers={"WWW-Authenticate": 'Basic realm="skillcert", charset="UTF-8"'})
-        return Response("本服务器可被其他机器访问,但未设置 --token:网页工作台不开放", status_code=403,
-                        media_type="text/plain; charset=utf-8")
+        return Response(exc.message, status_code=403, media_type="text/plain; charset=utf-8")
 
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
