@@ -32,6 +32,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..audit import EventV1, new_event
+from ..audit.rerun import logged_result
+from ..audit.rerun import rerun as rerun_event
 from ..errors import SkillcertError, UsageError
 from ..runtime.evaluate import check_period
 from ..values import jsonable, to_json
@@ -303,20 +305,14 @@ def create_app(library: Library, store: LogStore, settings: Settings | None = No
             raise ApiError("not-found", f"日志中没有 {event_id}")
         region, _, name = event.decision.partition("/")
         d = decision_of(request, region, name)
-        then = json.loads(event.result, parse_float=Decimal)
 
         def work() -> dict[str, Any]:
-            # allowed out of period: a case that was evaluated inside the period gets no warning from it, and one
-            # that was allowed outside gets the same warning, so only a changed period shows as a difference
             try:
-                now = json.loads(library.evaluate(d.id, event.facts, as_of=event.as_of, allow_out_of_period=True)
-                                 .to_json(None), parse_float=Decimal)
+                r = rerun_event(library, d.id, event)
             except SkillcertError as exc:
-                return {"id": event.id, "same": False, "then": then, "error": error_of(exc, d)}
-            ignored = {"pack_version", "pack_digest"}
-            differs = [k for k in dict.fromkeys([*then, *now]) if k not in ignored and then.get(k) != now.get(k)]
-            return {"id": event.id, "same": not differs, "differences": differs,
-                    "pack_changed": then.get("pack_digest") != now.get("pack_digest"), "then": then, "now": now}
+                return {"id": event.id, "same": False, "then": logged_result(event), "error": error_of(exc, d)}
+            return {"id": event.id, "same": not r.differences, "differences": r.differences,
+                    "pack_changed": r.pack_changed, "then": r.then, "now": r.now}
         return _json(await run_in_threadpool(work))
 
     from .pages import mount_pages  # the web workspace, on the same library and log

@@ -39,6 +39,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from ..audit import new_event
+from ..audit.rerun import logged_result
+from ..audit.rerun import rerun as rerun_event
 from ..audit.store import LogQuery
 from ..errors import SkillcertError
 from .problems import error_of
@@ -489,20 +491,16 @@ def mount_pages(app: FastAPI, library: Library, store: LogStore) -> None:
         d = None if event is None else find(*event.decision.partition("/")[::2])
         if event is None or d is None:
             return problem(request, f"日志中没有 {event_id} 或其决定已不在政策包中", 404)
-        then = json.loads(event.result, parse_float=Decimal)
 
         def work() -> dict[str, Any]:
             try:
-                now = json.loads(library.evaluate(d.id, event.facts, as_of=event.as_of, allow_out_of_period=True)
-                                 .to_json(None), parse_float=Decimal)
+                r = rerun_event(library, d.id, event)
             except SkillcertError as exc:
                 return {"error": exc.message, "same": False, "differences": []}
-            ignored = {"pack_version", "pack_digest"}
-            return {"now": now, "differences": [k for k in dict.fromkeys([*then, *now])
-                                                if k not in ignored and then.get(k) != now.get(k)]}
+            return {"now": r.now, "differences": r.differences}
 
         out = await run_in_threadpool(work)
-        return page(request, "rerun.html", {"out": out, "then": then})
+        return page(request, "rerun.html", {"out": out, "then": logged_result(event)})
 
     app.include_router(router)
 
