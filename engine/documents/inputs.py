@@ -27,6 +27,8 @@ def split_facts(decision: Decision, facts: Any) -> tuple[Any, dict[str, Any]]:
     """The facts for the rules, and the document inputs found among them (top-level keys, as given)."""
     if not decision.document_inputs or not isinstance(facts, Mapping):
         return facts, {}
+    if type(facts) is dict and decision.document_inputs.keys().isdisjoint(facts):
+        return facts, {}  # the common case, on every evaluation of a decision with documents: no copies
     rules = {k: v for k, v in facts.items() if k not in decision.document_inputs}
     given = {k: v for k, v in facts.items() if k in decision.document_inputs}
     return rules, given
