@@ -3,6 +3,7 @@ minimal expression context. (Plain functions, imported by the test modules; not 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Mapping
@@ -134,3 +135,18 @@ def evaluate_text(text: str, **values: Any) -> Any:
     assert not problems, problems
     assert compiled is not None
     return compiled.evaluate(Ctx(values))
+
+
+def write_csv(path: Path, header: list[Any], rows: list[list[Any]], encoding: str = "utf-8") -> Path:
+    """A CSV file as a spreadsheet program writes it (for batch tests)."""
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """A batch's CSV output, row by row (its BOM skipped)."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))

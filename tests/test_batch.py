@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -14,7 +13,7 @@ import pytest
 import skillcert
 from skillcert.tabular.batch import run_batch
 from skillcert_testutil import AS_OF as MINI_AS_OF
-from skillcert_testutil import MINI_FACTS, PACKS, POLICIES, run_cli
+from skillcert_testutil import MINI_FACTS, PACKS, POLICIES, read_csv, run_cli, write_csv
 
 AS_OF = "2023-09-20"
 HEADER = ["机构编号", "institution_kind", "registry_level", "registered_on", "assessment_dates", "evaluation_on",
@@ -27,19 +26,6 @@ ROWS = [
      "2023-09-15", "pass", "是"],
     ["SX-004", "social_org", "city", "2020-13-01", "[]", "2023-09-15", "pass", ""],
 ]
-
-
-def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def test_csv_in_csv_out_one_row_per_input_row_in_order_with_errors_in_their_row(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ from skillcert import FunctionSpec, plugins
 from skillcert.rows import limits
 from skillcert.tabular import pool
 from skillcert.tabular.batch import run_batch
-from skillcert_testutil import PACKS, PLUGIN_PACKS, POLICIES, ROOT, pack_variant, run_cli
+from skillcert_testutil import PACKS, PLUGIN_PACKS, POLICIES, ROOT, pack_variant, read_csv, run_cli, write_csv
 
 AS_OF = "2023-09-20"
 SX = "shanxi/evaluation"
@@ -47,19 +47,6 @@ CQ_AS_OF = "2025-05-25"
 CQ_HEADER = ["id", "institution_kind", "registry_level", "registration_expires_on", "applied_on",
              "registered_occupations"]
 CQ_ROW = ["CQ-1", "social_org", "city", "2025-06-30", "2025-05-20", '["4-01-05-01"]']
-
-
-def write_csv(path: Path, header: list[Any], rows: list[list[Any]], encoding: str = "utf-8") -> Path:
-    with open(path, "w", encoding=encoding, newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def xlsx_rows(path: Path) -> list[tuple[Any, ...]]:
