@@ -124,6 +124,23 @@ def test_twenty_working_days_across_dragon_boat_2025(cal: HolidayCalendar) -> No
     assert cal.add_working_days(D(2025, 5, 20), 20) == D(2025, 6, 18)
 
 
+def test_the_arrangement_between_two_dates_lists_the_days_off_and_make_up_days_crossed(
+        cal: HolidayCalendar) -> None:
+    # 2024 National Day: 10-01..10-07 off, 09-29 (Sun) and 10-12 (Sat) worked; the start itself is not crossed.
+    days_off, make_up = cal.arrangement_between(D(2024, 9, 27), D(2024, 10, 30))
+    assert days_off == [D(2024, 10, d) for d in range(1, 8)]
+    assert make_up == [D(2024, 9, 29), D(2024, 10, 12)]
+    assert cal.arrangement_between(D(2024, 10, 30), D(2024, 9, 27)) == (days_off, make_up)  # either order
+    assert cal.arrangement_between(D(2024, 10, 1), D(2024, 10, 1)) == ([], [])
+    assert cal.arrangement_between(D(2024, 9, 30), D(2024, 10, 1)) == ([D(2024, 10, 1)], [])  # the end is crossed
+
+
+def test_the_arrangement_across_an_unknown_year_is_an_error_not_a_guess(cal: HolidayCalendar) -> None:
+    last = max(cal.known_years)
+    with pytest.raises(CalendarError):
+        cal.arrangement_between(D(last, 12, 1), D(last + 1, 1, 10))
+
+
 def test_twenty_working_days_backwards_counts_make_up_days(cal: HolidayCalendar) -> None:
     # 2022-10-08 (Sat) and 10-09 (Sun) are make-up working days and count.
     assert cal.add_working_days(D(2022, 10, 17), -20) == D(2022, 9, 14)

@@ -101,3 +101,17 @@ def test_bundled_example_text_report() -> None:
     assert "予以延续备案" in text
     assert "94.6" in text
     assert "2025-06-18" in text
+
+
+def test_explain_says_which_holidays_a_working_day_count_went_across() -> None:
+    facts = load_file(POLICIES / "fuzhou" / "examples" / "operations-violations.yaml").data
+    result = skillcert.load(POLICIES).evaluate("fuzhou/operations", facts, as_of=AS_OF, explain=True)
+    assert result.explain is not None
+    plan = next(step for step in result.explain if step["name"] == "plan_due")
+    assert plan["start"] == dt.date(2023, 10, 9)
+    assert plan["days_off"] == [dt.date(2023, 9, 29), dt.date(2023, 9, 30)] + [dt.date(2023, 10, d) for d in range(1, 7)]
+    assert plan["make_up_days"] == [dt.date(2023, 10, 7), dt.date(2023, 10, 8)]
+    text = render_text(result, explain=True)
+    assert "跨越法定节假日(不计入):2023-09-29 至 10-06(8 天);调休上班日(计入):2023-10-07、2023-10-08" in text
+    results = next(step for step in result.explain if step["name"] == "results_due")
+    assert results["days_off"] == [] and "其间没有法定节假日" in text

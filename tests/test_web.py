@@ -130,6 +130,8 @@ def test_the_example_through_the_form_gives_the_cli_result_and_is_logged_from_th
     assert "94.6" in page.text and "予以延续备案" in page.text and "2025-06-18" in page.text
     assert "§三(二)2" in page.text          # the rule that fired, with its clause
     assert "缺一岗位及人员" in page.text      # a deduction with its reason
+    # the working-day deadline says from when it was counted and which holidays it went across (端午 2025)
+    assert "自 2025-05-20 起计(当日不计);跨越法定节假日(不计入):2025-05-31 至 06-02(3 天)" in page.text
     event_id = page.url.path.rsplit("/", 1)[1]
     entry = client.get("/api/v1/log/" + event_id).json()
     assert entry["source"] == "web" and entry["outcome"] == "renew"
@@ -208,6 +210,11 @@ def test_pages_that_do_not_exist_say_so_in_chinese(client: TestClient) -> None:
     assert "没有这个决定" in client.get("/decisions/nowhere/none").text
     assert "日志中没有" in client.get("/log/nope").text
     assert client.get("/static/htmx.min.js").status_code == 200
+    page = client.get("/nowhere", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404 and "没有这个页面:/nowhere" in page.text and "<html" in page.text
+    assert client.get("/nowhere").json()["code"] == "not-found"  # not a browser: the API's JSON
+    api = client.get("/api/v1/nowhere", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json()["code"] == "not-found"
 
 
 def test_with_an_access_token_the_pages_ask_the_browser_for_it(tmp_path: Path) -> None:

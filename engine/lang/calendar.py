@@ -4,7 +4,7 @@ This module owns everything about which days are working days:
 
 * :class:`YearData` — one year's official arrangement (days off and make-up working days) and its source;
 * :class:`HolidayCalendar` — an immutable set of known years answering ``is_working_day``,
-  ``add_working_days`` and ``working_days_between``;
+  ``add_working_days``, ``working_days_between`` and ``arrangement_between``;
 * :func:`builtin_calendar` — the years shipped in the ``chinesecalendar`` package (imported lazily);
 * :func:`year_data_from_mapping` — parsing and validating a year supplied by a policy pack or a
   ``--calendar`` file.
@@ -408,6 +408,20 @@ class HolidayCalendar:
         if end >= start:
             return cum[i_e + 1] - cum[i_s + 1]
         return cum[i_e] - cum[i_s]
+
+    def arrangement_between(self, start: date, end: date) -> tuple[list[date], list[date]]:
+        """What the official arrangement changes between two dates, ``start`` excluded and ``end`` included (either
+        order): the statutory days off listed in the years' data, and the make-up working days (调休), each in
+        order. This is what a working-day count from ``start`` to ``end`` went across, beyond ordinary weekends.
+        Every year between must be known (:class:`CalendarError` otherwise)."""
+        low, high = (start, end) if start <= end else (end, start)
+        days_off: list[date] = []
+        make_up: list[date] = []
+        for year in range(low.year, high.year + 1):
+            data = self._table(year, f"{low.isoformat()} 至 {high.isoformat()} 之间的节假日安排").data
+            days_off.extend(d for d in data.holidays if low < d <= high)
+            make_up.extend(d for d in data.workdays if low < d <= high)
+        return sorted(days_off), sorted(make_up)
 
     # -- helpers ---------------------------------------------------------------------------------------
 

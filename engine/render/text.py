@@ -7,6 +7,8 @@ with ``--explain``, how each derived value and deadline was computed.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +16,7 @@ from ..runtime.result import DecisionResult, ItemScore
 from ..values import display_value
 from .table import format_table
 
-__all__ = ["render_text"]
+__all__ = ["render_text", "arrangement_text", "day_runs"]
 
 
 def render_text(result: DecisionResult, explain: bool = False) -> str:
@@ -113,6 +115,8 @@ def render_text(result: DecisionResult, explain: bool = False) -> str:
         for step in result.explain:
             shown = display_value(step["value"]) + (f"({step['value_label']})" if "value_label" in step else "")
             add(f"  {step['label']}〔{step['name']}〕= {shown}    ← {step['expr']}")
+            if "start" in step:
+                add(f"    {arrangement_text(step['start'], step['days_off'], step['make_up_days'])}")
 
     add("")
     add(f"政策包摘要 {result.pack_digest}")
@@ -185,3 +189,32 @@ def _score_lines(item: ItemScore, depth: int, lines: list[str]) -> None:
     lines.extend(_line_texts(item, pad + "    "))
     for child in item.items:
         _score_lines(child, depth + 1, lines)
+
+
+def day_runs(days: Sequence[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Sorted days as runs of consecutive days (first, last)."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in days:
+        if runs and (day - runs[-1][1]).days == 1:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def arrangement_text(start: dt.date, days_off: Sequence[dt.date], make_up: Sequence[dt.date]) -> str:
+    """How a working-day count went across the official arrangement, in Chinese: its start, the statutory days off
+    (as runs: 2025-10-01 至 10-08) and the make-up working days counted."""
+    def run_text(first: dt.date, last: dt.date) -> str:
+        if first == last:
+            return first.isoformat()
+        tail = last.strftime("%m-%d") if last.year == first.year else last.isoformat()
+        return f"{first.isoformat()} 至 {tail}({(last - first).days + 1} 天)"
+    text = f"自 {start.isoformat()} 起计(当日不计)"
+    if days_off:
+        text += ";跨越法定节假日(不计入):" + "、".join(run_text(a, b) for a, b in day_runs(days_off))
+    else:
+        text += ";其间没有法定节假日"
+    if make_up:
+        text += ";调休上班日(计入):" + "、".join(d.isoformat() for d in make_up)
+    return text

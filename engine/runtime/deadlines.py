@@ -66,8 +66,20 @@ def compute_deadline(ctx: Context, name: str) -> Any:
                 how += f" {'+' if amount >= 0 else '−'} {abs(amount)} {UNIT_TEXT[dl.unit]}"
                 if dl.amount.names:
                     how += f"(天数 ← {dl.amount.text})"
-        ctx.tracer.record(name, dl.label, how, None if isinstance(value, UncertainDate) else value)
+        extra = None
+        if dl.unit == "working_days" and value.__class__ is dt.date:
+            extra = _arrangement(ctx, start, value)
+        ctx.tracer.record(name, dl.label, how, None if isinstance(value, UncertainDate) else value, extra=extra)
     return value
+
+
+def _arrangement(ctx: Context, start: dt.date, end: dt.date) -> dict[str, Any] | None:
+    """For the trace: the start of a working-day count and the days off and make-up working days it went across."""
+    try:
+        days_off, make_up = ctx.calendar.arrangement_between(start, end)
+    except CalendarError:  # cannot happen for a count the calendar just made; the trace goes without it
+        return None
+    return {"start": start, "days_off": days_off, "make_up_days": make_up}
 
 
 def _date_or_none(value: Any, text: str) -> Any:

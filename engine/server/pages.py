@@ -21,6 +21,7 @@ import base64
 import binascii
 import datetime as dt
 import hmac
+import inspect
 import json
 import re
 import secrets
@@ -37,12 +38,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..audit import new_event
 from ..audit.rerun import logged_result
 from ..audit.rerun import rerun as rerun_event
 from ..audit.store import LogQuery
 from ..errors import SkillcertError
+from ..render.text import arrangement_text
 from .problems import error_of
 from .settings import READ, is_loopback
 
@@ -314,6 +317,22 @@ def mount_pages(app: FastAPI, library: Library, store: LogStore) -> None:
     def problem(request: Request, message: str, status: int) -> Response:
         return page(request, "problem.html", {"message": message}, status)
 
+    api_http_error = app.exception_handlers[StarletteHTTPException]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """An address that does not exist, or a method a page does not take: a Chinese page for a browser, the
+        API's JSON error for everything else (and for any address under /api/)."""
+        assert isinstance(exc, StarletteHTTPException)
+        wants_page = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
+        if wants_page and exc.status_code in (404, 405):
+            message = (f"没有这个页面:{request.url.path}" if exc.status_code == 404
+                       else f"{request.url.path} 不接受 {request.method} 请求")
+            return problem(request, message, exc.status_code)
+        response = api_http_error(request, exc)
+        return await response if inspect.isawaitable(response) else response
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
     async def checked_form(request: Request) -> dict[str, str] | None:
         """The form's fields, or None when its token does not match the cookie's (a cross-site request)."""
         form = await request.form()
@@ -457,7 +476,9 @@ def mount_pages(app: FastAPI, library: Library, store: LogStore) -> None:
         d = find(*event.decision.partition("/")[::2])
         documents = [] if d is None else [doc for doc in d.documents.values()
                                           if doc.scope == "case" and doc.produced_by(event.outcome)]
+        counted = {} if d is None else await run_in_threadpool(_working_day_counts, library, d, event)
         return page(request, "result.html", {"event": event, "r": result, "d": d, "documents": documents,
+                                             "counted": counted,
                                              "facts_json": json.dumps(event.facts, ensure_ascii=False, indent=2,
                                                                       default=str)})
 
@@ -503,6 +524,22 @@ def mount_pages(app: FastAPI, library: Library, store: LogStore) -> None:
         return page(request, "rerun.html", {"out": out, "then": logged_result(event)})
 
     app.include_router(router)
+
+
+def _working_day_counts(library: Library, d: Decision, event: Any) -> dict[str, str]:
+    """For each deadline of a logged result counted in working days: from when it was counted and which holidays
+    and make-up working days the count went across. The log keeps the result without its trace, so the case is
+    evaluated again with it — only while the pack is the one that decided (its digest), else nothing is said."""
+    if not any(t.unit == "working_days" for t in d.deadlines.values()):
+        return {}
+    try:
+        again = library.evaluate(d.id, event.facts, as_of=event.as_of, allow_out_of_period=True, explain=True)
+    except SkillcertError:
+        return {}
+    if again.pack_digest != event.pack_digest:
+        return {}
+    return {step["name"]: arrangement_text(step["start"], step["days_off"], step["make_up_days"])
+            for step in again.explain or () if "start" in step}
 
 
 def _walk(node: Any, depth: int) -> list[tuple[Any, int]]:
