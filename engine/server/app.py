@@ -51,6 +51,7 @@ __all__ = ["create_app", "ApiError"]
 
 API = "/api/v1"
 JSON_LINES = "application/x-ndjson"
+LINES_PER_STEP = 32  # lines of an evaluate-many body evaluated per trip to the thread pool
 
 
 class ApiError(Exception):
@@ -257,19 +258,28 @@ def create_app(library: Library, store: LogStore, settings: Settings | None = No
         # Starlette listens on the same channel for the client going away, and would take the body's chunks.
         body = await _read(request)
 
+        def some(group: list[tuple[int, bytes]]) -> tuple[bytes, list[EventV1]]:
+            answers, events = [], []
+            for number, raw in group:
+                out, event = one(number, raw)
+                answers.append(out)
+                if event is not None:
+                    events.append(event)
+            return "".join(answers).encode(), events
+
         async def lines() -> AsyncIterator[bytes]:
             pending: list[EventV1] = []
+            numbered = [(number, raw) for number, raw in enumerate(body.split(b"\n"), 1) if raw.strip()]
             try:
-                for number, raw in enumerate(body.split(b"\n"), 1):
-                    if not raw.strip():
-                        continue
-                    out, event = await run_in_threadpool(one, number, raw)
-                    if event is not None:
-                        pending.append(event)
+                # a few lines per trip to the thread pool and per chunk of the answer: one trip per line cost
+                # more than the line's evaluation
+                for start in range(0, len(numbered), LINES_PER_STEP):
+                    out, events = await run_in_threadpool(some, numbered[start:start + LINES_PER_STEP])
+                    pending.extend(events)
                     if len(pending) >= settings.log_batch:
                         await run_in_threadpool(log, pending)
                         pending = []
-                    yield out.encode()
+                    yield out
             finally:
                 if pending:  # whatever was answered is logged, even when the client went away
                     store.append(pending)
