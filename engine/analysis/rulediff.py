@@ -401,6 +401,18 @@ def diff_decisions(old: Decision, new: Decision) -> list[Change]:
     return out.items
 
 
+_NAME_AND_CLAUSE = (("label", "名称"), ("source", "依据"))
+
+
+def _texts(out: _Out, kind: str, key: str, head: str, a: Any, b: Any, parts: tuple[tuple[str, str], ...],
+           clause: str) -> None:
+    """The parts of an element that are words for people (name, clause, description) where they differ."""
+    for part, label in parts:
+        x, y = getattr(a, part), getattr(b, part)
+        if x != y:
+            out.add(kind, key, part, f"{head} 的{label}:{_short(x)} → {_short(y)}", clause, x, y)
+
+
 def _as_pack(old: Decision, new: Decision, name: str) -> bool:
     """The decision's date is its pack's on both sides: the pack's change already says it."""
     return (old.pack is not None and new.pack is not None and getattr(old, name) == getattr(old.pack, name)
@@ -429,11 +441,7 @@ def _parameters(out: _Out, old: Decision, new: Decision) -> None:
             out.add("parameter-changed", key, "value",
                     f"参数 {name}:{_show(a.value)}{a.unit} → {_show(b.value)}{b.unit}{unit}", b.source, a.value,
                     b.value)
-        for part, label in (("label", "名称"), ("source", "依据")):
-            if getattr(a, part) != getattr(b, part):
-                out.add("parameter-changed", key, part,
-                        f"参数 {name} 的{label}:{_short(getattr(a, part))} → {_short(getattr(b, part))}",
-                        b.source, getattr(a, part), getattr(b, part))
+        _texts(out, "parameter-changed", key, f"参数 {name}", a, b, _NAME_AND_CLAUSE, b.source)
 
 
 # ---- inputs
@@ -528,11 +536,7 @@ def _derived(out: _Out, old: Decision, new: Decision) -> None:
             out.add("derived-changed", key, "values",
                     f"中间值 {name} 的取值:{_show(dict(a.values))} → {_show(dict(b.values))}", b.source,
                     dict(a.values), dict(b.values))
-        for part, label in (("label", "名称"), ("source", "依据")):
-            if getattr(a, part) != getattr(b, part):
-                out.add("derived-changed", key, part,
-                        f"中间值 {name} 的{label}:{_short(getattr(a, part))} → {_short(getattr(b, part))}", b.source,
-                        getattr(a, part), getattr(b, part))
+        _texts(out, "derived-changed", key, f"中间值 {name}", a, b, _NAME_AND_CLAUSE, b.source)
 
 
 # ---- scorecards
@@ -574,11 +578,7 @@ def _scorecard(out: _Out, a: Scorecard, b: Scorecard) -> None:
         out.add("scorecard-changed", b.name, "when",
                 f"评分表 {name} 的适用条件:{_expr_text(a.when) or '(总是)'} → {_expr_text(b.when) or '(总是)'}",
                 b.source, _expr_text(a.when), _expr_text(b.when))
-    for part, label in (("label", "名称"), ("source", "依据")):
-        if getattr(a, part) != getattr(b, part):
-            out.add("scorecard-changed", b.name, part,
-                    f"评分表 {name} 的{label}:{_short(getattr(a, part))} → {_short(getattr(b, part))}", b.source,
-                    getattr(a, part), getattr(b, part))
+    _texts(out, "scorecard-changed", b.name, f"评分表 {name}", a, b, _NAME_AND_CLAUSE, b.source)
     old_nodes, new_nodes = _nodes(a), _nodes(b)
     gone, added, common = _keyed(old_nodes, new_nodes)
     for path in gone:
@@ -602,11 +602,7 @@ def _score_node(out: _Out, path: str, a: ScoreNode, b: ScoreNode) -> None:
         out.add("score-item-changed", path, "bonus",
                 f"{name}:{'加分项' if a.bonus else '扣分项'} → {'加分项' if b.bonus else '扣分项'}", b.source,
                 a.bonus, b.bonus)
-    for part, label in (("label", "名称"), ("source", "依据")):
-        if getattr(a, part) != getattr(b, part):
-            out.add("score-item-changed", path, part,
-                    f"{name} 的{label}:{_short(getattr(a, part))} → {_short(getattr(b, part))}", b.source,
-                    getattr(a, part), getattr(b, part))
+    _texts(out, "score-item-changed", path, name, a, b, _NAME_AND_CLAUSE, b.source)
     verb = "加分" if b.bonus else "扣分"
     for x, y in _pair_lines(a.lines, b.lines):
         if x is None and y is not None:
@@ -707,11 +703,7 @@ def _deadlines(out: _Out, old: Decision, new: Decision) -> None:
             out.add("deadline-changed", key, "when",
                     f"期限 {name} 的适用条件:{_expr_text(a.when) or '(总是)'} → {_expr_text(b.when) or '(总是)'}",
                     b.source, _expr_text(a.when), _expr_text(b.when))
-        for part, label in (("label", "名称"), ("source", "依据")):
-            if getattr(a, part) != getattr(b, part):
-                out.add("deadline-changed", key, part,
-                        f"期限 {name} 的{label}:{_short(getattr(a, part))} → {_short(getattr(b, part))}", b.source,
-                        getattr(a, part), getattr(b, part))
+        _texts(out, "deadline-changed", key, f"期限 {name}", a, b, _NAME_AND_CLAUSE, b.source)
 
 
 def _checklist_key(c: Checklist) -> tuple[Any, ...]:
@@ -870,11 +862,7 @@ def _rules(out: _Out, old: Decision, new: Decision) -> None:
         if words_a != words_b:
             out.add("rule-changed", key, "message", f"规则 {key} 的说明文字改变(结论不变)", b.source,
                     a.message or None, b.message or None)
-        for part, label in (("source", "依据"), ("description", "说明")):
-            if getattr(a, part) != getattr(b, part):
-                out.add("rule-changed", key, part,
-                        f"规则 {key} 的{label}:{_short(getattr(a, part))} → {_short(getattr(b, part))}", b.source,
-                        getattr(a, part), getattr(b, part))
+        _texts(out, "rule-changed", key, f"规则 {key}", a, b, (("source", "依据"), ("description", "说明")), b.source)
     order_a = [k for k in old_rules if k in new_rules]
     order_b = [k for k in new_rules if k in old_rules]
     if order_a != order_b:
@@ -915,11 +903,8 @@ def _outcomes(out: _Out, old: Decision, new: Decision) -> None:
         out.add("outcome-added", key, "", f"新增结论 {_named(key, o.label)}", o.source, None, o.label)
     for key in common:
         a, b = old.outcomes[key], new.outcomes[key]
-        for part, label in (("label", "名称"), ("description", "说明"), ("source", "依据")):
-            if getattr(a, part) != getattr(b, part):
-                out.add("outcome-changed", key, part,
-                        f"结论 {key} 的{label}:{_short(getattr(a, part))} → {_short(getattr(b, part))}", b.source,
-                        getattr(a, part), getattr(b, part))
+        _texts(out, "outcome-changed", key, f"结论 {key}", a, b,
+               (("label", "名称"), ("description", "说明"), ("source", "依据")), b.source)
     pa, pb = _precedence(old), _precedence(new)
     if pa != pb:
         out.add("precedence-changed", "", "precedence",
