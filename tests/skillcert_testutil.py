@@ -62,6 +62,21 @@ def pack_variant(tmp_path: Path, template: Path, new_id: str, replacements: Iter
     return folder
 
 
+def pack_copy(root: Path, name: str, template: Path, *edits: tuple[str, str]) -> Path:
+    """A copy of the pack folder ``template`` (tests, examples, documents) as ``root/name/<its name>``, each
+    ``old → new`` text edit applied once to its pack.yaml (each ``old`` must occur); the folder of packs returned."""
+    import shutil
+
+    folder = root / name / template.name
+    shutil.copytree(template, folder)
+    text = (folder / "pack.yaml").read_text(encoding="utf-8")
+    for before, after in edits:
+        assert before in text, f"not in {template.name}/pack.yaml: {before!r}"
+        text = text.replace(before, after, 1)
+    (folder / "pack.yaml").write_text(text, encoding="utf-8")
+    return root / name
+
+
 def problem_lines(folder: Path, **kwargs: Any) -> list[str]:
     """Every problem of a pack folder as ``<folder>/pack.yaml:line:col: code: message (hint)``."""
     _, problems = check_pack(folder, display=f"{folder.name}/pack.yaml", **kwargs)

@@ -36,7 +36,7 @@ from ..errors import UsageError
 from ..library import Library, LibrarySpec
 from .evaluation import Finished, RowTask, chunk_finisher
 
-__all__ = ["CHUNK", "IN_FLIGHT", "START_METHOD", "WorkersFailed", "chunks", "evaluate_in_pool", "prestart",
+__all__ = ["CHUNK", "IN_FLIGHT", "START_METHOD", "WorkersFailed", "chunks", "evaluate_in_pool", "map_in_pool", "prestart",
            "usable_cores", "worker_count"]
 
 CHUNK = 500          # rows per task sent to a worker
@@ -44,7 +44,7 @@ IN_FLIGHT = 3        # chunks per worker submitted ahead
 START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 _JOIN_SECONDS = 5    # waited for each terminated worker
 
-_finish: Callable[[Any], Finished] | None = None  # in a worker: the task's finisher of chunks
+_finish: Callable[[Any], Any] | None = None  # in a worker: the task's finisher of chunks
 _init_error = ""  # in a worker: why the finisher could not be made
 
 
@@ -89,16 +89,21 @@ def prestart() -> None:
             forkserver.ensure_running()
 
 
-def _worker_init(spec: LibrarySpec, task: RowTask) -> None:
+def _worker_init(make: Callable[[Any], Callable[[Any], Any]], task: Any) -> None:
     global _finish, _init_error
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run's process is interrupted, and stops its workers
     try:
-        _finish = chunk_finisher(Library.from_spec(spec), task)
+        _finish = make(task)
     except Exception as exc:  # said by the first chunk, in the run's process
         _init_error = str(exc) or type(exc).__name__
 
 
-def _worker_chunk(rows: Any) -> Finished:
+def _batch_finisher(task: tuple[LibrarySpec, RowTask]) -> Callable[[Any], Finished]:
+    spec, row_task = task
+    return chunk_finisher(Library.from_spec(spec), row_task)
+
+
+def _worker_chunk(rows: Any) -> Any:
     finish = _finish
     if finish is None:
         raise WorkersFailed(f"工作进程无法重建政策库:{_init_error}")
@@ -120,9 +125,17 @@ def evaluate_in_pool(spec: LibrarySpec, task: RowTask, chunks: Iterable[Any], wo
     :func:`~.evaluation.chunk_finisher`), evaluated by ``workers`` processes that rebuild the library ``spec``
     describes (:meth:`~skillcert.library.Library.spec`), in input order. Closing the iterator before its end
     terminates the workers."""
-    window: collections.deque[Future[Finished]] = collections.deque()
+    return map_in_pool(_batch_finisher, (spec, task), chunks, workers)
+
+
+def map_in_pool(make: Callable[[Any], Callable[[Any], Any]], task: Any, chunks: Iterable[Any],
+                workers: int) -> Iterator[Any]:
+    """``chunks`` mapped, in input order, by the function ``make(task)`` returns in each of ``workers`` processes
+    (``make``: a module-level function, ``task`` picklable; made once per worker), at most :data:`IN_FLIGHT`
+    chunks per worker ahead. Closing the iterator before its end terminates the workers."""
+    window: collections.deque[Future[Any]] = collections.deque()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
-                               initializer=_worker_init, initargs=(spec, task))
+                               initializer=_worker_init, initargs=(make, task))
     finished = False
     try:
         for chunk in chunks:
