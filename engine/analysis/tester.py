@@ -42,10 +42,16 @@ class Case:
     allow_out_of_period: bool
     location: Location
     doc: Document
+    version: str | None = None      # the pack version the case names, if any
 
     @property
     def name(self) -> str:
         return self.id or f"case{self.index + 1}"
+
+    @property
+    def target(self) -> str:
+        """The decision as the library is asked for it: a named version, else all (the one in force at as_of)."""
+        return f"{self.decision}@{self.version}" if self.version and "@" not in self.decision else self.decision
 
 
 @dataclass
@@ -174,7 +180,7 @@ def load_cases(path: str | Path) -> tuple[list[Case], list[Problem]]:
             facts=_unset(_merge(base.get("facts", {}), raw.get("facts", {})), raw.get("unset", [])),
             want=raw.get("want"), want_error=raw.get("want_error"),
             allow_out_of_period=raw.get("allow_out_of_period", False),
-            location=doc.source.locate(("cases", i)), doc=doc,
+            location=doc.source.locate(("cases", i)), doc=doc, version=raw.get("version"),
         ))
     ids = [c.id for c in cases if c.id]
     for c in cases:
@@ -186,7 +192,7 @@ def load_cases(path: str | Path) -> tuple[list[Case], list[Problem]]:
 def run_case(case: Case, library: Library) -> CaseOutcome:
     source = case.doc.source.sub(("base", "facts"), ("cases", case.index, "facts"))
     try:
-        result = library.evaluate(case.decision, case.facts, as_of=case.as_of or dt.date.today(),
+        result = library.evaluate(case.target, case.facts, as_of=case.as_of or dt.date.today(),
                                   allow_out_of_period=case.allow_out_of_period, source=source)
     except SkillcertError as exc:
         if case.want_error is not None:
@@ -347,7 +353,7 @@ def check_case_file(path: Path, library: Library) -> list[Problem]:
         return [Problem(exc.code, exc.message, exc.location or Location(str(path)))]
     for case in cases:
         try:
-            decision = library.decision(case.decision)
+            decision = library.decision(case.target, as_of=case.as_of or dt.date.today())
         except SkillcertError as exc:
             problems.append(Problem("unknown-decision", exc.message, case.doc.source.locate(("decision",))))
             break
@@ -437,14 +443,14 @@ def run_paths(paths: list[str], *, policies: str | None = None) -> PackTestRepor
             continue
         report.problems.extend(problems)
         for case in cases:
-            try:
-                decision = library.decision(case.decision)
+            try:  # the version the case is run against: the one in force at its as_of, or the one it names
+                decision = library.decision(case.target, as_of=case.as_of or dt.date.today())
             except SkillcertError as exc:
                 report.problems.append(Problem(exc.code, str(exc), case.location))
                 break
             outcome = run_case(case, library)
             report.outcomes.append(outcome)
-            cov = report.coverage.setdefault(decision.id, Coverage(decision))
+            cov = report.coverage.setdefault(library.versioned_id(decision), Coverage(decision))
             cov.cases += 1
             if outcome.result is not None:
                 cov.add(outcome.result)

@@ -7,7 +7,8 @@ from functools import cache as cache_result
 from pathlib import Path
 
 from ..compiler.model import Pack
-from ..compiler.pipeline import PACK_FILE, check_pack
+from ..compiler.pipeline import PACK_FILE, check_versions_in
+from ..compiler.versions import pack_files
 from ..errors import Location, Problem, SkillcertError, UsageError
 from ..library import Library
 from ..source import cache
@@ -16,17 +17,23 @@ from ..source.loader import display_path, load_file
 __all__ = ["validate_paths", "pack_dirs"]
 
 
+def _is_pack_file(path: Path) -> bool:
+    return path.name == PACK_FILE or path in pack_files(path.parent)
+
+
 def pack_dirs(path: Path) -> list[Path]:
-    """Pack folders under a path: the folder of a pack.yaml, a pack folder, or a folder of packs."""
+    """Pack folders under a path: the folder of a pack file (pack.yaml, pack-<version>.yaml), a pack folder, or a
+    folder of packs."""
     if path.is_file():
-        return [path.parent] if path.name == PACK_FILE else []
+        return [path.parent] if _is_pack_file(path) else []
     if (path / PACK_FILE).is_file():
         return [path]
     return sorted(p.parent for p in path.glob(f"*/{PACK_FILE}"))
 
 
-def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
-    """All problems under the given paths (sorted by file and line) and the number of files checked.
+def validate_paths(paths: list[str], warnings: list[Problem] | None = None) -> tuple[list[Problem], int]:
+    """All problems under the given paths (sorted by file and line) and the number of files checked; what is only
+    worth a warning (a gap between two versions of a pack) is added to ``warnings`` when given.
 
     A pack that cannot be built does not hide its test files' and examples' own problems: they are still read
     (YAML) and the test files checked against their schema; only what needs the pack (decisions, facts) is not.
@@ -39,7 +46,7 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
         path = Path(raw)
         if not path.exists():
             raise UsageError(f"路径不存在:{raw}")
-        if path.is_file() and path.name != PACK_FILE:
+        if path.is_file() and not _is_pack_file(path):
             # a single test file: check it against the packs it belongs to
             root = policies_root(path)
             if root is None:
@@ -51,12 +58,13 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
         if not dirs:
             raise UsageError(f"{raw} 下没有政策包(<地区>/pack.yaml)")
         for folder in dirs:
-            shown = display_path(folder / PACK_FILE)
             library = Library(folder.parent)
-            pack, found = check_pack(folder, display=shown, env=library.env)
+            packs, found, warned = check_versions_in(folder, env=library.env)  # every version of the pack
             problems.extend(found)
-            checked += 1
-            if pack is None or found:
+            if warnings is not None:
+                warnings.extend(warned)
+            checked += len(pack_files(folder))
+            if not packs or found:
                 for test_file in find_test_files(folder):
                     problems.extend(_file_problems(test_file, lambda f: load_cases(f)[1]))
                     checked += 1
@@ -64,13 +72,14 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
                     problems.extend(_file_problems(example, lambda f: (load_file(f, display_path(f)), [])[1]))
                     checked += 1
                 continue
-            library.add(pack)
-            problems.extend(_template_problems(pack, folder))  # the documents' Word templates
+            library.add(*packs)
+            for pack in packs:
+                problems.extend(_template_problems(pack, folder))  # the documents' Word templates
             for test_file in find_test_files(folder):
                 problems.extend(check_case_file(test_file, library))
                 checked += 1
-            for example in _examples(folder):
-                problems.extend(_check_example(example, pack.id, library))
+            for example in _examples(folder):  # examples are facts for the version in force today
+                problems.extend(_check_example(example, packs[0].id, library))
                 checked += 1
     return sorted(problems, key=Problem.sort_key), checked
 
@@ -91,7 +100,7 @@ def _template_problems(pack: Pack, folder: Path) -> list[Problem]:
     marker = None
     if folder_of_markers is not None:
         try:
-            marker = folder_of_markers / _templates_digest(folder / PACK_FILE, templates)
+            marker = folder_of_markers / _templates_digest(folder / PACK_FILE, templates, pack_files(folder)[1:])
         except OSError:  # a file that vanished or cannot be read: check, and let the check say so
             marker = None
         if marker is not None and cache.has_marker(marker):
@@ -104,13 +113,13 @@ def _template_problems(pack: Pack, folder: Path) -> list[Problem]:
     return problems
 
 
-def _templates_digest(pack_file: Path, templates: list[Path]) -> str:
-    """The digest of everything the template checks depend on: the pack's text and its templates' bytes, and what
-    :func:`_installation_digest` covers."""
+def _templates_digest(pack_file: Path, templates: list[Path], versions: list[Path] | None = None) -> str:
+    """The digest of everything the template checks depend on: the pack's text (and its other ``versions``' files)
+    and its templates' bytes, and what :func:`_installation_digest` covers."""
     import hashlib
 
     h = hashlib.sha256(f"templates-ok 1\0{_installation_digest()}\0".encode())
-    for path in [pack_file, *templates]:
+    for path in [pack_file, *(versions or []), *templates]:
         h.update(f"{path}\0{path.stat().st_size}\0".encode("utf-8", "surrogatepass"))
         h.update(path.read_bytes())
     return h.hexdigest()

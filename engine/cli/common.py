@@ -114,7 +114,7 @@ def write_documents(library: Library, result: Any, facts: Any, folder: str, *, p
     their PDF with ``pdf``; one line each on ``err``. A missing document input stops before any file is written."""
     from ..documents.files import safe_name, write_all
 
-    decision = library.decision(result.decision)
+    decision = library.deciding(result)  # the version that decided: its documents
     blobs = library.documents(result, facts if isinstance(facts, dict) else {})
     if not blobs:
         print(f"结论 {result.outcome}({result.outcome_label})不出具文书", file=err)

@@ -33,10 +33,19 @@ from .model import (
     Table,
 )
 
-__all__ = ["Compilation", "DecisionDraft", "Stage", "PACK_FILE", "RESERVED_NAMES", "RESULT_KEYS",
+__all__ = ["Compilation", "DecisionDraft", "Stage", "PACK_FILE", "VERSION_FILES", "version_file", "RESERVED_NAMES", "RESULT_KEYS",
            "ALLOWED_LITERALS"]
 
 PACK_FILE = "pack.yaml"
+# Other versions of a pack stand beside its pack.yaml, each a whole pack named by the version it declares: in the
+# pack folder (not a sub-folder), so that documents/, tests/ and examples/ are the same folders for every version.
+VERSION_FILES = "pack-*.yaml"
+
+
+def version_file(version: str) -> str:
+    """The file name of a pack's version beside ``pack.yaml``: ``pack-1.1.0.yaml``."""
+    return f"pack-{version}.yaml"
+
 RESERVED_NAMES = frozenset({"as_of", "outcome", "true", "false", "null", "True", "False", "None"})
 # Keys of the decision result: a reported value may not take one of these names.
 RESULT_KEYS = frozenset({"decision", "title", "pack_version", "pack_digest", "as_of", "outcome", "outcome_label",
@@ -83,6 +92,7 @@ class Compilation:
     directory: Path
     display: str
     env: Environment
+    file: Path | None = None      # the pack file (default: ``pack.yaml``; another version: ``pack-<version>.yaml``)
     problems: Problems = field(default_factory=Problems)
     doc: Document | None = None
     use_cache: bool = False
@@ -107,6 +117,11 @@ class Compilation:
             return
         with suppress(KeyError, TypeError, AttributeError, ValueError, IndexError, ArithmeticError):
             yield
+
+    @property
+    def path(self) -> Path:
+        """The pack file being compiled."""
+        return self.file if self.file is not None else self.directory / PACK_FILE
 
     def loc(self, path: PathT, *, key: bool = False) -> Location:
         assert self.doc is not None

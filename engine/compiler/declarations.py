@@ -18,7 +18,7 @@ from ..lang.calendar import year_data_from_mapping
 from ..lang.types import VType
 from ..source.loader import PathT, walk
 from ..values import number_problem, quote
-from .compilation import Compilation, DecisionDraft
+from .compilation import PACK_FILE, Compilation, DecisionDraft, version_file
 from .model import DocumentDef, InputDef, Outcome, Parameter, SourceDoc, ValueSpec
 
 __all__ = ["stage_declarations", "value_spec", "vtype_of"]
@@ -77,6 +77,10 @@ def stage_declarations(c: Compilation) -> None:
         reading_marks=tuple(meta.get("reading_marks", ())),
         digest="sha256:" + hashlib.sha256(c.doc.text.encode("utf-8")).hexdigest(), directory=str(c.directory),
     )
+    if c.file is not None and c.file.name != version_file(meta["version"]) and c.file.name != PACK_FILE:
+        # another version's file says its version in its name, so that a folder listing shows them all
+        c.add("version-file", f"文件 {c.file.name} 中的版本是 {meta['version']},与文件名不符", ("pack", "version"),
+              f"其他版本的文件应命名为 pack-<版本>.yaml,这个文件应改名为 {version_file(meta['version'])}")
     valid_until = meta.get("valid_until")
     if valid_until is not None and valid_until < meta["valid_from"]:
         c.add("bad-period", f"有效期截止日 {valid_until} 早于施行日期 {meta['valid_from']}", ("pack", "valid_until"))

@@ -1,19 +1,19 @@
-"""Stages 1 and 2: read ``pack.yaml`` safely with line marks, then check its shape against the JSON Schema."""
+"""Stages 1 and 2: read the pack file (``pack.yaml``, or another version's ``pack-<version>.yaml``) safely with
+line marks, then check its shape against the JSON Schema."""
 
 from __future__ import annotations
 
 from ..errors import Location, SkillcertError
 from ..source.loader import load_file
 from ..source.schema import PACK_SCHEMA, check_document
-from .compilation import PACK_FILE, Compilation
+from .compilation import Compilation
 
 __all__ = ["stage_load", "stage_schema"]
 
 
 def stage_load(c: Compilation) -> None:
-    path = c.directory / PACK_FILE
     try:
-        c.doc = load_file(path, c.display)
+        c.doc = load_file(c.path, c.display)
     except SkillcertError as exc:
         c.problems.add(exc.code, exc.message, exc.location)
         c.stopped = True

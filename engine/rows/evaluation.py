@@ -31,7 +31,8 @@ MAX_ERROR_CHARS = 2_000  # an unexpected exception's message, as quoted in its r
 
 
 class Evaluator(Protocol):
-    def decision(self, decision_id: str) -> Decision: ...
+    def decision(self, decision_id: str, *, as_of: dt.date | None = None,
+                 allow_out_of_period: bool = True) -> Decision: ...
 
     def evaluate(self, decision_id: str, facts: Mapping[str, Any], *, as_of: dt.date | None = None,
                  allow_out_of_period: bool = False, detail: bool = True, checked: bool = False
@@ -40,9 +41,11 @@ class Evaluator(Protocol):
 
 def checked_decision(evaluator: Evaluator, decision_id: str, as_of: dt.date | None,
                      allow_out_of_period: bool) -> Decision:
-    """The decision of a run, refused up front (before any row) when unknown or outside its period."""
-    decision = evaluator.decision(decision_id)
-    check_period(decision, as_of or dt.date.today(), allow_out_of_period)
+    """The decision of a run (of its versions, the one in force at the as-of date), refused up front (before any
+    row) when unknown or outside its period."""
+    day = as_of or dt.date.today()
+    decision = evaluator.decision(decision_id, as_of=day, allow_out_of_period=allow_out_of_period)
+    check_period(decision, day, allow_out_of_period)
     return decision
 
 

@@ -59,7 +59,7 @@ def write_row_documents(library: Library, decision_id: str, input_path: str | Pa
                         id_column: str | None = None) -> RowDocuments:
     """Every row's documents into ``folder``; the id comes from ``id_column`` (default: the first column that is
     neither an input nor a document input), else the row's number."""
-    decision = library.decision(decision_id)
+    decision = library.decision(decision_id, as_of=as_of)  # the version in force then
     if not decision.documents:
         raise UsageError(f"{decision_id} 没有声明文书(documents),无法生成文书")
     columns = document_columns(decision)
