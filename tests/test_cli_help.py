@@ -16,7 +16,7 @@ import pytest
 from skillcert.cli.parser import chinese_argparse
 from skillcert_testutil import ROOT, run_cli
 
-COMMANDS = ["validate", "evaluate", "test", "batch", "list", "functions", "verify", "serve"]
+COMMANDS = ["validate", "evaluate", "test", "batch", "list", "functions", "verify", "diff", "serve"]
 # (" error:" is argparse's "prog: error: …"; our own prefix is "skillcert: usage-error: …".)
 ENGLISH = ["usage:", "positional arguments", "options:", "optional arguments", "show this help message",
            "show program's version", "the following arguments are required", "unrecognized arguments",
@@ -38,12 +38,14 @@ ENVIRONMENT = {
     "functions": {"SKILLCERT_POLICIES", "SKILLCERT_DEBUG"},
     "verify": {"SKILLCERT_POLICIES", "SKILLCERT_SCHEMAS", "SKILLCERT_NO_CACHE", "SKILLCERT_CACHE_DIR",
                "SKILLCERT_REFERENCE_EVALUATOR", "SKILLCERT_DECISION_CODE", "SKILLCERT_DEBUG"},
+    "diff": {"SKILLCERT_SCHEMAS", "SKILLCERT_NO_CACHE", "SKILLCERT_CACHE_DIR", "SKILLCERT_REFERENCE_EVALUATOR",
+             "SKILLCERT_DECISION_CODE", "SKILLCERT_DEBUG"},
     "serve": {"SKILLCERT_POLICIES", "SKILLCERT_SCHEMAS", "SKILLCERT_NO_CACHE", "SKILLCERT_CACHE_DIR",
               "SKILLCERT_DEBUG"},
 }
 # The exit codes CONTRACT.md gives each command (and 2 wherever a command can fail to run).
 EXIT_CODES = {"validate": {0, 1, 2}, "evaluate": {0, 2}, "test": {0, 1, 2}, "batch": {0, 1, 2}, "list": {0, 2},
-              "functions": {0, 2}, "verify": {0, 1, 2}, "serve": {0, 2}}
+              "functions": {0, 2}, "verify": {0, 1, 2}, "diff": {0, 1, 2}, "serve": {0, 2}}
 
 
 def help_text(command: str | None) -> str:

@@ -7,7 +7,7 @@ errors; 2 bad input, refused, or could not run. No traceback reaches the user: e
 reported as an internal error in one line (``SKILLCERT_DEBUG=1`` shows the traceback).
 
 The package has one module per command (:mod:`.validate`, :mod:`.evaluate`, :mod:`.test`, :mod:`.batch`,
-:mod:`.list`, :mod:`.functions`, :mod:`.verify`, :mod:`.serve`), each with ``add_parser(sub)`` and ``run(args, out, err)``; :mod:`.parser` builds
+:mod:`.list`, :mod:`.functions`, :mod:`.verify`, :mod:`.diff`, :mod:`.serve`), each with ``add_parser(sub)`` and ``run(args, out, err)``; :mod:`.parser` builds
 the parser and makes argparse speak Chinese; :mod:`.common` has what the commands share. Heavy modules
 (pydantic, jsonschema) are imported only by the commands that need them, so ``skillcert --help`` starts fast.
 """
@@ -20,14 +20,14 @@ import sys
 from typing import TextIO
 
 from ..errors import SkillcertError, UsageError
-from . import batch, evaluate, functions, serve, test, validate, verify
+from . import batch, diff, evaluate, functions, serve, test, validate, verify
 from . import list as list_command
 from .common import EXIT_ERROR, EXIT_OK, os_error_text, print_error
 from .parser import build_parser, chinese_argparse
 
 __all__ = ["run", "main"]
 
-COMMANDS = (validate, evaluate, test, batch, list_command, functions, verify, serve)  # in the order the help lists them
+COMMANDS = (validate, evaluate, test, batch, list_command, functions, verify, diff, serve)  # in the order the help lists them
 
 
 def run(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
