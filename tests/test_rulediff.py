@@ -246,3 +246,19 @@ def test_json_and_sheet_rows_carry_every_change(original: Pack, tmp_path: Path) 
 def test_every_change_kind_has_a_chinese_label() -> None:
     assert all(label and not label.isascii() for label in KIND_LABELS.values())
     assert Change("x", "parameter-changed", "p", "value", "d", "").text() == "d"
+
+
+def test_a_condition_dropped_from_a_rules_requirements_shows_both_trees(tmp_path: Path) -> None:
+    fuzhou = POLICIES / "fuzhou"
+    folder = tmp_path / "edited" / "fuzhou"
+    shutil.copytree(fuzhou, folder)
+    text = (folder / "pack.yaml").read_text(encoding="utf-8")
+    dropped = "            - {id: credit, check: good_credit, message: 社会信用不良或有违法违规、失信等不良记录, source: 一(一)1}\n"
+    assert dropped in text
+    (folder / "pack.yaml").write_text(text.replace(dropped, "", 1), encoding="utf-8")
+    result = rule_diff([(compile_pack(fuzhou), compile_pack(folder))])
+    [change] = [c for c in result.changes if c.part == "require"]
+    assert change.kind == "rule-changed" and change.scope == "fuzhou/application"
+    assert "good_credit" in change.old and "good_credit" not in change.new
+    assert change.old.startswith("all(registered_in_fuzhou; main_business_training; sound_finance_and_management; ")
+    assert "any(trained_and_evaluated_total >= min_person_times; recognized_brand)" in change.new
