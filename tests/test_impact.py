@@ -168,14 +168,16 @@ def test_min_median_max_are_exact(packs: Any, workbook: Path, report: ImpactRepo
         assert scores[name]["max"] == max(values)
         assert scores[name]["median"] == statistics.median(values)
         assert isinstance(scores[name]["median"], Decimal)
+    band = next(m for m in report.moved_bounds() if m["rule"] == "score_band")
+    assert band["new_scores_between"] == sum(1 for v in expected["new_scores"] if 80 <= v < 85) > 0
 
 
 def test_band_bounds_moved_and_crossed(report: ImpactReport) -> None:
     bounds = report.bound_rows()
-    moved = [b["moved"] for b in bounds if "moved" in b]
+    moved = report.moved_bounds()
     assert {(m["rule"], m["old"], m["new"]) for m in moved} >= {("score_band", Decimal(80), Decimal(85))}
     assert all(m["source"] for m in moved)
-    crossed = {b["bound"]: b for b in bounds if "bound" in b}
+    crossed = {b["bound"]: b for b in bounds}
     assert set(crossed) == {Decimal(60), Decimal(80), Decimal(85)}
     assert crossed[Decimal(80)]["crossed_down"] > 0   # 0.5 a missing post: 80.x → 79.x
 
@@ -342,3 +344,71 @@ def test_an_unchanged_pack_changes_nothing(packs: Any) -> None:
         assert all(m["old"] == m["new"] for m in measured.as_json()["matrix"])
     finally:
         measured.close()
+
+
+def test_a_changed_input_declaration_checks_each_row_against_each_pack(packs: Any, workbook: Path,
+                                                                        tmp_path: Path) -> None:
+    old, _ = packs
+    narrower = chongqing_copy(tmp_path, "narrower", POSTS, (
+        "posts_missing: {type: integer, label: 缺少的岗位及人员数, min: 0, max: 10,",
+        "posts_missing: {type: integer, label: 缺少的岗位及人员数, min: 0, max: 2,"))
+    measured = measure_impact(old, narrower, DECISION, case_files=[workbook], as_of=AS_OF, include_pack_cases=False)
+    try:
+        import csv
+
+        with open(workbook, encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader)
+            raw = [dict(zip(header, r, strict=True)) for r in reader]
+        matrix: collections.Counter[tuple[str, str]] = collections.Counter(
+            (a["outcome"] or ERROR, b["outcome"] or ERROR)
+            for a, b in zip(old.evaluate_many(DECISION, raw, as_of=AS_OF),
+                            narrower.evaluate_many(DECISION, raw, as_of=AS_OF), strict=True))
+        assert {(m["old"], m["new"]): m["rows"] for m in measured.as_json()["matrix"]} == dict(matrix)
+        only_new = [e for e in measured.as_json()["errors_listed"] if e["old_error"] is None]
+        assert only_new and all(e["new_error"].startswith("facts-invalid") for e in only_new)
+    finally:
+        measured.close()
+
+
+def test_workers_reading_a_csv_in_blocks_with_stray_quotes_give_the_same_report(
+        packs: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skillcert.analysis import impact
+    from skillcert.tabular import reading
+
+    monkeypatch.setattr(reading, "BLOCK_BYTES", 4096)  # many blocks, cut by this process
+    read_on: list[int] = []
+    real = impact.csv_rows_from
+
+    def reading_on(block: Any, names: list[str]) -> Any:
+        read_on.append(block.line)
+        return real(block, names)
+
+    monkeypatch.setattr(impact, "csv_rows_from", reading_on)
+    header, rows = case_rows(1600, seed=5)
+    header.append("备注")
+    for i, row in enumerate(rows):
+        row[6] = '"[""4-01-05-01""]"'
+        # a quote inside a cell that is not quoted, and a quoted cell over two lines: a cut can fall inside it
+        row.append('5"长' if i % 37 == 0 else '"两行\n的备注"' if i % 11 == 0 else "")
+    path = tmp_path / "stray.csv"
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    old, new = packs
+    reports = [measure_impact(old, new, DECISION, case_files=[path], as_of=AS_OF, include_pack_cases=False,
+                              workers=w) for w in (1, 2)]
+    try:
+        assert read_on  # a cut fell inside a record: the rest of the file was read in order
+        # rows are the same, in the same order; only their labels' numbers differ after a cell with a line break
+        # (line numbers where workers read blocks, record numbers where the file is read in order)
+        data = [r.as_json() for r in reports]
+        for d in data:
+            for part in ("changed_rows", "errors_listed"):
+                for row in d[part]:
+                    row["label"] = row["label"].split(":")[0]
+        assert to_json(data[0]) == to_json(data[1])
+        sheets = [[r[:1] + r[2:] for _, _, rows in report.sheets() for r in rows] for report in reports]
+        assert sheets[0] == sheets[1]
+        assert reports[0].total == 1600 and reports[0].differing > 100
+    finally:
+        for r in reports:
+            r.close()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import datetime as dt
 import io
 import itertools
@@ -42,8 +43,10 @@ from ..errors import SkillcertError, UsageError
 from ..library import Library, LibrarySpec
 from ..rows.cells import typed_cell, xlsx_text
 from ..rows.columns import HeaderRows
+from ..rows.evaluation import _error_text as error_text  # a row's error as the batch writes it
 from ..rows.evaluation import evaluate_cells, evaluate_row, failed_text
 from ..runtime.result import DecisionResult
+from ..tabular.reading import CsvBlock, block_rows, csv_rows_from
 from ..tabular.writers import _STYLE_ROW as STYLE_ROW  # the batch's XLSX cells, not a copy of them
 from ..tabular.writers import _xlsx_rows as xlsx_rows
 from ..values import format_decimal
@@ -104,20 +107,15 @@ def _failed(error: str) -> _Verdict:
     return _Verdict(None, None, None, {}, {}, error)
 
 
-def _error_text(exc: SkillcertError) -> str:
-    detail = ";".join(p.message for p in exc.problems[:3]) if exc.problems else exc.message
-    return f"{exc.code}: {detail}"
-
-
 # --------------------------------------------------------------------------------------------------
 # The counts of some rows (a chunk's, or the whole run's)
 
 
 @dataclass
 class _Tally:
-    """Counts of rows, mergeable; ``changed_rows`` and ``error_rows`` are a chunk's records (the run's are
-    spooled to files as they come), handed on pickled (:meth:`packed`: a worker pickles them, the run's process
-    writes the bytes as they are)."""
+    """Counts of rows, mergeable. A chunk's changed rows and errors are handed on as the cells of their sheet
+    rows, pickled (:attr:`packed_rows`: rendered by the process that evaluated them, written by the run's process
+    as they are), and the first few as records (``changed_rows``, ``error_rows``: for the terminal and JSON)."""
 
     total: int = 0
     changed: int = 0       # outcome (or error) differs
@@ -134,13 +132,11 @@ class _Tally:
     shifts: dict[str, collections.Counter[Any]] = field(default_factory=dict)
     changed_rows: list[dict[str, Any]] = field(default_factory=list)
     error_rows: list[dict[str, Any]] = field(default_factory=list)
-    packed_rows: tuple[bytes, bytes] = (b"", b"")
-
-    def packed(self) -> _Tally:
-        """This tally with its records pickled (:attr:`packed_rows`), to cross to another process cheaply."""
-        self.packed_rows = (_pack(self.changed_rows), _pack(self.error_rows))
-        self.changed_rows, self.error_rows = [], []
-        return self
+    packed_rows: tuple[bytes, bytes] = (b"", b"")   # every changed row's and error's sheet cells, pickled
+    # a block of a CSV file that was not cut where a record ends (a quote inside a cell that is not quoted): no
+    # counts; the rows from its start are read in order by the run's process (see _tallies)
+    unaligned: tuple[Source, CsvBlock] | None = None
+    block_of: str | None = None   # the file whose block of records this tally counts
 
     def merge(self, other: _Tally) -> None:
         self.total += other.total
@@ -200,6 +196,10 @@ class _Comparer:
         self.decisions = (old.decision(decision_id), new.decision(decision_id))
         self.as_of = as_of or dt.date.today()
         self.deadline_names = list(dict.fromkeys([*self.decisions[0].deadlines, *self.decisions[1].deadlines]))
+        self.deadline_labels = {**{n: d.label for n, d in self.decisions[0].deadlines.items()},
+                                **{n: d.label for n, d in self.decisions[1].deadlines.items()}}
+        self.id_columns: list[str] = []   # the detail sheet's id columns (set by the run, once its files are open)
+        self.shown = SHOWN
         self.bounds = sorted({b.value for b in band_bounds(self.decisions[0], "old")}
                              | {b.value for b in band_bounds(self.decisions[1], "new")})
         self._headers: dict[tuple[str, ...], tuple[HeaderRows, HeaderRows]] = {}
@@ -208,14 +208,28 @@ class _Comparer:
         self.changed_items: set[str] | None = {item for _, item in changes.items} or None
         self.item_paths = item_paths(changes, *self.decisions) if self.changed_items else None
         self._item_memo: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        self.same_inputs = _declared(self.decisions[0]) == _declared(self.decisions[1])
         self.id_inputs = list(dict.fromkeys([*_id_inputs(self.decisions[0]), *_id_inputs(self.decisions[1])]))
 
-    def packed_chunk(self, chunk: tuple[Source, list[Any]]) -> _Tally:
-        return self.chunk(chunk).packed()
+    def packed_chunk(self, chunk: tuple[Source, Any]) -> _Tally:
+        """The chunk's tally with its rows' sheet cells rendered and pickled, its records cut to the first few."""
+        tally = self.chunk(chunk)
+        ids, labels = self.id_columns, self.deadline_labels
+        tally.packed_rows = (_pack([_xlsx_row(_detail_cells(r, ids, labels)) for r in tally.changed_rows]),
+                             _pack([_xlsx_row(_error_cells(r, ids)) for r in tally.error_rows]))
+        tally.changed_rows, tally.error_rows = tally.changed_rows[:self.shown], tally.error_rows[:self.shown]
+        return tally
 
-    def chunk(self, chunk: tuple[Source, list[Any]]) -> _Tally:
+    def chunk(self, chunk: tuple[Source, Any]) -> _Tally:
         source, rows = chunk
         tally = _Tally()
+        if rows.__class__ is CsvBlock:
+            parsed = block_rows(rows, list(source.header))
+            if parsed is None:
+                tally.unaligned = (source, rows)
+                return tally
+            rows = parsed
+            tally.block_of = source.path
         if source.kind == "facts":
             for row in rows:
                 self._facts(tally, row)
@@ -227,8 +241,9 @@ class _Comparer:
             if header is None:
                 header = (HeaderRows(self.decisions[0], source.header), HeaderRows(self.decisions[1], source.header))
                 self._headers[source.header] = header
+            at = [(i, name) for i, name in enumerate(source.header) if name in source.ids]  # the id columns
             for n, row in enumerate(rows, source.first):
-                self._cells(tally, source, header, n, row)
+                self._cells(tally, source, header, at, n, row)
         return tally
 
     # --- each kind of row: its two verdicts, then _count
@@ -246,7 +261,7 @@ class _Comparer:
                                                             allow_out_of_period=row.allow_out_of_period,
                                                             detail=False)))
             except SkillcertError as exc:
-                verdicts.append(_failed(_error_text(exc)))
+                verdicts.append(_failed(error_text(exc)))
             except Exception as exc:  # a plugin, anything: the row's error, as the batch says it
                 verdicts.append(_failed(failed_text(exc)))
         ids = {label: row.facts[n] for n, label in self.id_inputs if n in row.facts}
@@ -262,19 +277,33 @@ class _Comparer:
         self._count(tally, "案例文件", f"{source.name}:{n}", ids, old, new, (outs[0][1], outs[1][1]),
                     self.as_of, False)
 
-    def _cells(self, tally: _Tally, source: Source, header: tuple[HeaderRows, HeaderRows], n: int, row: Any) -> None:
+    def _cells(self, tally: _Tally, source: Source, header: tuple[HeaderRows, HeaderRows],
+               at: list[tuple[int, str]], n: int, row: Any) -> None:
         cells, unread = (row, None) if row.__class__ is list else row
-        verdicts = []
-        for library, rows in zip(self.libraries, header, strict=True):
-            try:
-                result, error, _ = evaluate_cells(library, rows, cells, unread, self.as_of, False)
-            except Exception as exc:
-                result, error = None, failed_text(exc)
-            verdicts.append(_of_result(result) if result is not None else _failed(error or ""))
-        names = header[1].names
-        ids = {name: cells[i] for i, name in enumerate(names) if name in source.ids and i < len(cells)}
+        verdicts: list[_Verdict] = []
+        checked = header[0].checked(cells) if self.same_inputs and unread is None else None
+        if checked is not None:
+            # both packs declare the same inputs: the facts checked once are each one's checked facts
+            for library in self.libraries:
+                try:
+                    verdicts.append(_of_result(library.evaluate(self.decision_id, checked, as_of=self.as_of,
+                                                                detail=False, checked=True)))
+                except SkillcertError as exc:
+                    verdicts.append(_failed(error_text(exc)))
+                except Exception as exc:
+                    verdicts.append(_failed(failed_text(exc)))
+        else:
+            for library, rows in zip(self.libraries, header, strict=True):
+                try:
+                    result, error, _ = evaluate_cells(library, rows, cells, unread, self.as_of, False)
+                except Exception as exc:
+                    result, error = None, failed_text(exc)
+                verdicts.append(_of_result(result) if result is not None else _failed(error or ""))
+        ids = {name: cells[i] for i, name in at if i < len(cells)}
 
         def facts() -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+            if checked is not None:
+                return checked, checked
             return header[0].facts(cells), header[1].facts(cells)
         self._count(tally, "案例文件", f"{source.name}:{n}", ids, verdicts[0], verdicts[1], facts, self.as_of, False)
 
@@ -379,6 +408,11 @@ def _value_at(facts: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return node
 
 
+def _declared(decision: Decision) -> dict[str, Any]:
+    """How a decision's inputs are declared, as far as checking facts goes (not where: lines may move)."""
+    return {name: (i.spec, i.type, i.required, i.default) for name, i in decision.inputs.items()}
+
+
 def _item_scores(result: DecisionResult, only: set[str] | None) -> dict[str, tuple[str, Decimal]]:
     """The scorecard's items (``only`` these ids, else every leaf): id → (label, score)."""
     if result.scorecard is None:
@@ -417,7 +451,7 @@ def band_bounds(decision: Decision, pack: str) -> list[Bound]:
 # Records spooled to a temporary file
 
 
-def _pack(records: list[dict[str, Any]]) -> bytes:
+def _pack(records: list[Any]) -> bytes:
     return pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL) if records else b""
 
 
@@ -543,18 +577,23 @@ class ImpactReport:
         return out
 
     def bound_rows(self) -> list[dict[str, Any]]:
-        """Each bound value of either pack: the rows whose score crosses it, and for a bound that moved (the same
-        band of the same rule, another value) the rows whose new score lies between its old and new value."""
+        """Each bound value of either pack's bands: where it stands, and the rows whose score crosses it."""
         t = self.tally
         out = []
-        by_place: dict[tuple[str, int, str], dict[str, Bound]] = {}
-        for b in self.bounds:
-            by_place.setdefault((b.rule, b.band, b.side), {})[b.pack] = b
         for value in sorted({b.value for b in self.bounds}):
             places = [f"{b.rule}[{b.band}].{b.side}({'旧' if b.pack == 'old' else '新'})"
                       for b in self.bounds if b.value == value]
             out.append({"bound": value, "where": places, "crossed_down": t.crossings.get((value, "down"), 0),
                         "crossed_up": t.crossings.get((value, "up"), 0)})
+        return out
+
+    def moved_bounds(self) -> list[dict[str, Any]]:
+        """Each bound that moved (the same band of the same rule, another value): old and new value, its clause,
+        and the rows whose new score lies between them (None when the scores were too many to count)."""
+        t = self.tally
+        by_place: dict[tuple[str, int, str], dict[str, Bound]] = {}
+        for b in self.bounds:
+            by_place.setdefault((b.rule, b.band, b.side), {})[b.pack] = b
         moves = []
         said: set[tuple[str, Decimal, Decimal]] = set()
         for (rule, band, side), packs in by_place.items():
@@ -568,7 +607,7 @@ class ImpactReport:
             between = (sum(n for s, n in t.scores[1].items() if lo <= s < hi) if t.exact else None)
             moves.append({"rule": rule, "band": band, "side": side, "old": before.value, "new": now.value,
                           "outcome": now.outcome, "source": now.source, "new_scores_between": between})
-        return out + [{"moved": m} for m in moves]
+        return moves
 
     def deadline_rows(self) -> list[dict[str, Any]]:
         out = []
@@ -594,6 +633,7 @@ class ImpactReport:
                         "rows": t.matrix[(o, n)]} for o in olds for n in news if t.matrix.get((o, n))],
             "scores": self.score_summary(),
             "bounds": self.bound_rows(),
+            "moved_bounds": self.moved_bounds(),
             "deadlines": self.deadline_rows(),
             "changed_rows": [_json_row(r) for r in self.first_changed],
             "changed_rows_listed": len(self.first_changed),
@@ -613,9 +653,10 @@ class ImpactReport:
         for o in olds:
             for n in news:
                 count = t.matrix.get((o, n), 0)
-                if count:
-                    mark = "  " if o == n else "* "
-                    lines.append(f"  {mark}{self._label(o)}({o}) → {self._label(n)}({n}):{count:,}")
+                if count and o == n:
+                    lines.append(f"    {self._label(o)}({o}):不变 {count:,}")
+                elif count:
+                    lines.append(f"  * {self._label(o)}({o}) → {self._label(n)}({n}):{count:,}")
         s = self.score_summary()
         if s["old"]["min"] is not None or s["new"]["min"] is not None:
             lines.append("分数分布:")
@@ -623,14 +664,12 @@ class ImpactReport:
                 part = s[name]
                 median = _shown(part["median"]) if s["exact_median"] else "(不同分数过多,未计算)"
                 lines.append(f"  {title}:最低 {_shown(part['min'])},中位数 {median},最高 {_shown(part['max'])}")
+            for m in self.moved_bounds():
+                between = "" if m["new_scores_between"] is None else f",新分数在其间的 {m['new_scores_between']:,} 行"
+                lines.append(f"  分档界限移动:{m['rule']} {_shown(m['old'])} → {_shown(m['new'])}"
+                             f"({m['source']}){between}")
             for b in self.bound_rows():
-                if "moved" in b:
-                    m = b["moved"]
-                    between = "" if m["new_scores_between"] is None else \
-                        f",新分数在其间的 {m['new_scores_between']:,} 行"
-                    lines.append(f"  分档界限移动:{m['rule']} {_shown(m['old'])} → {_shown(m['new'])}"
-                                 f"({m['source']}){between}")
-                elif b["crossed_down"] or b["crossed_up"]:
+                if b["crossed_down"] or b["crossed_up"]:
                     lines.append(f"  分数跨过界限 {_shown(b['bound'])}:降到其下 {b['crossed_down']:,} 行,"
                                  f"升到其上 {b['crossed_up']:,} 行")
         deadlines = self.deadline_rows()
@@ -670,13 +709,10 @@ class ImpactReport:
             ["最高分", s["old"]["max"], s["new"]["max"], ""], [], ["分档界限", "所在", "分数降到其下的行数",
                                                                "分数升到其上的行数"]]
         for b in self.bound_rows():
-            if "moved" in b:
-                m = b["moved"]
-                scores.append([f"界限移动 {_shown(m['old'])} → {_shown(m['new'])}",
-                               f"{m['rule']}[{m['band']}].{m['side']} {m['source']}", "新分数在其间的行数",
-                               m["new_scores_between"]])
-            else:
-                scores.append([b["bound"], "、".join(b["where"]), b["crossed_down"], b["crossed_up"]])
+            scores.append([b["bound"], "、".join(b["where"]), b["crossed_down"], b["crossed_up"]])
+        for m in self.moved_bounds():
+            scores.append([f"界限移动 {_shown(m['old'])} → {_shown(m['new'])}", f"{m['rule']} {m['source']}",
+                           "新分数在其间的行数", m["new_scores_between"]])
         deadlines = [[d["deadline"], d["label"], _shift_text(s), s["rows"]] for d in self.deadline_rows()
                      for s in d["shifts"]]
         ids = self.id_columns
@@ -686,11 +722,8 @@ class ImpactReport:
             ("分数变化", ["项目", "旧", "新", "说明"], scores),
             ("期限变化", ["期限", "期限名称", "变化", "行数"], deadlines),
             ("变化明细", ["来源", "标识", *ids, "旧结论", "旧结论名称", "新结论", "新结论名称", "旧分数", "新分数",
-                      "期限变化", "原因:规则", "原因:评分项"],
-             (_detail_cells(r, ids, self.deadline_labels) for r in self.changed_spool.read())),
-            ("错误", ["来源", "标识", *ids, "旧包错误", "新包错误"],
-             ([r["origin"], r["label"], *[r["ids"].get(c) for c in ids], r["old_error"], r["new_error"]]
-              for r in self.error_spool.read())),
+                      "期限变化", "原因:规则", "原因:评分项"], self.changed_spool.read()),
+            ("错误", ["来源", "标识", *ids, "旧包错误", "新包错误"], self.error_spool.read()),
         ]
 
 
@@ -737,6 +770,14 @@ def _detail_cells(r: Mapping[str, Any], ids: Sequence[str], labels: Mapping[str,
             rules or None, items or None]
 
 
+def _error_cells(r: Mapping[str, Any], ids: Sequence[str]) -> list[Any]:
+    return [r["origin"], r["label"], *[r["ids"].get(c) for c in ids], r["old_error"], r["new_error"]]
+
+
+def _xlsx_row(cells: list[Any]) -> list[Any]:
+    return [_xlsx_cell(v) for v in cells]
+
+
 def _json_row(r: Mapping[str, Any]) -> dict[str, Any]:
     return {"source": r["origin"], "label": r["label"], "ids": r["ids"], "old": r["old"], "new": r["new"],
             "deadlines": {n: {"old": a, "new": b} for n, (a, b) in r["deadlines"].items()},
@@ -774,20 +815,26 @@ def measure_impact(old: Library, new: Library, decision_id: str, *,
             else:
                 files.append(open_case_file(p, old_d, new_d))  # refused here, before any row
 
-        def chunks() -> Iterator[tuple[Source, list[Any]]]:
+        from ..tabular import pool
+
+        # with workers, a CSV file's rows after the first ones go to them as blocks of its bytes
+        head = pool.worker_count(workers) * pool.CHUNK if workers > 1 and pool.worker_count(workers) > 1 else None
+
+        def chunks() -> Iterator[tuple[Source, Any]]:
             if rows is not None:
                 yield from chunked(caller_rows(rows))
             for f in files:
                 if isinstance(f, Path):
                     yield from chunked(facts_folder_rows(f, decision_id))
                 else:
-                    yield from f.chunks()
+                    yield from f.chunks(head=head)
             if include_pack_cases:
                 yield from chunked(pack_rows([("新", new), ("旧", old)], decision_id))
 
         tables = [f for f in files if isinstance(f, CaseFile)]
         id_columns = list(dict.fromkeys([*[c for f in tables for c in f.source.ids],
                                          *[label for _, label in _id_inputs(new_d) + _id_inputs(old_d)]]))
+        comparer.id_columns, comparer.shown = id_columns, shown
         notes = [n for f in tables for n in f.notes]
         report = ImpactReport(
             decision_id, _version(old_d), _version(new_d), _digest(old_d), _digest(new_d), comparer.as_of, _Tally(),
@@ -797,12 +844,12 @@ def measure_impact(old: Library, new: Library, decision_id: str, *,
             band_bounds(old_d, "old") + band_bounds(new_d, "new"), id_columns, _Spool(), _Spool(), [], [], notes)
         try:
             for tally in _tallies(comparer, chunks(), workers):
-                for packed, spool, first in ((tally.packed_rows[0], report.changed_spool, report.first_changed),
-                                             (tally.packed_rows[1], report.error_spool, report.first_errors)):
+                for packed, spool, first, records in (
+                        (tally.packed_rows[0], report.changed_spool, report.first_changed, tally.changed_rows),
+                        (tally.packed_rows[1], report.error_spool, report.first_errors, tally.error_rows)):
                     spool.write(packed)
-                    if packed and len(first) < shown:
-                        first.extend(pickle.loads(packed)[:shown - len(first)])  # noqa: S301 - our own bytes
-                tally.packed_rows = (b"", b"")
+                    first.extend(records[:max(shown - len(first), 0)])
+                tally.packed_rows, tally.changed_rows, tally.error_rows = (b"", b""), [], []
                 report.tally.merge(tally)
         except BaseException:
             report.close()
@@ -828,7 +875,7 @@ def _digest(decision: Decision) -> str:
     return decision.pack.digest if decision.pack is not None else ""
 
 
-def _tallies(comparer: _Comparer, chunks: Iterator[tuple[Source, list[Any]]], workers: int) -> Iterator[_Tally]:
+def _tallies(comparer: _Comparer, chunks: Iterator[tuple[Source, Any]], workers: int) -> Iterator[_Tally]:
     from ..tabular import pool
 
     if workers <= 1 or pool.worker_count(workers) <= 1:
@@ -836,9 +883,23 @@ def _tallies(comparer: _Comparer, chunks: Iterator[tuple[Source, list[Any]]], wo
         return
     workers = pool.worker_count(workers)
     specs = tuple(library.spec() for library in comparer.libraries)
-    task = _Task(specs[0], specs[1], comparer.decision_id, comparer.as_of)
+    task = _Task(specs[0], specs[1], comparer.decision_id, comparer.as_of, tuple(comparer.id_columns),
+                 comparer.shown)
     pool.prestart()
-    yield from pool.map_in_pool(_task_function, task, chunks, workers)
+    dropped: set[str] = set()  # files whose blocks are read in order from one that was not cut at a record's end
+    for tally in pool.map_in_pool(_task_function, task, chunks, workers):
+        if tally.block_of is not None and tally.block_of in dropped:
+            continue  # a later block of a file already read to its end in order
+        if tally.unaligned is None:
+            yield tally
+            continue
+        source, block = tally.unaligned
+        if source.path in dropped:
+            continue
+        dropped.add(source.path)
+        rows = csv_rows_from(block, list(source.header))
+        for n, part in enumerate(pool.chunks(rows)):
+            yield comparer.packed_chunk((dataclasses.replace(source, first=source.first + n * pool.CHUNK), part))
 
 
 @dataclass(frozen=True)
@@ -849,11 +910,14 @@ class _Task:
     new: LibrarySpec
     decision_id: str
     as_of: dt.date
+    id_columns: tuple[str, ...]
+    shown: int
 
 
 def _task_function(task: _Task) -> Callable[[tuple[Source, list[Any]]], _Tally]:
     """In a worker: the comparer of ``task``, rebuilt from the specs (made once per worker)."""
     comparer = _Comparer(Library.from_spec(task.old), Library.from_spec(task.new), task.decision_id, task.as_of)
+    comparer.id_columns, comparer.shown = list(task.id_columns), task.shown
     return comparer.packed_chunk
 
 
@@ -923,7 +987,7 @@ def _workbook_frame(names: Sequence[str]) -> bytes:
 
 
 def _xlsx_cell(value: Any) -> Any:
-    if value is None or value.__class__ in (int, bool):
+    if value is None or value.__class__ in (int, bool, float):
         return value
     if isinstance(value, Decimal):
         return typed_cell("score", value)

@@ -25,7 +25,7 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,8 +34,9 @@ from ..compiler.model import Decision
 from ..errors import SkillcertError
 from ..library import Library
 from ..rows.columns import header_matches, plan_columns
+from ..rows.evaluation import _error_text  # a row's error as the batch writes it
 from ..source.loader import display_path, load_file
-from ..tabular.reading import read_table
+from ..tabular.reading import CsvBlock, read_table
 from ..values import jsonable
 from .tester import find_test_files, load_cases
 
@@ -50,14 +51,16 @@ CHUNK = 500  # rows per chunk (the batch's)
 @dataclass(frozen=True)
 class Source:
     """What the rows of a chunk are: ``facts`` (:class:`FactsRow` / :class:`Unreadable`), ``cells`` (lists of
-    cells under ``header``) or ``keyed`` (mappings); ``name`` is how labels name the file; ``ids`` the columns
-    carried as ids (no input of either pack); ``first`` the file's row number of the first row of the chunk."""
+    cells under ``header``, or a block of a CSV file's records) or ``keyed`` (mappings); ``name`` is how labels
+    name the file, ``path`` where it is; ``ids`` the columns carried as ids (no input of either pack); ``first``
+    the file's row number of the first row of the chunk."""
 
     kind: str
     name: str = ""
     header: tuple[str, ...] = ()
     ids: tuple[str, ...] = ()
     first: int = 0
+    path: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,8 @@ class Unreadable:
     error: str
 
 
-Chunk = tuple[Source, list[Any]]
+Chunk = tuple[Source, Any]
 FACTS = Source("facts")
-
-
-def _error_text(exc: SkillcertError) -> str:
-    detail = ";".join(p.message for p in exc.problems[:3]) if exc.problems else exc.message
-    return f"{exc.code}: {detail}"
 
 
 def _fingerprint(case_as_of: dt.date | None, facts: Mapping[str, Any]) -> str:
@@ -196,15 +194,27 @@ class CaseFile:
     rows: Iterator[Any]
     notes: list[str] = field(default_factory=list)
     closer: Any = None
+    blocks: Callable[[], Iterator[CsvBlock]] | None = None  # a CSV file's records after the rows read, in blocks
 
-    def chunks(self, size: int = CHUNK) -> Iterator[Chunk]:
+    def chunks(self, size: int = CHUNK, *, head: int | None = None) -> Iterator[Chunk]:
+        """Chunks of rows; given ``head`` (rows), a CSV file that can be cut into blocks of its bytes gives its
+        first ``head`` rows as rows and the rest as blocks (:class:`~skillcert.tabular.reading.CsvBlock`, parsed
+        by the process that evaluates them, as ``skillcert batch`` hands a CSV file to its workers)."""
         first = self.source.first
-        while True:
-            rows = list(itertools.islice(self.rows, size))
+        src = self.source
+        taken = 0
+        while head is None or taken < head:
+            rows = list(itertools.islice(self.rows, size if head is None else min(size, head - taken)))
             if not rows:
                 return
-            yield Source(self.source.kind, self.source.name, self.source.header, self.source.ids, first), rows
+            yield Source(src.kind, src.name, src.header, src.ids, first, src.path), rows
             first += len(rows)
+            taken += len(rows)
+        if self.blocks is None:
+            yield from self.chunks(size)
+            return
+        for block in self.blocks():
+            yield Source(src.kind, src.name, src.header, src.ids, block.line + 1, src.path), block
 
     def close(self) -> None:
         if self.closer is not None:
@@ -227,8 +237,8 @@ def open_case_file(path: Path, old: Decision, new: Decision) -> CaseFile:
         ids = tuple(n for n in reports[0].carried_names() if n in carried)
         kind = "keyed" if table.keyed else "cells"
         first = 1 if table.keyed else table.header_row + 1
-        source = Source(kind, path.name, tuple(table.header) if not table.keyed else (), ids, first)
-        return CaseFile(path, source, table.rows, list(table.notes), table.close)
+        source = Source(kind, path.name, tuple(table.header) if not table.keyed else (), ids, first, str(path))
+        return CaseFile(path, source, table.rows, list(table.notes), table.close, table.blocks)
     except BaseException:
         table.close()
         raise
