@@ -1,18 +1,21 @@
 """The web workspace in a real browser: Playwright for Python driving Debian's chromium against the server's app
-on uvicorn (in a thread, on a port the system gives) with its decision log in a temporary folder. Each scenario saves a screenshot under
-build/test-artefacts/web/ (the Chinese text must render: fonts-noto-cjk).
+on uvicorn (in a thread, on a port the system gives) with its decision log and batches in a temporary data folder. Each scenario saves a
+screenshot under build/test-artefacts/web/ (the Chinese text must render: fonts-noto-cjk).
 
 Where chromium or Playwright is missing the tests are skipped, saying how to install them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 pytest.importorskip("fastapi")
@@ -42,10 +45,11 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    store = LogStore.sqlite(tmp_path_factory.mktemp("web-data") / "decision-log.sqlite3")
-    app = workspace(store, Settings())
+@contextlib.contextmanager
+def serving(data: Path) -> Iterator[str]:
+    """The server on ``data`` (its log and batches), stopped at the end of the block."""
+    store = LogStore.sqlite(data / "decision-log.sqlite3")
+    app = workspace(store, Settings(data=str(data)))
     assert LIBRARY is app.state.library
     served = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=served.run, daemon=True)
@@ -55,10 +59,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     port = served.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    served.should_exit = True
-    thread.join(timeout=60)
-    store.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        served.should_exit = True
+        thread.join(timeout=60)
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving(tmp_path_factory.mktemp("web-data")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +81,21 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+@contextlib.contextmanager
+def browsing(browser: Any, url: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=url, locale="zh-CN", viewport={"width": 1280, "height": 900},
+                                  accept_downloads=True)
+    context.set_default_timeout(60_000)  # a shared CI machine: generous, and no assertion on time
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser: Any, server: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=server, locale="zh-CN", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(60_000)  # a shared CI machine: generous, and no assertion on time
-    yield context.new_page()
-    context.close()
+    with browsing(browser, server) as p:
+        yield p
 
 
 def shot(page: Page, name: str) -> None:
@@ -139,3 +160,64 @@ def test_the_decisions_page_and_a_rule_book(page: Page) -> None:
     page.get_by_role("link", name="职业技能等级认定机构延续备案").click()
     expect(page.get_by_role("heading", name="编制说明")).to_be_visible()
     shot(page, "rule-book")
+
+
+def test_a_small_workbook_uploaded_and_its_result_downloaded(page: Page, tmp_path: Path) -> None:
+    from test_batch import AS_OF, HEADER, ROWS
+
+    given = openpyxl.Workbook()
+    sheet = given.active
+    assert sheet is not None
+    sheet.append(["机构名称", *HEADER])
+    for name, row in zip(["晋中职业技能评价中心", "太原技工学校", "大同煤业集团", "长治培训学校"], ROWS, strict=True):
+        sheet.append([name, *row])
+    source = tmp_path / "评价机构名单.xlsx"
+    given.save(source)
+
+    page.goto("/")
+    page.get_by_role("link", name="批量").click()
+    page.get_by_label("决定").select_option("shanxi/evaluation")
+    page.get_by_label("评估日").fill(AS_OF)
+    page.get_by_label("文件(.csv 或 .xlsx)").set_input_files(str(source))
+    shot(page, "batch-form")
+    page.get_by_role("button", name="上传并评估").click()
+    expect(page.locator("#job-status")).to_have_text("已完成")  # polled by htmx until the job is over
+    expect(page.locator("#summary")).to_contain_text("有错误,未评估")
+    expect(page.locator("#error-rows")).to_contain_text("长治培训学校")
+    expect(page.locator("#error-rows")).to_contain_text("不存在的日期")
+    shot(page, "batch-result")
+    with page.expect_download() as info:
+        page.locator("#download").click()
+    download = info.value
+    assert download.suggested_filename == "评价机构名单-评估结果.xlsx"
+    saved = tmp_path / "downloaded.xlsx"
+    download.save_as(saved)
+    book = openpyxl.load_workbook(saved)
+    assert book.sheetnames == ["结果", "汇总"]
+    rows = list(book["结果"].iter_rows(values_only=True))
+    assert [r[0] for r in rows] == ["机构名称", "晋中职业技能评价中心", "太原技工学校", "大同煤业集团", "长治培训学校"]
+    assert [r[2] for r in rows[1:]] == ["terminate", "suspend", "terminate", None]
+    page.goto("/log")
+    page.get_by_label("名称或编号").fill("太原技工")
+    page.get_by_role("button", name="查找").click()
+    expect(page.locator("#entries")).to_contain_text("共 1 条")
+    expect(page.locator("#entries")).to_contain_text("batch")
+
+
+def test_a_decision_made_through_the_form_is_found_in_the_log_after_a_restart(browser: Any, tmp_path: Path) -> None:
+    with serving(tmp_path) as url, browsing(browser, url) as page:
+        fill_form(page, example_form() | {"institution_name": "渝北职业技能评价中心"})
+        page.get_by_role("button", name="评估").click()
+        expect(page.locator("#score")).to_contain_text("94.6")
+        entry = page.url
+    with serving(tmp_path) as url, browsing(browser, url) as page:  # stopped and started on the same data folder
+        page.goto("/log")
+        page.get_by_label("名称或编号").fill("渝北")
+        page.get_by_role("button", name="查找").click()
+        expect(page.locator("#entries")).to_contain_text("共 1 条")
+        expect(page.locator("#entries")).to_contain_text("渝北职业技能评价中心")
+        page.locator("#entries a[href^='/log/']").first.click()
+        assert page.url.rsplit("/", 1)[1] == entry.rsplit("/", 1)[1]
+        expect(page.locator("#score")).to_contain_text("94.6")
+        expect(page.locator("#outcome")).to_contain_text("予以延续备案")
+        shot(page, "log-after-restart")

@@ -53,7 +53,7 @@ def add_parser(sub: Any) -> None:
                    help="监听的地址(默认 127.0.0.1,只有本机可以访问)")
     p.add_argument("--port", type=positive_int_arg, default=8000, metavar="PORT", help="端口(默认 8000)")
     p.add_argument("--data", metavar="DIR", default=None,
-                   help=f"数据目录,决定日志 {LOG_FILE} 存放于此(默认为当前用户的数据目录,"
+                   help=f"数据目录,决定日志 {LOG_FILE} 与网页批量评估的文件存放于此(默认为当前用户的数据目录,"
                         "如 ~/.local/share/skillcert)")
     p.add_argument("--database-url", metavar="URL", default=None,
                    help="决定日志所用的数据库(SQLAlchemy 地址,如 PostgreSQL);给出时不用 --data 下的 SQLite 文件")
@@ -63,6 +63,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--tokens", metavar="FILE", default=None,
                    help="令牌文件,每行“角色 令牌”,# 之后为注释。角色 read:只读(决定列表、输入说明、决定日志);"
                         "evaluate:还可评估个案与重新评估日志中的决定。令牌至少 8 个字符,可与 --token 同用")
+    p.add_argument("--max-upload", type=positive_int_arg, default=50, metavar="MIB",
+                   help="网页批量评估上传文件的大小上限,单位 MiB(默认 50);上传的文件与结果工作簿保存在 --data 目录下的 "
+                        "batches 中")
     p.add_argument("--workers", type=positive_int_arg, default=1, metavar="N",
                    help="服务进程数(默认 1);多核机器上可设为核数,各进程共用同一决定日志")
 
@@ -97,12 +100,13 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     require_schemas()
     library = load_library(args)
     tokens = read_tokens(args.tokens) if args.tokens else ()
-    settings = Settings(host=args.host, port=args.port, token=args.token, tokens=tokens)
+    folder = Path(args.data) if args.data else default_data_dir()
+    settings = Settings(host=args.host, port=args.port, token=args.token, tokens=tokens, data=str(folder),
+                        max_upload=args.max_upload << 20)
     if args.database_url:
         store = LogStore(args.database_url)
         where = "数据库"
     else:
-        folder = Path(args.data) if args.data else default_data_dir()
         try:
             store = LogStore.sqlite(folder / LOG_FILE)
         except OSError as exc:

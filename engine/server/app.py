@@ -307,7 +307,8 @@ def create_app(library: Library, store: LogStore, settings: Settings | None = No
         return _json(event.as_json())
 
     app.add_middleware(Guard, tokens=settings.credentials(), max_body=settings.max_body,
-                       max_lines_body=settings.max_lines_body, all_packs=all_packs)
+                       max_lines_body=settings.max_lines_body, all_packs=all_packs,
+                       uploads={"/batch": settings.max_upload})
     @app.post(f"{API}/log/{{event_id}}/rerun", summary="用现行政策包重新评估日志中的一条(不记入日志)")
     async def rerun(request: Request, event_id: str) -> Response:
         event = await run_in_threadpool(store.get, event_id)

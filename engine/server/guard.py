@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from .problems import error_body, status_of
@@ -34,12 +34,14 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 class Guard:
     def __init__(self, app: ASGIApp, *, tokens: Sequence[tuple[str, str]], max_body: int, max_lines_body: int,
-                 all_packs: tuple[str, str]) -> None:
+                 all_packs: tuple[str, str], uploads: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.tokens = [(token.encode(), role) for token, role in tokens]
         self.max_body = max_body
         self.max_lines_body = max_lines_body
         self.all_packs = all_packs
+        # path → the limit of a file uploaded by a form, whose page refuses a larger one itself, in its own words
+        self.uploads = dict(uploads or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,10 +61,10 @@ class Guard:
                 await self._refuse(send, "forbidden", "此令牌只能读取(决定、输入说明、决定日志);评估与重新评估需要"
                                                       "评估令牌", status=403)
                 return
-        limit = self.max_lines_body if path.endswith("/evaluate-many") else self.max_body
+        limit = self.uploads.get(path) or (self.max_lines_body if path.endswith("/evaluate-many") else self.max_body)
         holder["max_body"] = limit
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isdigit() and int(declared) > limit and path not in self.uploads:
             await self._refuse(send, "body-too-large", f"请求体 {declared} 字节,超过上限 {limit} 字节")
             return
 

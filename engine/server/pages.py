@@ -46,6 +46,7 @@ from ..audit.rerun import rerun as rerun_event
 from ..audit.store import LogQuery
 from ..errors import SkillcertError
 from ..render.text import arrangement_text
+from .batches import mount_batches
 from .problems import error_of
 from .settings import READ, is_loopback
 
@@ -523,6 +524,7 @@ def mount_pages(app: FastAPI, library: Library, store: LogStore) -> None:
         out = await run_in_threadpool(work)
         return page(request, "rerun.html", {"out": out, "then": logged_result(event)})
 
+    mount_batches(app, router, page, checked_form, library, store)  # 批量: /batch, its jobs and results
     app.include_router(router)
 
 

@@ -13,10 +13,12 @@ from pathlib import Path
 
 from ..errors import UsageError
 
-__all__ = ["Settings", "is_loopback", "read_tokens", "MAX_BODY", "MAX_LINES_BODY", "ROLES", "READ", "EVALUATE"]
+__all__ = ["Settings", "is_loopback", "read_tokens", "MAX_BODY", "MAX_LINES_BODY", "MAX_UPLOAD", "ROLES", "READ",
+           "EVALUATE"]
 
 MAX_BODY = 1 << 20          # one case's facts: a megabyte is far more than any pack's inputs take
 MAX_LINES_BODY = 64 << 20   # JSON Lines of many cases, read and answered line by line
+MAX_UPLOAD = 50 << 20       # a workbook uploaded to the batch page (--max-upload)
 
 READ = "read"               # GET only: decisions, schemas, the log
 EVALUATE = "evaluate"       # also POST: evaluate one or many, re-run a logged decision
@@ -31,7 +33,9 @@ class Settings:
     tokens: tuple[tuple[str, str], ...] = ()   # (token, role) from a tokens file, beside `token`
     max_body: int = MAX_BODY
     max_lines_body: int = MAX_LINES_BODY
-    log_batch: int = 200                # JSON Lines: events written to the log together, one transaction each
+    log_batch: int = 200                # JSON Lines, batches: events written to the log together, one transaction each
+    data: str | None = None             # the data folder: uploaded batches and their results (None: no batch page)
+    max_upload: int = MAX_UPLOAD        # bytes of one uploaded file
 
     def credentials(self) -> tuple[tuple[str, str], ...]:
         """Every accepted token with its role (``--token`` may evaluate); empty: no token is asked for."""

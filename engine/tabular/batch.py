@@ -45,7 +45,7 @@ from ..rows.columns import ColumnReport, header_matches, plan_columns, row_facts
 from ..rows.evaluation import checked_decision
 from ..rows.limits import HEADER_SEARCH_ROWS
 from . import pool
-from .evaluation import Finished, RowTask, chunk_finisher
+from .evaluation import Finished, RowSeen, RowTask, chunk_finisher
 from .reading import (
     INPUT_FORMATS,
     CsvBlock,
@@ -87,18 +87,25 @@ def check_paths(input_path: str | Path, output_path: str | Path) -> tuple[str, s
 def run_batch(library: Library, decision_id: str, input_path: str | Path, output_path: str | Path, *,
               as_of: dt.date | None = None, workers: int = 1, allow_out_of_period: bool = False,
               progress: bool | None = None, stderr: TextIO | None = None,
-              group_by: str | None = None) -> BatchSummary:
+              group_by: str | None = None, on_rows: Callable[[int], None] | None = None,
+              on_row: RowSeen | None = None) -> BatchSummary:
     """Evaluate every row of ``input_path`` into ``output_path`` (format by extension); see the module doc.
 
     ``group_by`` (an input's name or Chinese label) is the input the XLSX summary counts outcomes by, instead of
     the one the pack names (``summary_by``). ``workers`` is bounded by the usable CPU cores and by the rows (one
     worker per :data:`~.pool.CHUNK` rows); ``stderr`` is told when it is reduced. A plugin that cannot reach
     worker processes is refused whenever more than one worker is asked for.
+
+    ``on_rows`` is told how many rows are finished so far, after each chunk of rows (a progress display of the
+    caller's own). ``on_row`` is handed every row of a CSV or XLSX file, evaluated in full, in order (see
+    :data:`~.evaluation.RowSeen`); it runs in this process, so it needs ``workers=1``.
     """
     src, dst = Path(input_path), Path(output_path)
     _, out_fmt = check_paths(src, dst)
     if workers < 1:
         raise UsageError("--workers 至少为 1")
+    if on_row is not None and workers > 1:
+        raise ValueError("on_row is called in this process: workers must be 1")
     decision = checked_decision(library, decision_id, as_of, allow_out_of_period)
     group_input = summary_input(decision, group_by)
     err = stderr or sys.stderr
@@ -125,7 +132,8 @@ def run_batch(library: Library, decision_id: str, input_path: str | Path, output
                        keyed=table.keyed, header=None if table.keyed else tuple(table.header))
         show = progress if progress is not None else bool(getattr(err, "isatty", lambda: False)())
         with _terminate_as_exit() as termination, _output(dst, columns) as output:
-            return _run(library, decision, task, table, output, spec, workers, show, src, err, say, termination)
+            return _run(library, decision, task, table, output, spec, workers, show, src, err, say, termination,
+                        on_rows, on_row)
     except Terminated:
         say(f"已终止(SIGTERM):未写出 {dst}")
         raise
@@ -135,7 +143,8 @@ def run_batch(library: Library, decision_id: str, input_path: str | Path, output
 
 def _run(library: Library, decision: Decision, task: RowTask, table: Table,
          output: AtomicOutput, spec: Any, workers: int, show: bool, src: Path, err: TextIO,
-         say: Callable[[str], None], termination: _Termination) -> BatchSummary:
+         say: Callable[[str], None], termination: _Termination, on_rows: Callable[[int], None] | None = None,
+         on_row: RowSeen | None = None) -> BatchSummary:
     rows: Iterator[Any] = table.rows
     chunks: Iterator[Any] = pool.chunks(rows)
     results: Iterator[Finished]
@@ -156,7 +165,7 @@ def _run(library: Library, decision: Decision, task: RowTask, table: Table,
     if spec is not None and workers > 1:
         results = pool.evaluate_in_pool(spec, task, chunks, workers)
     else:
-        results = map(chunk_finisher(library, task), chunks)
+        results = map(chunk_finisher(library, task, on_row), chunks)
 
     bar = None
     if show:
@@ -180,6 +189,8 @@ def _run(library: Library, decision: Decision, task: RowTask, table: Table,
                     n += alike
                 if bar is not None:
                     bar.update(n)
+                if on_rows is not None:
+                    on_rows(summary.rows)
             if unaligned is None:
                 break
             # a block not cut where a record ends (a quote inside a cell that is not quoted): the rows from its

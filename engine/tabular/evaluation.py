@@ -11,6 +11,11 @@ Whatever fails in one row — rendering and grouping included — is that row's 
 its place; the run goes on. In files whose rows have their own keys (JSON Lines, YAML), a key that is neither an
 input nor one of the output's carried columns (those of the first row) would be lost from a CSV or XLSX output:
 the row is an error naming it (``row-unknown-column``) instead.
+
+A caller that keeps each row's decision (the server's decision log) gives :func:`chunk_finisher` a :data:`RowSeen`:
+every row of a file with a header is then evaluated in full — the result a single case gets, not the batch's
+shorter one — and handed to it, in order, with its facts and its carried-over cells; a row with an error is handed
+with its error. That is the only evaluation of the row: the output row is rendered from the same result.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +37,7 @@ from .reading import CsvBlock, block_rows
 from .summary import group_key
 from .writers import chunk_encoder
 
-__all__ = ["RowTask", "Done", "Mark", "Finished", "row_finisher", "chunk_finisher"]
+__all__ = ["RowTask", "Done", "Mark", "Finished", "RowSeen", "row_finisher", "chunk_finisher"]
 
 
 @dataclass(frozen=True)
@@ -59,13 +64,16 @@ Mark = tuple[Any, bool, str | None]
 # of a CSV file that was not cut where a record ends comes back as itself without its data, and no marks: the
 # rows from there are read in order (see .reading.csv_blocks).
 Finished = tuple[Any, list[tuple[Mark, int]]]
+# A row as it is finished, for a caller that keeps each one: its carried-over cells (by output column), then its
+# facts and full result, or (None, None, its error text).
+RowSeen = Callable[[Mapping[str, Any], Mapping[str, Any] | None, DecisionResult | None, str | None], None]
 
 
-def chunk_finisher(library: Library, task: RowTask) -> Callable[[Any], Finished]:
+def chunk_finisher(library: Library, task: RowTask, seen: RowSeen | None = None) -> Callable[[Any], Finished]:
     """The function that evaluates, renders and encodes one chunk of ``task`` with ``library``: a list of raw rows,
     or a block of a CSV file's records (:class:`~.reading.CsvBlock`), read here; for XLSX output, ``(the sheet row
-    of the first, the rows)``."""
-    finish = row_finisher(library, task)
+    of the first, the rows)``. ``seen`` is handed every row of a task with a header (see the module doc)."""
+    finish = row_finisher(library, task, seen)
     encode = chunk_encoder(task.rendering)
     names = list(task.header or ())
 
@@ -84,11 +92,14 @@ def chunk_finisher(library: Library, task: RowTask) -> Callable[[Any], Finished]
     return finish_chunk
 
 
-def row_finisher(library: Library, task: RowTask) -> Callable[[Any], Done]:
+def row_finisher(library: Library, task: RowTask, seen: RowSeen | None = None) -> Callable[[Any], Done]:
     """The function that evaluates and renders one raw row of ``task`` with ``library``: a mapping, or for a task
-    with a header a list of cells (or ``(cells, RowError)`` for a row a reader could not read)."""
+    with a header a list of cells (or ``(cells, RowError)`` for a row a reader could not read). ``seen``: see the
+    module doc; rows with their own keys (no header) are not handed to it, a :class:`ValueError`."""
     if task.header is not None:
-        return _cells_finisher(library, task, task.header)
+        return _cells_finisher(library, task, task.header, seen)
+    if seen is not None:
+        raise ValueError("rows are handed to a RowSeen only from a file with a header")
     decision = library.decision(task.decision_id)
     render = row_renderer(task.rendering, task.columns)
     group_by = task.group_by
@@ -110,7 +121,27 @@ def row_finisher(library: Library, task: RowTask) -> Callable[[Any], Done]:
     return finish
 
 
-def _cells_finisher(library: Library, task: RowTask, header: Sequence[str]) -> Callable[[Any], Done]:
+class _InFull:
+    """The library as :func:`evaluate_cells` uses it, for rows that are handed on: each evaluated in full (a
+    single case's result), its facts kept for the caller."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.facts: Mapping[str, Any] | None = None
+
+    def decision(self, decision_id: str, *, as_of: dt.date | None = None,
+                 allow_out_of_period: bool = True) -> Decision:
+        return self.library.decision(decision_id, as_of=as_of, allow_out_of_period=allow_out_of_period)
+
+    def evaluate(self, decision_id: str, facts: Mapping[str, Any], *, as_of: dt.date | None = None,
+                 allow_out_of_period: bool = False, detail: bool = True, checked: bool = False) -> DecisionResult:
+        self.facts = facts
+        return self.library.evaluate(decision_id, facts, as_of=as_of, allow_out_of_period=allow_out_of_period,
+                                     checked=checked)
+
+
+def _cells_finisher(library: Library, task: RowTask, header: Sequence[str],
+                    seen: RowSeen | None = None) -> Callable[[Any], Done]:
     decision = library.decision(task.decision_id)
     rows = HeaderRows(decision, header)
     group_by = task.group_by
@@ -131,20 +162,28 @@ def _cells_finisher(library: Library, task: RowTask, header: Sequence[str]) -> C
         carried = rows.carried
         nothing = (None,) * len(rows.carried_names)
 
+    evaluator: Library | _InFull = library if seen is None else _InFull(library)
+
     def finish(row: Any) -> Done:
         cells, unread = (row, None) if row.__class__ is list else row
+        done: Done
         try:
-            result, error, value = evaluate_cells(library, rows, cells, unread, as_of, allow, group_by)
+            result, error, value = evaluate_cells(evaluator, rows, cells, unread, as_of, allow, group_by)
             group = key(value) if group_by is not None else None
             if result is None:
-                return render(carried(cells), None, error), None, True, group
-            return render(carried(cells), result, None), result.outcome, False, group
+                done = render(carried(cells), None, error), None, True, group
+            else:
+                done = render(carried(cells), result, None), result.outcome, False, group
         except Exception as exc:  # rendering or grouping: the row's error, with its carried cells if they render
-            error = failed_text(exc)
+            result, error = None, failed_text(exc)
             try:
-                return render(carried(cells), None, error), None, True, None
+                done = render(carried(cells), None, error), None, True, None
             except Exception:
-                return render(nothing, None, error), None, True, None
+                done = render(nothing, None, error), None, True, None
+        if seen is not None:  # outside the try: what the caller's function raises is not this row's error
+            facts = evaluator.facts if isinstance(evaluator, _InFull) and result is not None else None
+            seen(rows.passthrough(cells), facts, result, error)
+        return done
     return finish
 
 
