@@ -289,6 +289,13 @@ def test_pack_tests_run_each_case_against_the_version_in_force_at_its_date(versi
     report = run_paths([str(test_file)])
     assert report.ok, report.render()
     assert {"chongqing/renewal@1.0.0", "chongqing/renewal@1.1.0"} <= set(report.coverage)
+    pinned = dict(cases, decision="chongqing/renewal@1.1.0", cases=[  # a whole file for one version
+        {"id": "pinned", "note": "1.1.0 的文件", "as_of": NEW_DAY, "want": {"outcome": "rectify"}},
+        {"id": "pinned-early", "note": "1.1.0 施行前", "as_of": OLD_DAY, "want_error": "out-of-period"}])
+    pinned_file = test_file.with_name("pinned.yaml")
+    pinned_file.write_text(yaml.dump(pinned, Dumper=Plain, allow_unicode=True), encoding="utf-8")
+    report = run_paths([str(pinned_file)])
+    assert report.ok and list(report.coverage) == ["chongqing/renewal@1.1.0"], report.render()
     everything = run_paths([str(versions)])  # the bundled cases (all before 2026): against 1.0.0
     assert everything.ok, everything.render()
     code, out, _ = run_cli(["validate", str(versions)])
@@ -322,3 +329,39 @@ def test_documents_come_from_the_version_that_decided(versions: Path, tmp_path: 
         code, out, err = run_cli(["--policies", str(versions), "verify", str(path)])
         assert code == 0, out + err
 
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_the_api_lists_each_version_and_answers_from_the_version_in_force(versions: Path, tmp_path: Path) -> None:
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    import warnings
+
+    from skillcert.audit.store import LogStore
+    from skillcert.server import Settings, create_app
+    from skillcert.values import to_json
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    store = LogStore.sqlite(tmp_path / "log.sqlite3")
+    url = "/api/v1/decisions/chongqing/renewal"
+    try:
+        with TestClient(create_app(skillcert.load(versions), store, Settings())) as client:
+            listed = [d for d in client.get("/api/v1/decisions").json()["decisions"] if d["id"] == "chongqing/renewal"]
+            assert [(d["version"], d["valid_from"], d["valid_until"]) for d in listed] == [
+                ("1.0.0", "2024-09-01", "2025-12-31"), ("1.1.0", "2026-01-01", None)]
+            for day, version, outcome in ((OLD_DAY, "1.0.0", "renew"), (NEW_DAY, "1.1.0", "rectify")):
+                response = client.post(f"{url}/evaluate", content=to_json({"facts": facts(), "as_of": day}, None))
+                assert response.status_code == 200, response.text
+                body = response.json()
+                assert (body["pack_version"], body["outcome"]) == (version, outcome)
+                assert response.headers["X-Skillcert-Pack-Version"] == version
+                assert response.headers["X-Skillcert-Pack-Digest"] == body["pack_digest"]
+                many = client.post(f"{url}/evaluate-many?as_of={day}", content=to_json(facts(), None) + "\n")
+                assert many.status_code == 200 and many.headers["X-Skillcert-Pack-Version"] == version
+                assert json.loads(many.text.splitlines()[0])["result"]["outcome"] == outcome
+            refused = client.post(f"{url}/evaluate-many?as_of={BEFORE}", content=to_json(facts(), None) + "\n")
+            assert refused.json()["code"] == "out-of-period"
+    finally:
+        store.close()

@@ -116,14 +116,16 @@ def create_app(library: Library, store: LogStore, settings: Settings | None = No
     app.state.store = store
     app.state.settings = settings
 
-    def decision_of(request: Request, region: str, name: str) -> Decision:
+    def decision_of(request: Request, region: str, name: str, as_of: dt.date | None = None,
+                    allow: bool = True) -> Decision:
         if region in broken:
             raise broken[region]
-        try:
-            decision = library.decision(f"{region}/{name}")
+        try:  # of the decision's versions, the one in force at as_of (a pack folder may hold several)
+            decision = library.decision(f"{region}/{name}", as_of=as_of, allow_out_of_period=allow)
         except UsageError as exc:
             raise SkillcertError(exc.message, code="unknown-decision") from None
-        request.scope["skillcert"]["pack"] = packs[region]
+        pack = decision.pack
+        request.scope["skillcert"]["pack"] = (pack.version, pack.digest) if pack is not None else packs[region]
         request.scope["skillcert"]["decision"] = decision  # errors name the inputs' labels
         return decision
 
@@ -157,8 +159,7 @@ def create_app(library: Library, store: LogStore, settings: Settings | None = No
         today = dt.date.today()
         out = []
         for region in packs:
-            pack = library.pack(region)
-            for d in pack.decisions.values():
+            for pack, d in ((p, d) for p in library.versions(region) for d in p.decisions.values()):
                 out.append({"id": d.id, "title": d.title, "pack_title": pack.title, "jurisdiction": pack.jurisdiction,
                             "issuer": pack.issuer, "version": pack.version, "digest": pack.digest,
                             "valid_from": d.valid_from, "valid_until": d.valid_until,
@@ -226,6 +227,7 @@ def create_app(library: Library, store: LogStore, settings: Settings | None = No
         ids = body.get("ids") or {}
         if not isinstance(ids, dict) or not all(isinstance(v, str) for v in ids.values()):
             raise ApiError("body-invalid", '"ids" 应是一个对象,值都是文本')
+        d = decision_of(request, region, name, as_of)  # the version in force then
 
         def work() -> str:
             text, event = evaluate(d, facts, as_of, allow, ids, "api")
@@ -238,8 +240,9 @@ def create_app(library: Library, store: LogStore, settings: Settings | None = No
                   "type": "string", "description": "每行一个 JSON 对象:一个个案的事实"}}}}})
     async def evaluate_many(request: Request, region: str, name: str, as_of: str | None = None,
                             allow_out_of_period: bool = False) -> Response:
-        d = decision_of(request, region, name)
+        decision_of(request, region, name)
         day = _date(as_of, "as_of 参数", "request-invalid") if as_of is not None else dt.date.today()
+        d = decision_of(request, region, name, day, allow_out_of_period)  # the version in force then
         check_period(d, day, allow_out_of_period)  # refused at once, before any line
 
         def one(number: int, line: bytes) -> tuple[str, EventV1 | None]:

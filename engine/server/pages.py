@@ -454,9 +454,9 @@ def mount_pages(app: FastAPI, library: Library, store: LogStore) -> None:
                          since=days["since"], until=days["until"], text=params.get("q") or None, limit=50,
                          offset=offset)
         found = await run_in_threadpool(store.search, query)
-        decisions = [info.id for info in library.decisions()]
+        decisions = list(dict.fromkeys(info.id for info in library.decisions()))  # once, whatever its versions
         outcomes = sorted({(code, o.label) for info in library.decisions()
-                           for code, o in library.decision(info.id).outcomes.items()})
+                           for code, o in library.decision(f"{info.id}@{info.version}").outcomes.items()})
         return page(request, "log.html", {"page": found, "params": params, "errors": errors,
                                           "decisions": decisions, "outcomes": outcomes, "offset": offset})
 

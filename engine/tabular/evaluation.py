@@ -100,7 +100,7 @@ def row_finisher(library: Library, task: RowTask, seen: RowSeen | None = None) -
         return _cells_finisher(library, task, task.header, seen)
     if seen is not None:
         raise ValueError("rows are handed to a RowSeen only from a file with a header")
-    decision = library.decision(task.decision_id)
+    decision = library.decision(task.decision_id, as_of=task.as_of)  # the version in force then
     render = row_renderer(task.rendering, task.columns)
     group_by = task.group_by
     key = group_key(decision, group_by)
@@ -142,7 +142,7 @@ class _InFull:
 
 def _cells_finisher(library: Library, task: RowTask, header: Sequence[str],
                     seen: RowSeen | None = None) -> Callable[[Any], Done]:
-    decision = library.decision(task.decision_id)
+    decision = library.decision(task.decision_id, as_of=task.as_of)  # the version in force then
     rows = HeaderRows(decision, header)
     group_by = task.group_by
     key = group_key(decision, group_by)
