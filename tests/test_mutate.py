@@ -199,6 +199,26 @@ def test_the_search_finds_a_boundary_two_facts_away(pack: Path) -> None:
         <= Fraction(11, 100)
 
 
+def test_validate_reports_a_stale_explanation_as_a_finding(pack: Path) -> None:
+    write_cases(pack, NO_FINDINGS)
+    (pack / "mutants.yaml").write_text("mutants:\n  renewal:\n    - id: param:renew_min_score+1\n"
+                                       "      reason: 仍然存在\n    - id: param:no_such_parameter+1\n"
+                                       "      reason: 参数已删去\n  no_such_decision:\n    - id: param:x+1\n"
+                                       "      reason: 决定已删去\n", encoding="utf-8")
+    code, out, err = run_cli(["validate", str(pack)])
+    assert code == 1, out + err
+    lines = [line for line in out.splitlines() + err.splitlines() if "stale-mutant" in line]
+    assert len(lines) == 2, lines
+    assert "mutants.yaml:5:7: stale-mutant:" in lines[0] and "param:no_such_parameter+1" in lines[0]
+    assert "no_such_decision" in lines[1]
+    assert "renew_min_score" not in "".join(lines)
+
+
+def test_the_bundled_explanations_pass_validate() -> None:
+    code, out, err = run_cli(["validate", str(POLICIES / "chongqing"), str(POLICIES / "shanxi")])
+    assert code == 0, out + err
+
+
 def test_an_explanation_file_is_checked_against_its_schema(pack: Path) -> None:
     write_cases(pack, NO_FINDINGS)
     (pack / "mutants.yaml").write_text("mutants:\n  renewal:\n    - id: param:renew_min_score+1\n",

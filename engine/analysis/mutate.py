@@ -31,14 +31,14 @@ import copy
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..compiler.model import Band, Condition, Decision, Scorecard, ScoreLine, ScoreNode
+from ..compiler.model import Band, Condition, Decision, Pack, Scorecard, ScoreLine, ScoreNode
 from ..compiler.scorecode import compile_scorecard, compile_totals
 from ..documents.inputs import split_facts
 from ..errors import Location, Problem, SkillcertError, UsageError
@@ -51,10 +51,10 @@ from ..runtime.result import DecisionResult
 from ..source.loader import load_file
 from ..source.schema import check_document
 from ..values import display_value, format_decimal
-from .tester import Case, compare, find_test_files, load_cases, policies_root
+from .tester import Case, case_files_under, compare, load_cases, policies_root
 
 __all__ = ["Mutant", "MutantResult", "Suggestion", "DecisionMutation", "PackMutation", "MutationReport",
-           "generate", "build", "run_mutation", "explanations_of", "percent", "KINDS", "MUTANTS_FILE"]
+           "generate", "build", "run_mutation", "explanations_of", "explanation_problems", "percent", "KINDS", "MUTANTS_FILE"]
 
 KINDS = ("param", "amount", "cmp", "drop", "line")
 KIND_LABELS = {"param": "参数", "amount": "扣分/加分分值", "cmp": "比较", "drop": "条件", "line": "评分行"}
@@ -682,6 +682,24 @@ def explanations_of(pack_folder: Path) -> tuple[dict[str, list[Explanation]], li
     return out, []
 
 
+def explanation_problems(folder: Path, packs: Sequence[Pack], functions: Mapping[str, FunctionSpec]) -> list[Problem]:
+    """What ``skillcert validate`` says about a pack's ``mutants.yaml``: schema problems, a decision the pack does
+    not have, and a mutant that no version of its decision has any more (stale: the rule it named has changed)."""
+    try:
+        explained, problems = explanations_of(folder)
+    except SkillcertError as exc:
+        return [Problem(exc.code, exc.message, exc.location or Location(str(folder / MUTANTS_FILE)))]
+    for name, items in explained.items():
+        versions = [p.decisions[name] for p in packs if name in p.decisions]
+        if not versions:
+            problems.extend(Problem("stale-mutant", f"政策包没有决定 {name}", e.location) for e in items[:1])
+            continue
+        known = {m.id for d in versions for m in generate(d, functions)}
+        problems.extend(Problem("stale-mutant", f"{versions[0].id} 没有变异 {e.id}(规则已改动?),请删去或更新这条说明",
+                                e.location) for e in items if e.id not in known)
+    return problems
+
+
 # ---- running ---------------------------------------------------------------------------------------------------
 
 
@@ -755,14 +773,7 @@ def run_mutation(paths: list[str], *, policies: str | None = None, search: bool 
     """
     started = time.perf_counter()
     report = MutationReport()
-    files: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if not p.exists():
-            raise UsageError(f"路径不存在:{raw}")
-        files.extend(find_test_files(p))
-    if not files:
-        raise UsageError("没有找到测试文件(政策包目录下的 tests/*.yaml)")
+    files = case_files_under(paths)
     by_root: dict[Path, list[Path]] = {}
     for f in files:
         root = Path(policies) if policies else policies_root(f)

@@ -25,7 +25,7 @@ from ..source.schema import TESTS_SCHEMA, check_document
 from ..values import display_value, format_decimal, quote
 
 __all__ = ["Case", "CaseOutcome", "PackTestReport", "load_cases", "run_case", "run_paths", "find_test_files",
-           "check_case_file"]
+           "case_files_under", "check_case_file"]
 
 
 @dataclass
@@ -416,9 +416,9 @@ def _all_nodes(node: Any) -> list[Any]:
     return [node] + [n for c in node.children for n in _all_nodes(c)]
 
 
-def run_paths(paths: list[str], *, policies: str | None = None) -> PackTestReport:
-    report = PackTestReport()
-    libraries: dict[Path, Library] = {}
+def case_files_under(paths: list[str]) -> list[Path]:
+    """The test files under the given paths (:func:`find_test_files`); a path that does not exist, or no test file
+    at all, is a usage error."""
     files: list[Path] = []
     for raw in paths:
         p = Path(raw)
@@ -427,6 +427,13 @@ def run_paths(paths: list[str], *, policies: str | None = None) -> PackTestRepor
         files.extend(find_test_files(p))
     if not files:
         raise UsageError("没有找到测试文件(政策包目录下的 tests/*.yaml)")
+    return files
+
+
+def run_paths(paths: list[str], *, policies: str | None = None) -> PackTestReport:
+    report = PackTestReport()
+    libraries: dict[Path, Library] = {}
+    files = case_files_under(paths)
     for f in files:
         root = Path(policies) if policies else policies_root(f)
         if root is None:

@@ -38,6 +38,7 @@ def validate_paths(paths: list[str], warnings: list[Problem] | None = None) -> t
     A pack that cannot be built does not hide its test files' and examples' own problems: they are still read
     (YAML) and the test files checked against their schema; only what needs the pack (decisions, facts) is not.
     """
+    from .mutate import MUTANTS_FILE, explanation_problems
     from .tester import check_case_file, find_test_files, load_cases, policies_root
 
     problems: list[Problem] = []
@@ -77,6 +78,9 @@ def validate_paths(paths: list[str], warnings: list[Problem] | None = None) -> t
                 problems.extend(_template_problems(pack, folder))  # the documents' Word templates
             for test_file in find_test_files(folder):
                 problems.extend(check_case_file(test_file, library))
+                checked += 1
+            if (folder / MUTANTS_FILE).is_file():  # explained equivalent mutants (skillcert test --mutate)
+                problems.extend(explanation_problems(folder, packs, library.env.functions))
                 checked += 1
             for example in _examples(folder):  # examples are facts for the version in force today
                 problems.extend(_check_example(example, packs[0].id, library))
