@@ -83,7 +83,7 @@ def main() -> None:
                 assert answer.status_code == 200, answer.text
             return took
 
-        def in_process() -> float:
+        def in_process() -> None:
             page = client.get("/batch")
             token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
             assert token is not None
@@ -92,7 +92,6 @@ def main() -> None:
             where = answer.headers["location"]
             while "已评估" not in client.get(f"{where}/status").text:  # wait for the job's rows to start
                 time.sleep(0.05)
-            return float("nan")
 
         def in_thread() -> threading.Thread:
             def work() -> None:
@@ -116,22 +115,32 @@ def main() -> None:
             thread.start()
             return thread
 
-        client.get("/batch")
-        singles()  # warm-up
-        results: dict[str, list[tuple[float, float]]] = {"none": [], "process": [], "thread": []}
-        for _ in range(args.repeat):
-            took = singles()
-            results["none"].append((percentile(took, 0.5), percentile(took, 0.99)))
-            in_process()
-            took = singles()
-            results["process"].append((percentile(took, 0.5), percentile(took, 0.99)))
-            time.sleep(0.1)
+        def idle() -> None:
             while any(j["status"] in ("queued", "running") for j in app.state.batches.jobs()):
                 time.sleep(0.2)
+
+        def during(mode: str) -> list[float]:
+            """Single evaluations while the batch of ``mode`` runs; returns when that batch is over too."""
+            if mode == "none":
+                return singles()
+            if mode == "process":
+                in_process()
+                took = singles()
+                idle()
+                return took
             thread = in_thread()
             took = singles()
-            results["thread"].append((percentile(took, 0.5), percentile(took, 0.99)))
             thread.join()
+            return took
+
+        client.get("/batch")
+        singles()  # warm-up
+        modes = ["none", "process", "thread"]
+        results: dict[str, list[tuple[float, float]]] = {mode: [] for mode in modes}
+        for repetition in range(args.repeat):
+            for mode in modes[repetition % 3:] + modes[:repetition % 3]:  # each first in turn: the load alike
+                took = during(mode)
+                results[mode].append((percentile(took, 0.5), percentile(took, 0.99)))
         jobs = [j for j in app.state.batches.jobs() if j["status"] == "done"]
         rates = []
         for j in jobs:

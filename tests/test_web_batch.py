@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
+import os
 import re
+import signal
 import time
 import warnings
 from collections.abc import Iterator
@@ -302,8 +305,30 @@ def test_a_job_left_running_by_a_stopped_server_is_shown_interrupted(data: Path)
         listed = client.get("/batch").text
     store.close()
     assert "已中断" in page.text and "hx-trigger" not in page.text
-    assert "服务器在评估过程中停止,本任务未完成,未写出结果工作簿;已评估的 200 行已记入决定日志" in page.text
+    assert "服务器在评估过程中停止,本任务未完成,未写出结果工作簿;此前评估的行已记入决定日志(至少 200 行" in page.text
     assert "已中断" in listed
+
+
+def test_a_job_stopped_with_the_server_is_interrupted_and_its_logged_rows_counted(client: TestClient, data: Path,
+                                                                                  tmp_path: Path) -> None:
+    rows = [ROWS[n % 3] for n in range(40_000)]  # long enough to be caught running
+    answer = upload(client, "大名单.csv", csv_bytes(tmp_path, HEADER, rows))
+    where = answer.headers["location"]
+    folder = data / "batches" / where.rsplit("/", 1)[1]
+    deadline = time.monotonic() + WAIT_SECONDS
+    while (state := json.loads((folder / "state.json").read_text()))["rows_done"] == 0:
+        assert state["status"] in ("queued", "running") and time.monotonic() < deadline, state
+        time.sleep(0.05)
+    os.kill(state["pid"], signal.SIGTERM)  # as when the server stops: its job's process is terminated
+    while "hx-trigger" in (fragment := client.get(f"{where}/status").text):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    state = json.loads((folder / "state.json").read_text())
+    assert state["status"] == "interrupted" and "已中断" in fragment and "服务器在评估过程中停止" in fragment
+    assert not (folder / "result.xlsx").exists() and client.get(f"{where}/result.xlsx").status_code == 404
+    store = client.app.state.store  # type: ignore[attr-defined]
+    assert store.search(LogQuery(text=state["id"])).total == state["logged"] > 0  # the rows said, and no others
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 
 @pytest.mark.parametrize("path", ["/batch/0123456789abcdef", "/batch/..%2F..%2Fetc", "/batch/0123456789abcdef/result.xlsx"])
@@ -320,3 +345,28 @@ def test_without_a_data_folder_the_page_says_batches_are_unavailable(tmp_path: P
         answer = upload(client, "名单.csv", b"a,b\n")
         assert answer.status_code == 422 and "未设置数据目录" in answer.text
     store.close()
+
+
+def test_skillcert_serve_runs_a_batch_under_data_and_refuses_past_max_upload(tmp_path: Path) -> None:
+    import httpx
+    from test_server_cli import serving
+
+    with serving("--data", str(tmp_path / "data"), "--max-upload", "1") as url, httpx.Client(base_url=url,
+                                                                                         timeout=60) as http:
+        page = http.get("/batch")
+        assert "文件不超过 1 MiB" in page.text
+        token = re.search(rf'name="{CSRF_FIELD}" value="([^"]+)"', page.text)
+        assert token is not None
+        fields = {CSRF_FIELD: token.group(1), "decision": DECISION, "as_of": AS_OF}
+        big = http.post("/batch", data=fields, files={"file": ("大.csv", b"x" * (2 << 20), "text/csv")})
+        assert big.status_code == 413 and "文件超过上限 1 MiB,未保存" in big.text
+        answer = http.post("/batch", data=fields, files={"file": ("名单.csv", csv_bytes(tmp_path), "text/csv")})
+        assert answer.status_code == 303
+        where = answer.headers["location"]
+        deadline = time.monotonic() + WAIT_SECONDS
+        while "hx-trigger" in (fragment := http.get(f"{where}/status").text):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert "已完成" in fragment
+        assert sheets(http.get(f"{where}/result.xlsx").content)["结果"][4][0] == "SX-004"
+    assert [p.name for p in (tmp_path / "data" / "batches").iterdir()] == [where.rsplit("/", 1)[1]]

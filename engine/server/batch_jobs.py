@@ -140,7 +140,7 @@ class JobRunner:
                 state = read_state(folder)
                 if free and state is not None and state.get("status") == "running":
                     write_state(folder, {**state, "status": "interrupted", "finished": now_text(),
-                                         "message": interrupted(state)})
+                                         "message": interrupted(state, exact=False)})
 
     def create(self, name: str, suffix: str, upload: Any, limit: int, decision: str, as_of: dt.date) -> str | None:
         """A new job from an upload (a binary file object), queued; None when the file is larger than ``limit``
@@ -207,9 +207,12 @@ class JobRunner:
                                              "message": failure})
 
 
-def interrupted(state: Mapping[str, Any]) -> str:
-    return (f"服务器在评估过程中停止,本任务未完成,未写出结果工作簿;已评估的 {state.get('logged', 0)} 行已记入决定日志。"
-            "如需结果,请重新上传")
+def interrupted(state: Mapping[str, Any], exact: bool = True) -> str:
+    """What the page says of a job the server's stop cut short; ``exact``: said by the job's own process (else the
+    count is the one last written with the progress, and more may have been logged since)."""
+    logged = f"{state.get('logged', 0)} 行" if exact else f"至少 {state.get('logged', 0)} 行"
+    return (f"服务器在评估过程中停止,本任务未完成,未写出结果工作簿;此前评估的行已记入决定日志({logged},"
+            f"可按任务编号 {state.get('id', '')} 查找)。如需结果,请重新上传")
 
 
 def run_job(spec: LibrarySpec, log_url: str, folder_text: str, log_batch: int) -> None:
@@ -220,7 +223,7 @@ def run_job(spec: LibrarySpec, log_url: str, folder_text: str, log_batch: int) -
         state = read_state(folder)
         if not mine or state is None or state.get("status") != "queued":
             return
-        state.update(status="running", started=now_text())
+        state.update(status="running", started=now_text(), pid=os.getpid())
         write_state(folder, state)
         _run(folder, state, spec, log_url, log_batch)
 

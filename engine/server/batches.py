@@ -29,8 +29,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from ..errors import SkillcertError
-from ..runtime.evaluate import check_period
+from ..errors import OutOfPeriodError, SkillcertError
+from ..rows.evaluation import checked_decision
 from .batch_jobs import ACTIVE, INPUT_SUFFIXES, Job, JobRunner
 
 if TYPE_CHECKING:
@@ -154,20 +154,17 @@ def _refusals(library: Library, values: dict[str, str], upload: Any) -> dict[str
     """Why the form cannot start a job, by field: the decision, the as-of date and its period, the file's kind."""
     errors: dict[str, str] = {}
     try:
-        decision = library.decision(values["decision"])
-    except SkillcertError:
-        errors["decision"] = f"没有这个决定:{values['decision'] or '(未选择)'}"
-        decision = None
-    try:
-        as_of = dt.date.fromisoformat(values["as_of"])
+        as_of: dt.date | None = dt.date.fromisoformat(values["as_of"])
     except ValueError:
         errors["as_of"] = f"评估日应写作 YYYY-MM-DD,收到 '{values['as_of']}'"
         as_of = None
-    if decision is not None and as_of is not None:
-        try:
-            check_period(decision, as_of, False)
-        except SkillcertError as exc:
+    try:  # as the run itself checks it: of the decision's versions, the one in force on the date
+        checked_decision(library, values["decision"], as_of, False)
+    except OutOfPeriodError as exc:
+        if as_of is not None:
             errors["as_of"] = exc.message
+    except SkillcertError:
+        errors["decision"] = f"没有这个决定:{values['decision'] or '(未选择)'}"
     if not isinstance(upload, UploadFile) or not upload.filename:
         errors["file"] = "请选择要上传的文件(CSV 或 XLSX)"
     elif Path(_display_name(upload.filename)).suffix.lower() not in INPUT_SUFFIXES:
