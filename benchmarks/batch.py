@@ -132,17 +132,25 @@ def _tree_rss_kib(pid: int, cpu: dict[int, float] | None = None) -> int:
 def run(input_path: Path, output_path: Path, workers: int) -> tuple[float, int, float]:
     cmd = [sys.executable, "-m", "skillcert", "batch", "chongqing/renewal", str(input_path), "-o", str(output_path),
            "--as-of", "2025-05-25", "--workers", str(workers), "--no-progress"]
+    return measured(cmd)[:3]
+
+
+def measured(cmd: list[str]) -> tuple[float, int, float, str]:
+    """Run ``cmd`` in a fresh process: wall seconds, peak memory of its process tree (KiB), CPU seconds of the
+    tree, and what it printed (exit status 0 or 1; anything else stops the benchmark)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = 0
     cpu: dict[int, float] = {}
     while proc.poll() is None:
         peak = max(peak, _tree_rss_kib(proc.pid, cpu))
         time.sleep(0.05)
     elapsed = time.perf_counter() - start
+    out = proc.stdout.read().decode() if proc.stdout else ""
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"batch failed ({proc.returncode}): {proc.stderr.read().decode() if proc.stderr else ''}")
-    return elapsed, peak, sum(cpu.values())
+        raise SystemExit(f"{' '.join(cmd[2:4])} failed ({proc.returncode}): "
+                         f"{proc.stderr.read().decode() if proc.stderr else ''}")
+    return elapsed, peak, sum(cpu.values()), out
 
 
 def main() -> None:

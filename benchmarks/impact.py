@@ -19,15 +19,13 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from batch import _tree_rss_kib, write_input  # noqa: E402 - the batch benchmark's input and measures
+from batch import measured, write_input  # noqa: E402 - the batch benchmark's input and measures
 
 ROOT = Path(__file__).resolve().parent.parent
 EDITS = [("renew_min_score: {value: 80,", "renew_min_score: {value: 85,"),
@@ -48,21 +46,6 @@ def packs(root: Path) -> tuple[Path, Path]:
         (folder / "pack.yaml").write_text(text, encoding="utf-8")
         folders.append(root / name)
     return folders[0], folders[1]
-
-
-def measured(cmd: list[str]) -> tuple[float, int, float, str]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = 0
-    cpu: dict[int, float] = {}
-    while proc.poll() is None:
-        peak = max(peak, _tree_rss_kib(proc.pid, cpu))
-        time.sleep(0.05)
-    elapsed = time.perf_counter() - start
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"{cmd[2:4]} failed ({proc.returncode}): {proc.stderr.read().decode() if proc.stderr else ''}")
-    return elapsed, peak, sum(cpu.values()), out
 
 
 def child(old: str, new: str, cases: str, output: str, workers: int) -> None:

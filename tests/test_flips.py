@@ -149,7 +149,7 @@ def test_examples_as_json_text_and_sheet(flips: list[Flip], tmp_path: Path) -> N
     data = flips[0].as_json()
     assert {"seed", "as_of", "changes", "old", "new", "seed_results", "facts"} <= set(data)
     for flip in flips:
-        assert "旧版得" in flip.text() and "新版得" in flip.text()
+        assert "旧版" in flip.text() and "新版" in flip.text()
         assert len(flip.sheet_row()) == len(FLIP_HEADER)
     out = tmp_path / "flips.xlsx"
     write_impact_xlsx(out, [flip_sheet(flips)])

@@ -118,8 +118,8 @@ class Flip:
     def text(self) -> str:
         where = f"以「{self.seed}」为基础" + ("(不作改动)" if not self.changes else
                                          ",将" + "、".join(c.text() for c in self.changes))
-        return (f"{where}(评估日 {self.as_of}):旧版得 {_score(self.old)},{self.old.label}({self.old.outcome});"
-                f"新版得 {_score(self.new)},{self.new.label}({self.new.outcome})。")
+        return (f"{where}(评估日 {self.as_of}):旧版{_score(self.old)},{self.old.label}({self.old.outcome});"
+                f"新版{_score(self.new)},{self.new.label}({self.new.outcome})。")
 
     def sheet_row(self) -> list[Any]:
         return [self.seed, self.as_of, "\n".join(c.text() for c in self.changes) or "(不作改动)", self.distance,
@@ -145,7 +145,7 @@ def _shown(value: Any) -> str:
 
 
 def _score(r: _Result) -> str:
-    return "无分数" if r.score is None else f"{format_decimal(r.score)} 分"
+    return "无分数" if r.score is None else f"得 {format_decimal(r.score)} 分"
 
 
 # --------------------------------------------------------------------------------------------------

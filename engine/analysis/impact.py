@@ -3,21 +3,26 @@ differs — the transition matrix of outcomes, the shift of the score distributi
 crosses, the deadlines that move, and each changed row with the rules and scorecard items responsible.
 
 The population (:mod:`.population`): the caller's facts, files of cases read as ``skillcert batch`` reads them,
-and always the packs' own test cases and examples. Each row is evaluated on the batch path (``detail=False``,
-the generated function of :mod:`skillcert.runtime.fastpath`) under both packs; only a row whose outcome, score or
-deadlines differ is evaluated again item by item (``detail=True``) under both, to name the items whose score
-changed. A row with an error under either pack is counted (its own line of the matrix, 错误) and listed.
+and always the packs' own test cases and examples (each at its own date: a case's ``as_of``, an example's
+``--as-of`` note). Each row is evaluated on the batch path (``detail=False``, the generated function of
+:mod:`skillcert.runtime.fastpath`) under both packs; when both declare the same inputs, a row's facts are checked
+once for both. The rules responsible for a change are the two results' reasons that differ; the items are those
+the change can reach (:mod:`.changes`) whose score differs, evaluated item by item (``detail=True``) under both
+packs — once per distinct value of the inputs their lines read, so a million rows cost a few such evaluations. A
+row with an error under either pack is counted (its own line of the matrix, 错误) and listed.
 
 Memory stays bounded whatever the number of rows: what is kept are counters — the matrix, the deadline shifts,
 the rows on each side of each band bound, and one count per distinct score (scores take few distinct values:
 sums of a scorecard's fixed deductions), from which min, median and max are exact. Past
 :data:`MAX_DISTINCT_SCORES` distinct scores the counts stop growing, min and max stay exact and the median is
-reported as not known (said in the report) rather than approximated. Changed rows and errors are written, as they
-come, to temporary files (pickled records) and read back once for the XLSX sheets; only the first
-:data:`SHOWN` of each stay in memory, for the terminal and the JSON form.
+reported as not known (said in the report) rather than approximated. Changed rows and errors are rendered as the
+cells of their sheet rows by the process that evaluated them and written, as they come, to temporary files, read
+back once for the XLSX sheets (streamed into the file); only the first :data:`SHOWN` of each stay in memory as
+records, for the terminal and the JSON form.
 
 Rows are evaluated in this process or, with ``workers`` > 1, in worker processes (:mod:`skillcert.tabular.pool`)
-that rebuild both libraries from their specs and send back a chunk's counts and changed rows.
+that rebuild both libraries from their specs and send back a chunk's counts and rendered rows; a CSV file reaches
+them as blocks of its bytes, as in ``skillcert batch``.
 """
 
 from __future__ import annotations

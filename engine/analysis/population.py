@@ -105,32 +105,28 @@ def pack_rows(libraries: Sequence[tuple[str, Library]], decision_id: str) -> Ite
     found in an earlier folder with the same facts and date is not given again. ``libraries`` are (how labels
     name the pack, library) pairs."""
     seen: set[str] = set()
+    for row in _pack_rows(libraries, decision_id):
+        if isinstance(row, FactsRow):
+            key = _fingerprint(row.as_of, row.facts)
+            if key in seen:
+                continue
+            seen.add(key)
+        yield row
+
+
+def _pack_rows(libraries: Sequence[tuple[str, Library]], decision_id: str) -> Iterator[FactsRow | Unreadable]:
     name = decision_id.partition("/")[2]
     for which, library in libraries:
         folder = _decision_folder(library, decision_id)
         if folder is None:
             continue
         for path in find_test_files(folder):
-            for case in _cases(path, f"{which}:{path.relative_to(folder)}", decision_id):
-                if isinstance(case, FactsRow):
-                    key = _fingerprint(case.as_of, case.facts)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                yield case
+            yield from _cases(path, f"{which}:{path.relative_to(folder)}", decision_id)
         examples = (sorted(folder.glob("examples/*.yaml")) + sorted(folder.glob("examples/*.json"))
                     + sorted(folder.glob("examples/documents/*.yaml")))
         for path in examples:
-            if path.stem != name and not path.stem.startswith(name + "-"):
-                continue
-            label = f"{which}:{path.relative_to(folder)}"
-            row = _facts_file(path, "示例", label)
-            if isinstance(row, FactsRow):
-                key = _fingerprint(row.as_of, row.facts)
-                if key in seen:
-                    continue
-                seen.add(key)
-            yield row
+            if path.stem == name or path.stem.startswith(name + "-"):
+                yield _facts_file(path, "示例", f"{which}:{path.relative_to(folder)}")
 
 
 def _facts_file(path: Path, origin: str, label: str) -> FactsRow | Unreadable:
