@@ -64,3 +64,12 @@ def test_on_row_needs_the_rows_evaluated_in_this_process(tmp_path: Path) -> None
     src = write_csv(tmp_path / "in.csv", HEADER, ROWS)
     with pytest.raises(ValueError, match="workers must be 1"):
         run_batch(LIBRARY, DECISION, src, tmp_path / "out.csv", workers=2, on_row=lambda *_: None)
+
+
+def test_on_row_is_refused_for_rows_with_their_own_keys_and_no_output_is_left(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"institution_kind": "social_org"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="file with a header"):
+        run_batch(LIBRARY, DECISION, src, tmp_path / "out.xlsx", as_of=dt.date.fromisoformat(AS_OF), progress=False,
+                  on_row=lambda *_: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]

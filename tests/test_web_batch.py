@@ -160,6 +160,21 @@ def test_only_the_first_rows_with_errors_are_listed_with_a_note(client: TestClie
     assert f"只列出前 {ERRORS_SHOWN} 行,另有 5 行有错误;结果工作簿中每一行都有其错误说明" in fragment
 
 
+def test_jobs_run_one_at_a_time_in_the_order_they_came(client: TestClient, data: Path, tmp_path: Path) -> None:
+    rows = [ROWS[n % 3] for n in range(3_000)]
+    first = upload(client, "一.csv", csv_bytes(tmp_path, HEADER, rows)).headers["location"]
+    second = upload(client, "二.csv", csv_bytes(tmp_path, HEADER, rows)).headers["location"]
+    deadline = time.monotonic() + WAIT_SECONDS
+    while "hx-trigger" in client.get(f"{second}/status").text:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    states = [json.loads((data / "batches" / where.rsplit("/", 1)[1] / "state.json").read_text())
+              for where in (first, second)]
+    assert [s["status"] for s in states] == ["done", "done"]
+    assert states[0]["finished"] <= states[1]["started"]  # the second waited for the first
+    assert "已完成" in client.get(first).text
+
+
 def test_each_evaluated_row_is_logged_once_with_its_ids_and_the_full_result(client: TestClient, data: Path,
                                                                             tmp_path: Path) -> None:
     where, _ = finished(client, "名单.csv", csv_bytes(tmp_path))
