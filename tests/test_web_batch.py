@@ -346,6 +346,20 @@ def test_a_job_stopped_with_the_server_is_interrupted_and_its_logged_rows_counte
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 
+def test_an_upload_left_half_written_by_a_stopped_server_is_removed_at_start(data: Path) -> None:
+    old, new = data / "batches" / ".upload-0123456789abcdef", data / "batches" / ".upload-fedcba9876543210"
+    for folder in (old, new):
+        folder.mkdir(parents=True)
+        (folder / "input.csv").write_bytes(b"half")
+    os.utime(old, (time.time() - 2 * 3600, time.time() - 2 * 3600))
+    app, store = workspace(data)
+    with TestClient(app) as client:
+        assert "还没有批量评估" in client.get("/batch").text
+    store.close()
+    assert not old.exists()
+    assert new.exists()  # maybe being written by another server process now
+
+
 @pytest.mark.parametrize("path", ["/batch/0123456789abcdef", "/batch/..%2F..%2Fetc", "/batch/0123456789abcdef/result.xlsx"])
 def test_an_unknown_job_is_a_page_that_says_so(client: TestClient, path: str) -> None:
     answer = client.get(path)

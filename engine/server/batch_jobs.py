@@ -46,6 +46,7 @@ INPUT_SUFFIXES = (".csv", ".xlsx")   # what the upload may be (the result is alw
 ERRORS_SHOWN = 100                   # rows with errors kept in the state for the page (the workbook has all)
 PROGRESS_SECONDS = 0.5               # the state is rewritten at most this often while rows are evaluated
 ACTIVE = ("queued", "running")
+STALE_UPLOAD_SECONDS = 3600          # an upload's staging folder older than this was left by a stopped server
 
 
 def new_job_id() -> str:
@@ -123,12 +124,15 @@ class JobRunner:
 
     def recover(self) -> None:
         """At start: a job left running by a stopped server is marked interrupted; one still queued runs again.
-        Folders left by an upload that did not finish are removed."""
+        Folders left by an upload that did not finish (an hour ago: another server process may be filling one
+        now) are removed."""
         if not self.root.is_dir():
             return
         for folder in sorted(self.root.iterdir()):
             if folder.name.startswith(".upload-"):
-                shutil.rmtree(folder, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    if time.time() - folder.stat().st_mtime > STALE_UPLOAD_SECONDS:
+                        shutil.rmtree(folder, ignore_errors=True)
                 continue
             state = read_state(folder)
             if state is None or state.get("status") not in ACTIVE:
