@@ -187,7 +187,7 @@ def test_each_evaluated_row_is_logged_once_with_its_ids_and_the_full_result(clie
     event = store.search(LogQuery(text="SX-002")).entries[0]
     assert event.ids["batch_job"] == job_id and event.outcome == "suspend"
     again = LIBRARY.evaluate(DECISION, event.facts, as_of=dt.date.fromisoformat(AS_OF))
-    assert event.result == again.to_json()  # the result a single case gets, not the batch's shorter one
+    assert event.result == again.to_json(None)  # the result a single case gets (compact), not the batch's shorter one
     assert (event.pack_version, event.pack_digest) == (again.pack_version, again.pack_digest)
     assert "SX-002" in client.get("/log", params={"q": "SX-002"}).text
 
