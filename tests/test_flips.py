@@ -71,7 +71,7 @@ def test_the_changed_inputs_are_found_from_the_compiled_expressions(packs: dict[
     assert posts_only == ["findings.posts_missing"]
     band = changed_inputs(old, packs["band"].decision(DECISION))
     assert "findings.posts_missing" in band and "findings.video_unclear" in band  # the score reads every item
-    assert "registration_expires_on" not in band  # a date: not varied by a small change
+    assert "registration_expires_on" not in band  # the score reads no date
 
 
 def test_every_example_really_flips(packs: dict[str, skillcert.Library], flips: list[Flip]) -> None:
@@ -90,6 +90,8 @@ def test_every_example_is_minimal_in_the_search_sense(packs: dict[str, skillcert
             back: Any = change.before
             if isinstance(change.after, int) and not isinstance(change.after, bool) and isinstance(change.before, int):
                 back = change.after - 1 if change.after > change.before else change.after + 1
+            elif isinstance(change.after, dt.date) and isinstance(change.before, dt.date):
+                back = change.after + dt.timedelta(days=-1 if change.after > change.before else 1)
             facts = _set(dict(flip.facts), change.path, back)
             assert not _flips_here(packs["old"], packs["both"], facts, flip.as_of), (flip.text(), change.name)
 
@@ -137,6 +139,24 @@ def test_the_search_is_deterministic_and_bounded(packs: dict[str, skillcert.Libr
     few = flip_examples(packs["old"], packs["band"], DECISION, seeds=[SEED], as_of=AS_OF, include_pack_cases=False,
                         max_evaluations=5)
     assert few == []  # the walk needs more than 5 evaluations: nothing found, no error
+
+
+def test_a_deadline_change_is_searched_a_day_at_a_time(packs: dict[str, skillcert.Library],
+                                                       tmp_path: Path) -> None:
+    later = skillcert.load(pack_copy(tmp_path, "lead", POLICIES / "chongqing", (
+        "apply_lead_days: {value: 30,", "apply_lead_days: {value: 20,")))
+    decision = later.decision(DECISION)
+    assert "applied_on" in changed_inputs(packs["old"].decision(DECISION), decision)
+    found = flip_examples(packs["old"], later, DECISION, seeds=[SEED], as_of=AS_OF, include_pack_cases=False)
+    assert found
+    for flip in found:
+        assert len(flip.changes) == 1 and isinstance(flip.changes[0].after, dt.date)
+        assert _flips_here(packs["old"], later, dict(flip.facts), flip.as_of)
+    applied = [f for f in found if f.changes[0].name == "applied_on"]
+    assert applied and "收到申报材料日期" in applied[0].text()
+    # 20 days before expiry now, 30 before: the first day that is late before and in time now
+    assert applied[0].changes[0].after == dt.date(2025, 6, 1)
+    assert (applied[0].old.outcome, applied[0].new.outcome) == ("treat_as_new", "renew")
 
 
 def test_no_change_no_flip(packs: dict[str, skillcert.Library]) -> None:

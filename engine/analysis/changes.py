@@ -4,7 +4,8 @@ search (:mod:`.flips`: which inputs to vary, which score bounds to aim at).
 
 Compared: parameter values; the expressions of derived values, rules, deadlines and scorecard lines (by their
 text: comments, key order and quoting do not reach the compiled form); the lines and maximum of each scorecard
-item; the bounds of each ``bands`` rule. An expression that reads a changed parameter counts as changed. The
+item; the bounds of each ``bands`` rule. An expression that reads a changed parameter, or a derived value or
+deadline whose expression changed, counts as changed (followed until nothing more changes). The
 inputs an expression reads are its dotted names (``findings.posts_missing``), followed through derived values
 and, for a name that is a scorecard, through every line of the scorecard.
 """
@@ -23,7 +24,7 @@ from ..lang.expr import CompiledExpr
 __all__ = ["Path_", "Changes", "what_changed", "expr_paths", "input_paths", "variables", "SMALL_CHANGE_KINDS"]
 
 Path_ = tuple[str, ...]
-SMALL_CHANGE_KINDS = ("bool", "integer", "decimal", "enum")
+SMALL_CHANGE_KINDS = ("bool", "integer", "decimal", "enum", "date")
 
 
 def expr_paths(tree: ast.AST) -> set[Path_]:
@@ -103,16 +104,27 @@ def what_changed(old: Decision, new: Decision) -> Changes:
     out.parameters = {p for p in set(old.parameter_values) | set(new.parameter_values)
                       if old.parameter_values.get(p) != new.parameter_values.get(p)}
     old_exprs = dict(_exprs(old))
+    new_exprs = list(_exprs(new))
     changed_names = set(out.parameters)
-    for key, expr in _exprs(new):
-        was = old_exprs.get(key)
-        if was is None or was.text != expr.text or expr.names & out.parameters:
-            out.expressions.add(key)
-            out.paths |= expr_paths(expr.tree)
-            if was is not None:
-                out.paths |= expr_paths(was.tree)
-            if key.startswith("derived:"):
-                changed_names.add(key.split(":", 1)[1])
+    # an expression changed in its text, or reading a name whose value changed (a parameter, or a derived value or
+    # deadline whose expression changed): followed until nothing more changes
+    while True:
+        grown = False
+        for key, expr in new_exprs:
+            if key in out.expressions:
+                continue
+            was = old_exprs.get(key)
+            if was is None or was.text != expr.text or expr.names & changed_names:
+                grown = True
+                out.expressions.add(key)
+                out.paths |= expr_paths(expr.tree)
+                if was is not None:
+                    out.paths |= expr_paths(was.tree)
+                kind, name = key.split(":", 2)[:2]
+                if kind in ("derived", "deadline"):
+                    changed_names.add(name)
+        if not grown:
+            break
     old_nodes = {(c.name, n.id): n for c in old.scorecards.values() for n in c.nodes()}
     card_changed = False
     for card in new.scorecards.values():

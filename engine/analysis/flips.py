@@ -9,8 +9,8 @@ The search knows nothing of the domain; it reads the two compiled decisions:
 2. **The inputs they read**: the facts paths (``findings.posts_missing``) of the changed expressions and of every
    expression reading a changed parameter, followed through derived values, and — for a moved band, whose score
    is a scorecard — every input the scorecard's lines read. Of these, the inputs a small change applies to:
-   flags (toggled), integers and decimals (one unit up or down, within their declared bounds) and codes (each
-   other code).
+   flags (toggled), integers and decimals (one unit up or down, within their declared bounds), dates (a day
+   earlier or later) and codes (each other code).
 3. **The search**, from each seed (the packs' own test cases and examples, then the caller's ``seeds``), in
    order, each pair of evaluations under OLD and NEW counted against ``max_evaluations``:
 
@@ -18,7 +18,8 @@ The search knows nothing of the domain; it reads the two compiled decisions:
    * every single change, then pairs of the single changes that bring OLD's score nearest a target (the moved
      bounds; for a changed scorecard every bound of either pack);
    * when neither flips and the seed has a score: a walk towards the nearest target, one change at a time (the
-     one whose OLD score lands nearest the target), looking for a flip at each step.
+     one whose OLD score lands nearest the target), looking for a flip at each step; with no target (a changed
+     deadline or condition): each number or date alone, moved further from the seed a unit at a time.
 
    A flip found is then reduced: each changed input is stepped back one unit towards the seed while the flip
    holds, until no single step back keeps it. So every example is minimal in the search's sense: stepping any
@@ -56,7 +57,9 @@ MAX_EVALUATIONS = 20_000   # pairs of evaluations (OLD and NEW) of one search
 MAX_SECONDS = 30.0
 PAIRS_FROM = 12            # single changes combined in pairs (the nearest a target)
 WALK_STEPS = 60            # steps of a walk towards a target
+LINE_STEPS = 40            # units one number or date is moved from the seed, in each direction, without a target
 PER_SEED = 3               # examples kept from one seed
+_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -224,11 +227,13 @@ def _set(facts: Mapping[str, Any], path: Path_, value: Any) -> dict[str, Any]:
 
 
 def _moves(value: Any, spec: ValueSpec) -> list[Any]:
-    """The values one small change away from ``value``: toggled, one unit down and up, each other code."""
+    """The values one small change away from ``value``: toggled, one unit (a day) down and up, each other code."""
     if spec.kind == "bool":
         return [not value] if isinstance(value, bool) else [True, False]
     if spec.kind == "enum":
         return [code for code in spec.values if code != value]
+    if spec.kind == "date":
+        return [value + _DAY * step for step in (-1, 1)] if isinstance(value, dt.date) else []
     if spec.kind not in ("integer", "decimal") or value is None or isinstance(value, bool):
         return []
     out = []
@@ -246,6 +251,8 @@ def _toward(value: Any, seed: Any, spec: ValueSpec) -> Any:
     if spec.kind in ("integer", "decimal") and isinstance(value, (int, Decimal)) and isinstance(seed, (int, Decimal)) \
             and not isinstance(value, bool) and not isinstance(seed, bool):
         return value - 1 if value > seed else value + 1
+    if spec.kind == "date" and isinstance(value, dt.date) and isinstance(seed, dt.date):
+        return value - _DAY if value > seed else value + _DAY
     return seed
 
 
@@ -327,9 +334,38 @@ def _from_seed(search: _Search, row: FactsRow, as_of: dt.date) -> list[Flip]:
             out.append(flip(facts, pair))
             if len(out) >= PER_SEED:
                 break
-    if out or base[0].score is None or not search.targets:
+    if out:
         return out
-    return _walk(search, seed, as_of, allow, flip)
+    if base[0].score is not None and search.targets:
+        return _walk(search, seed, as_of, allow, flip)
+    return _lines(search, seed, as_of, allow, flip)
+
+
+def _lines(search: _Search, seed: dict[str, Any], as_of: dt.date, allow: bool, flip: Any) -> list[Flip]:
+    """With no score bound to aim at (a changed deadline, a changed condition): each number or date alone, further
+    and further from the seed in each direction, up to :data:`LINE_STEPS` units."""
+    out: list[Flip] = []
+    for path, spec, _ in search.variables:
+        if spec.kind not in ("integer", "decimal", "date"):
+            continue
+        start = _get(seed, path, spec)
+        if start is None or isinstance(start, bool):
+            continue
+        unit: Any = _DAY if spec.kind == "date" else 1
+        for sign in (-1, 1):
+            here = start
+            for _ in range(LINE_STEPS):
+                if here + sign * unit not in _moves(here, spec):
+                    break  # a declared bound
+                here = here + sign * unit
+                facts = _set(seed, path, here)
+                pair = search.results(facts, as_of, allow)
+                if _flips(pair):
+                    out.append(flip(facts, pair))
+                    break
+            if len(out) >= PER_SEED:
+                return out
+    return out
 
 
 def _walk(search: _Search, seed: dict[str, Any], as_of: dt.date, allow: bool, flip: Any) -> list[Flip]:
