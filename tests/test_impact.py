@@ -412,3 +412,43 @@ def test_workers_reading_a_csv_in_blocks_with_stray_quotes_give_the_same_report(
     finally:
         for r in reports:
             r.close()
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".jsonl", ".yaml"])
+def test_every_case_file_format_batch_reads_gives_the_counts_of_the_library(packs: Any, tmp_path: Path,
+                                                                            suffix: str) -> None:
+    from skillcert.tabular.reading import read_rows
+
+    header, rows = case_rows(400, seed=9)
+    path = tmp_path / f"cases{suffix}"
+    if suffix == ".xlsx":
+        wb = openpyxl.Workbook(write_only=True)
+        sheet = wb.create_sheet("机构")
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+        wb.save(path)
+    else:
+        records = [{k: json.loads(v) if k == "registered_occupations" else v for k, v in zip(header, row, strict=True)}
+                   for row in rows]
+        if suffix == ".jsonl":
+            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        else:
+            import yaml
+
+            path.write_text(yaml.safe_dump(records, allow_unicode=True), encoding="utf-8")
+    old, new = packs
+    for workers in (1, 2):
+        measured = measure_impact(old, new, DECISION, case_files=[path], as_of=AS_OF, include_pack_cases=False,
+                                  workers=workers)
+        try:
+            raw = list(read_rows(path)[1])
+            matrix: collections.Counter[tuple[str, str]] = collections.Counter(
+                (a["outcome"] or ERROR, b["outcome"] or ERROR)
+                for a, b in zip(old.evaluate_many(DECISION, raw, as_of=AS_OF),
+                                new.evaluate_many(DECISION, raw, as_of=AS_OF), strict=True))
+            assert measured.total == 400 and measured.errors == 1
+            assert {(m["old"], m["new"]): m["rows"] for m in measured.as_json()["matrix"]} == dict(matrix)
+            assert all(r["ids"]["机构编号"].startswith("CQ-") for r in measured.as_json()["changed_rows"])
+        finally:
+            measured.close()
