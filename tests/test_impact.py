@@ -237,6 +237,7 @@ def test_the_workbook_has_one_sheet_per_view_and_every_changed_row(report: Impac
     errors = list(wb["错误"].iter_rows(values_only=True))
     assert len(errors) == 2 and "many" in str(errors[1])
     assert not list(tmp_path.glob(".*.tmp"))
+    assert [name for name, _, _ in report.sheets("renewal")][:2] == ["概要 renewal", "转变矩阵 renewal"]
 
 
 def test_two_workers_give_the_same_report(packs: Any, workbook: Path, report: ImpactReport) -> None:

@@ -694,7 +694,9 @@ class ImpactReport:
         lines.extend(f"注意:{note}" for note in self.notes)
         return lines
 
-    def sheets(self) -> list[tuple[str, list[str], Iterable[list[Any]]]]:
+    def sheets(self, suffix: str = "") -> list[tuple[str, list[str], Iterable[list[Any]]]]:
+        """One sheet per view: (name, header, rows); the detail and error rows are streamed from their files.
+        ``suffix`` is added to each name (several decisions in one workbook: ``概要 renewal`` …)."""
         t = self.tally
         olds, news = self._codes()
         summary: list[list[Any]] = [["决定", self.decision_id], ["旧政策包版本", self.old_version], ["旧政策包摘要", self.old_digest],
@@ -721,7 +723,7 @@ class ImpactReport:
         deadlines = [[d["deadline"], d["label"], _shift_text(s), s["rows"]] for d in self.deadline_rows()
                      for s in d["shifts"]]
         ids = self.id_columns
-        return [
+        views: list[tuple[str, list[str], Iterable[list[Any]]]] = [
             ("概要", ["项目", "值"], summary),
             ("转变矩阵", ["旧结论", "旧结论名称", *[f"{self._label(n)}({n})" for n in news], "合计"], matrix),
             ("分数变化", ["项目", "旧", "新", "说明"], scores),
@@ -730,6 +732,7 @@ class ImpactReport:
                       "期限变化", "原因:规则", "原因:评分项"], self.changed_spool.read()),
             ("错误", ["来源", "标识", *ids, "旧包错误", "新包错误"], self.error_spool.read()),
         ]
+        return [(f"{name} {suffix}"[:31] if suffix else name, header, rows) for name, header, rows in views]
 
 
 def _shift_text(shift: Mapping[str, Any]) -> str:
