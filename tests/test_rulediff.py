@@ -137,6 +137,10 @@ CASES: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str, str, str, Any
           "scorecard_decision_working_days 个工作日",
           "自 applied_on 起 employer_review_working_days if route == 'document_review' else "
           "scorecard_decision_working_days 日")]),
+    "a deadline added": (
+        [("    deadlines:\n", "    deadlines:\n      review_by: {label: 复核期限, from: applied_on, days: apply_lead_days, "
+                           "source: 草案}\n")],
+        [("deadline-added", "review_by", "", "草案", None, "自 applied_on 起 apply_lead_days 日")]),
     "an input's allowed values": (
         [("values: {city: 市属, district: 区县属}", "values: {city: 市属, district: 区县属, town: 乡镇属}")],
         [("input-changed", "registry_level", "values", "§四(一)", {"city": "市属", "district": "区县属"},

@@ -413,6 +413,20 @@ def _texts(out: _Out, kind: str, key: str, head: str, a: Any, b: Any, parts: tup
             out.add(kind, key, part, f"{head} 的{label}:{_short(x)} → {_short(y)}", clause, x, y)
 
 
+def _presence(out: _Out, kind: str, noun: str, old: Mapping[str, Any], new: Mapping[str, Any],
+              label: Callable[[Any], str], detail: Callable[[Any], str]) -> list[str]:
+    """Elements on one side only (``<kind>-removed``, ``<kind>-added``, each with its detail); the keys of both."""
+    gone, added, common = _keyed(old, new)
+    for k in gone:
+        text = detail(old[k])
+        out.add(f"{kind}-removed", k, "", f"删除{noun} {_named(k, label(old[k]))}(原为 {text})", old[k].source, text,
+                None)
+    for k in added:
+        text = detail(new[k])
+        out.add(f"{kind}-added", k, "", f"新增{noun} {_named(k, label(new[k]))}:{text}", new[k].source, None, text)
+    return common
+
+
 def _as_pack(old: Decision, new: Decision, name: str) -> bool:
     """The decision's date is its pack's on both sides: the pack's change already says it."""
     return (old.pack is not None and new.pack is not None and getattr(old, name) == getattr(old.pack, name)
@@ -517,15 +531,7 @@ def _spec(out: _Out, a: ValueSpec, b: ValueSpec, path: str, kind: str, noun: str
 
 
 def _derived(out: _Out, old: Decision, new: Decision) -> None:
-    gone, added, common = _keyed(old.derived, new.derived)
-    for key in gone:
-        d = old.derived[key]
-        out.add("derived-removed", key, "", f"删除中间值 {_named(key, d.label)}:{d.expr.text}", d.source,
-                d.expr.text, None)
-    for key in added:
-        d = new.derived[key]
-        out.add("derived-added", key, "", f"新增中间值 {_named(key, d.label)}:{d.expr.text}", d.source, None,
-                d.expr.text)
+    common = _presence(out, "derived", "中间值", old.derived, new.derived, lambda d: d.label, lambda d: d.expr.text)
     for key in common:
         a, b = old.derived[key], new.derived[key]
         name = _named(key, b.label)
@@ -543,15 +549,8 @@ def _derived(out: _Out, old: Decision, new: Decision) -> None:
 
 
 def _scorecards(out: _Out, old: Decision, new: Decision) -> None:
-    gone, added, common = _keyed(old.scorecards, new.scorecards)
-    for key in gone:
-        s = old.scorecards[key]
-        out.add("scorecard-removed", key, "", f"删除评分表 {_named(key, s.label)}(满分 {_show(s.max)})", s.source,
-                s.max, None)
-    for key in added:
-        s = new.scorecards[key]
-        out.add("scorecard-added", key, "", f"新增评分表 {_named(key, s.label)}(满分 {_show(s.max)})", s.source,
-                None, s.max)
+    common = _presence(out, "scorecard", "评分表", old.scorecards, new.scorecards, lambda s: s.label,
+                       lambda s: f"满分 {_show(s.max)}")
     for key in common:
         _scorecard(out, old.scorecards[key], new.scorecards[key])
 
@@ -684,15 +683,7 @@ def _deadline_key(d: Deadline) -> tuple[Any, ...]:
 
 
 def _deadlines(out: _Out, old: Decision, new: Decision) -> None:
-    gone, added, common = _keyed(old.deadlines, new.deadlines)
-    for key in gone:
-        d = old.deadlines[key]
-        out.add("deadline-removed", key, "", f"删除期限 {_named(key, d.label)}(原为 {_deadline_text(d)})", d.source,
-                _deadline_text(d), None)
-    for key in added:
-        d = new.deadlines[key]
-        out.add("deadline-added", key, "", f"新增期限 {_named(key, d.label)}:{_deadline_text(d)}", d.source, None,
-                _deadline_text(d))
+    common = _presence(out, "deadline", "期限", old.deadlines, new.deadlines, lambda d: d.label, _deadline_text)
     for key in common:
         a, b = old.deadlines[key], new.deadlines[key]
         name = _named(key, b.label)
@@ -730,14 +721,7 @@ def _tables(out: _Out, old: Decision, new: Decision) -> None:
 def _simple(out: _Out, old: Mapping[str, Any], new: Mapping[str, Any], kind: str, noun: str,
             key: Callable[[Any], tuple[Any, ...]], summary: Callable[[Any], str]) -> None:
     """Elements compared whole (checklists, tables): added, removed, or changed with both sides summarised."""
-    gone, added, common = _keyed(old, new)
-    for k in gone:
-        out.add(f"{kind}-removed", k, "", f"删除{noun} {_named(k, old[k].label)}", old[k].source, summary(old[k]),
-                None)
-    for k in added:
-        out.add(f"{kind}-added", k, "", f"新增{noun} {_named(k, new[k].label)}:{summary(new[k])}", new[k].source,
-                None, summary(new[k]))
-    for k in common:
+    for k in _presence(out, kind, noun, old, new, lambda e: e.label, summary):
         if key(old[k]) != key(new[k]):
             out.add(f"{kind}-changed", k, "", f"{noun} {_named(k, new[k].label)} 改变:{summary(old[k])} → "
                     f"{summary(new[k])}", new[k].source, summary(old[k]), summary(new[k]))
@@ -923,15 +907,7 @@ def _digest(doc: DocumentDef) -> str | None:
 
 
 def _documents(out: _Out, old: Decision, new: Decision) -> None:
-    gone, added, common = _keyed(old.documents, new.documents)
-    for key in gone:
-        d = old.documents[key]
-        out.add("document-removed", key, "", f"删除文书 {_named(key, d.title)}({d.template})", d.source,
-                d.template, None)
-    for key in added:
-        d = new.documents[key]
-        out.add("document-added", key, "", f"新增文书 {_named(key, d.title)}({d.template})", d.source, None,
-                d.template)
+    common = _presence(out, "document", "文书", old.documents, new.documents, lambda d: d.title, lambda d: d.template)
     for key in common:
         a, b = old.documents[key], new.documents[key]
         name = _named(key, b.title)
