@@ -254,8 +254,12 @@ def test_the_decision_logs_facts_are_compared_too(tmp_path: Path) -> None:
 def test_a_folder_of_packs_is_compared_pack_by_pack(tmp_path: Path) -> None:
     pack_copy(tmp_path / "root", [BAND])
     shutil.copytree(POLICIES / "shanxi", tmp_path / "root" / "shanxi")
-    code, data = diff_json(str(POLICIES), str(tmp_path / "root"))
+    target = tmp_path / "影响.xlsx"
+    code, data = diff_json(str(POLICIES), str(tmp_path / "root"), "-o", str(target))
     assert code == 1
+    names = openpyxl.load_workbook(target, read_only=True).sheetnames
+    assert names[0] == SHEET_NAME and names[-1] == "翻转示例"
+    assert "概要 chongqing·renewal" in names and "概要 shanxi·evaluation" in names
     ids = [p["id"] for p in data["packs"]]
     assert ids[:2] == ["chongqing", "fuzhou"] and "shanxi" in ids
     removed = {c["scope"] for c in data["changes"] if c["kind"] == "decision-removed"}

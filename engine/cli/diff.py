@@ -292,8 +292,9 @@ def _report(old: _Side, new: _Side, diff: Any, impacts: list[Any], flips: dict[s
 
         header, rows = diff.sheet_rows()
         sheets: list[tuple[str, list[str], Any]] = [(SHEET_NAME, header, rows)]
+        several = len(impacts) > 1  # each decision's views named apart ('/' cannot stand in a sheet's name)
         for report in impacts:
-            sheets.extend(report.sheets())
+            sheets.extend(report.sheets(report.decision_id.replace('/', '·') if several else ""))
         sheets.append((FLIP_SHEET, ["决定", *FLIP_HEADER],
                        [[d, *f.sheet_row()] for d, found in flips.items() for f in found]))
         write_impact_xlsx(Path(args.output), sheets)
