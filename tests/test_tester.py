@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -185,3 +186,24 @@ def test_a_date_written_unquoted_in_messages_include_matches_its_iso_text(tmp_pa
                                  "    want: {messages_include: [2025-03-31]}\n")
     report = run_paths([str(folder)])
     assert report.ok, report.render()
+
+
+def test_a_quoted_as_of_is_the_same_day_and_a_day_that_does_not_exist_is_a_problem_at_its_line(
+        tmp_path: Path) -> None:
+    folder = mini_copy(tmp_path, '  - note: 引号中的日期\n    as_of: "2025-05-26"\n    want: {outcome: pass}\n'
+                                 '  - note: 不存在的日期\n    as_of: "2025-02-30"\n    want: {outcome: pass}\n')
+    cases, problems = load_cases(folder / "tests" / "cases.yaml")
+    assert [c.as_of for c in cases] == [dt.date(2025, 5, 26)]
+    assert [(p.code, p.location.line if p.location else None) for p in problems] == [("date-invalid", 10)]
+    assert "2025-02-30" in problems[0].message
+    code, out, err = run_cli(["test", str(folder)])
+    assert code == 1 and "internal-error" not in out + err and "date-invalid" in out + err
+
+
+def test_a_base_as_of_that_is_no_day_is_one_problem_not_one_per_case(tmp_path: Path) -> None:
+    folder = mini_copy(tmp_path, "  - note: 一\n    want: {outcome: pass}\n  - note: 二\n    want: {outcome: pass}\n")
+    path = folder / "tests" / "cases.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("as_of: 2025-05-25", 'as_of: "2025-13-01"'),
+                    encoding="utf-8")
+    cases, problems = load_cases(path)
+    assert cases == [] and [p.code for p in problems] == ["date-invalid"]

@@ -164,6 +164,17 @@ def _unset(facts: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     return facts
 
 
+def _as_of(value: Any, location: Any) -> tuple[dt.date | None, Problem | None]:
+    """A case's as-of date: YAML reads ``2025-05-25`` as a date, ``"2025-05-25"`` (quoted) as text — both are the
+    day; text that is no day (2025-02-30) is a problem at the case."""
+    if value is None or isinstance(value, dt.date):
+        return value, None
+    try:
+        return dt.date.fromisoformat(str(value)), None
+    except ValueError:
+        return None, Problem("date-invalid", f"as_of '{value}' 不是存在的日期(应写作 YYYY-MM-DD)", location)
+
+
 def load_cases(path: str | Path) -> tuple[list[Case], list[Problem]]:
     """The cases of one test file, or the problems that keep it from running."""
     doc = load_file(path)
@@ -173,10 +184,18 @@ def load_cases(path: str | Path) -> tuple[list[Case], list[Problem]]:
     data = doc.data
     base = data.get("base", {})
     cases = []
+    base_as_of, problem = _as_of(base.get("as_of"), doc.source.locate(("base", "as_of")))
+    if problem is not None:
+        return [], [problem]
     for i, raw in enumerate(data["cases"]):
+        as_of, problem = (_as_of(raw["as_of"], doc.source.locate(("cases", i, "as_of"))) if "as_of" in raw
+                          else (base_as_of, None))
+        if problem is not None:
+            problems.append(problem)
+            continue
         cases.append(Case(
             file=str(path), index=i, id=raw.get("id", ""), note=raw["note"], decision=data["decision"],
-            as_of=raw.get("as_of", base.get("as_of")),
+            as_of=as_of,
             facts=_unset(_merge(base.get("facts", {}), raw.get("facts", {})), raw.get("unset", [])),
             want=raw.get("want"), want_error=raw.get("want_error"),
             allow_out_of_period=raw.get("allow_out_of_period", False),
