@@ -7,27 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from skillcert_webclient import TestClient  # first: skips this module without the [server] extra
 
-pytest.importorskip("fastapi")
-pytest.importorskip("httpx")
-
-with warnings.catch_warnings():  # Starlette's notice that a later TestClient prefers httpx2: not ours to act on
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-
-import skillcert  # noqa: E402
-from skillcert.analysis.tester import find_test_files, load_cases  # noqa: E402
-from skillcert.audit.store import LogStore  # noqa: E402
-from skillcert.errors import SkillcertError, UsageError  # noqa: E402
-from skillcert.server import Settings, create_app  # noqa: E402
-from skillcert.source.resources import policies_dir  # noqa: E402
-from skillcert.values import to_json  # noqa: E402
+# isort: split
+import skillcert
+from skillcert.analysis.tester import find_test_files, load_cases
+from skillcert.audit.store import LogStore
+from skillcert.errors import SkillcertError, UsageError
+from skillcert.server import Settings, create_app
+from skillcert.source.resources import policies_dir
+from skillcert.values import to_json
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

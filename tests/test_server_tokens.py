@@ -5,28 +5,22 @@ tokens file is refused naming its line and never the token; tokens alone are eno
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from skillcert_webclient import TestClient  # first: skips this module without the [server] extra
 
-pytest.importorskip("fastapi")
-pytest.importorskip("httpx")
-
-with warnings.catch_warnings():  # Starlette's notice that a later TestClient prefers httpx2: not ours to act on
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-
-import skillcert  # noqa: E402
-from skillcert.audit.store import LogStore  # noqa: E402
-from skillcert.errors import UsageError  # noqa: E402
-from skillcert.server import Settings, create_app  # noqa: E402
-from skillcert.server.settings import read_tokens  # noqa: E402
-from skillcert.source.loader import load_file  # noqa: E402
-from skillcert.source.resources import policies_dir  # noqa: E402
-from skillcert.values import to_json  # noqa: E402
+# isort: split
+import skillcert
+from skillcert.audit.store import LogStore
+from skillcert.errors import UsageError
+from skillcert.server import Settings, create_app
+from skillcert.server.settings import read_tokens
+from skillcert.source.loader import load_file
+from skillcert.source.resources import policies_dir
+from skillcert.values import to_json
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -334,15 +334,11 @@ def test_documents_come_from_the_version_that_decided(versions: Path, tmp_path: 
 def test_the_api_lists_each_version_and_answers_from_the_version_in_force(versions: Path, tmp_path: Path) -> None:
     pytest.importorskip("fastapi")
     pytest.importorskip("httpx")
-    import warnings
 
     from skillcert.audit.store import LogStore
     from skillcert.server import Settings, create_app
     from skillcert.values import to_json
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from starlette.testclient import TestClient
+    from skillcert_webclient import TestClient
 
     store = LogStore.sqlite(tmp_path / "log.sqlite3")
     url = "/api/v1/decisions/chongqing/renewal"

@@ -5,26 +5,20 @@ escaped, the log searched and re-run."""
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from skillcert_webclient import TestClient  # first: skips this module without the [server] extra
 
-pytest.importorskip("fastapi")
-pytest.importorskip("httpx")
-
-with warnings.catch_warnings():  # Starlette's notice that a later TestClient prefers httpx2: not ours to act on
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-
-import skillcert  # noqa: E402
-from skillcert.audit.store import LogStore  # noqa: E402
-from skillcert.server import Settings, create_app  # noqa: E402
-from skillcert.server.pages import CSRF_COOKIE, CSRF_FIELD, mount_pages  # noqa: E402
-from skillcert.source.loader import load_file  # noqa: E402
-from skillcert.source.resources import policies_dir  # noqa: E402
+# isort: split
+import skillcert
+from skillcert.audit.store import LogStore
+from skillcert.server import Settings, create_app
+from skillcert.server.pages import CSRF_COOKIE, CSRF_FIELD, mount_pages
+from skillcert.source.loader import load_file
+from skillcert.source.resources import policies_dir
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -13,28 +13,22 @@ import os
 import re
 import signal
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from skillcert_webclient import TestClient  # first: skips this module without the [server] extra
 
-pytest.importorskip("fastapi")
-pytest.importorskip("httpx")
-
-with warnings.catch_warnings():  # Starlette's notice that a later TestClient prefers httpx2: not ours to act on
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-
-import skillcert  # noqa: E402
-from skillcert.audit.store import LogQuery, LogStore  # noqa: E402
-from skillcert.server import Settings, create_app  # noqa: E402
-from skillcert.server.batch_jobs import ERRORS_SHOWN, job_lock, new_job_id, write_state  # noqa: E402
-from skillcert.server.pages import CSRF_COOKIE, CSRF_FIELD  # noqa: E402
-from skillcert_testutil import run_cli, write_csv  # noqa: E402
-from test_batch import AS_OF, HEADER, ROWS  # noqa: E402
+# isort: split
+import skillcert
+from skillcert.audit.store import LogQuery, LogStore
+from skillcert.server import Settings, create_app
+from skillcert.server.batch_jobs import ERRORS_SHOWN, job_lock, new_job_id, write_state
+from skillcert.server.pages import CSRF_COOKIE, CSRF_FIELD
+from skillcert_testutil import run_cli, write_csv
+from test_batch import AS_OF, HEADER, ROWS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
