@@ -116,8 +116,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _check_port(args.host, args.port)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     workers = f",{args.workers} 个服务进程" if args.workers > 1 else ""
-    print(f"skillcert serve:http://{shown}:{args.port}/api/v1 (接口说明 /openapi.json);决定日志:{where}{workers};"
-          "按 Ctrl+C 停止", file=err)
+    print(f"skillcert serve:网页工作台 http://{shown}:{args.port}/ ;HTTP 接口 http://{shown}:{args.port}/api/v1 "
+          f"(接口说明 /openapi.json);决定日志:{where}{workers};按 Ctrl+C 停止", file=err)
     try:
         if args.workers > 1:
             from ..server.workers import run_workers
