@@ -175,3 +175,16 @@ def test_examples_as_json_text_and_sheet(flips: list[Flip], tmp_path: Path) -> N
     write_impact_xlsx(out, [flip_sheet(flips)])
     rows = list(openpyxl.load_workbook(out).active.iter_rows(values_only=True))
     assert rows[0] == tuple(FLIP_HEADER) and len(rows) == len(flips) + 1
+
+
+def test_spacing_and_quoting_inside_an_expression_is_no_change_to_search(tmp_path: Path) -> None:
+    from skillcert.analysis.changes import what_changed
+
+    old = skillcert.load(POLICIES).decision("chongqing/renewal")
+    new = chongqing_copy(tmp_path, "spaced", (
+        "expr: \"'document_review' if institution_kind == 'employer' else 'scorecard'\"",
+        "expr: '\"document_review\"   if institution_kind==\"employer\" else   \"scorecard\"'"),
+        ("- {per: 0.4, count: findings.posts_missing, label:", "- {per: 0.4, count: ( findings.posts_missing ), label:"),
+    ).decision("chongqing/renewal")
+    found = what_changed(old, new)
+    assert found.expressions == set() and found.items == set() and found.parameters == set()

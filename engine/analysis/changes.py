@@ -2,8 +2,10 @@
 differences read — for the impact (:mod:`.impact`: which scorecard items can score differently) and the flip
 search (:mod:`.flips`: which inputs to vary, which score bounds to aim at).
 
-Compared: parameter values; the expressions of derived values, rules, deadlines and scorecard lines (by their
-text: comments, key order and quoting do not reach the compiled form); the lines and maximum of each scorecard
+Compared: parameter values; the expressions of derived values, rules, deadlines and scorecard lines (as the
+rule diff compares them, :func:`.rulediff.expression_key`: by syntax tree with numbers by value, so that neither
+comments, key order and quoting — which do not reach the compiled form — nor spacing or ``80`` against ``80.0``
+count); the lines and maximum of each scorecard
 item; the bounds of each ``bands`` rule. An expression that reads a changed parameter, or a derived value or
 deadline whose expression changed, counts as changed (followed until nothing more changes). The
 inputs an expression reads are its dotted names (``findings.posts_missing``), followed through derived values
@@ -20,6 +22,7 @@ from typing import Any
 
 from ..compiler.model import Decision, ScoreNode, ValueSpec
 from ..lang.expr import CompiledExpr
+from .rulediff import expression_key
 
 __all__ = ["Path_", "Changes", "what_changed", "expr_paths", "input_paths", "variables", "SMALL_CHANGE_KINDS"]
 
@@ -76,8 +79,8 @@ def _exprs(decision: Decision) -> Iterator[tuple[str, CompiledExpr]]:
 
 
 def _lines(node: ScoreNode) -> tuple[Any, ...]:
-    return (node.max, node.bonus, tuple((ln.per, ln.points, ln.count.text if ln.count else None,
-                                         ln.when.text if ln.when else None) for ln in node.lines))
+    return (node.max, node.bonus, tuple((ln.per, ln.points, expression_key(ln.count), expression_key(ln.when))
+                                        for ln in node.lines))
 
 
 def _bands(decision: Decision) -> dict[str, tuple[Any, ...]]:
@@ -106,7 +109,7 @@ def what_changed(old: Decision, new: Decision) -> Changes:
     old_exprs = dict(_exprs(old))
     new_exprs = list(_exprs(new))
     changed_names = set(out.parameters)
-    # an expression changed in its text, or reading a name whose value changed (a parameter, or a derived value or
+    # an expression changed (its syntax tree, numbers by value: not its spacing), or reading a name whose value changed (a parameter, or a derived value or
     # deadline whose expression changed): followed until nothing more changes
     while True:
         grown = False
@@ -114,7 +117,7 @@ def what_changed(old: Decision, new: Decision) -> Changes:
             if key in out.expressions:
                 continue
             was = old_exprs.get(key)
-            if was is None or was.text != expr.text or expr.names & changed_names:
+            if was is None or expression_key(was) != expression_key(expr) or expr.names & changed_names:
                 grown = True
                 out.expressions.add(key)
                 out.paths |= expr_paths(expr.tree)

@@ -39,7 +39,7 @@ from ..compiler.model import (
 from ..lang.expr import CompiledExpr
 from ..values import format_decimal, jsonable
 
-__all__ = ["Change", "PackDiff", "RuleDiff", "diff_packs", "diff_decisions", "rule_diff", "KIND_LABELS",
+__all__ = ["Change", "PackDiff", "RuleDiff", "diff_packs", "diff_decisions", "rule_diff", "expression_key", "KIND_LABELS",
            "SHEET_NAME", "SHEET_HEADER", "SCORING_KINDS"]
 
 SHEET_NAME = "规则变化"
@@ -238,10 +238,15 @@ def _same(a: Any, b: Any) -> bool:
 # Expressions: compared by syntax tree, numbers by value
 
 
-def _expr_key(expr: CompiledExpr | None) -> str | None:
+def expression_key(expr: CompiledExpr | None) -> str | None:
+    """What an expression means, for comparing two versions: its syntax tree with numbers by value, so that
+    whitespace, quoting and ``80`` against ``80.0`` are the same expression."""
     if expr is None:
         return None
     return _tree_key(expr.tree)
+
+
+_expr_key = expression_key
 
 
 def _tree_key(node: Any) -> str:
