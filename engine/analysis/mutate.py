@@ -50,7 +50,7 @@ from ..runtime.facts import validate_facts
 from ..runtime.result import DecisionResult
 from ..source.loader import load_file
 from ..source.schema import check_document
-from ..values import display_value, format_decimal
+from ..values import display_value, format_decimal, jsonable
 from .tester import Case, case_files_under, compare, load_cases, policies_root
 
 __all__ = ["Mutant", "MutantResult", "Suggestion", "DecisionMutation", "PackMutation", "MutationReport",
@@ -99,8 +99,8 @@ class Suggestion:
     mutant_gives: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"base_case": self.base_case, "facts": _plain(self.facts),
-                "as_of": self.as_of.isoformat() if self.as_of else None, "want": _plain(self.want),
+        return {"base_case": self.base_case, "facts": jsonable(self.facts),
+                "as_of": self.as_of.isoformat() if self.as_of else None, "want": jsonable(self.want),
                 "mutant_gives": self.mutant_gives}
 
 
@@ -235,7 +235,7 @@ def _survivor_lines(r: MutantResult) -> list[str]:
 
 def _show(v: Any) -> str:
     if isinstance(v, (list, dict)):
-        return str(_plain(v))
+        return str(jsonable(v))
     return display_value(v)
 
 
@@ -244,18 +244,6 @@ def _written(v: Any) -> str:
     if isinstance(v, Decimal) and "E" not in str(v):
         return str(v)
     return _show(v)
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, Decimal):
-        return format_decimal(v)
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    return v
 
 
 # ---- generation ------------------------------------------------------------------------------------------------
