@@ -14,7 +14,7 @@ from typing import Any
 import openpyxl
 import pytest
 from skillcert.tabular.summary import BatchSummary
-from skillcert.tabular.writers import AtomicOutput, _other_parts, _xlsx_rows
+from skillcert.tabular.writers import AtomicOutput, _other_parts, xlsx_rows
 
 POOL: list[Any] = [None, "", " ", "text", "文字", "a & b < c > d", "  spaced  ", "x" * 500, "line\nbreak", "tab\tin",
                    "\u00a0nbsp", "'=quoted", 0, 1, -7, 2.5, 64.9 + 0.000000000000001, 1e20, 10**15, True, False,
@@ -40,7 +40,7 @@ def test_the_streamed_workbook_reads_back_as_openpyxls(tmp_path: Path) -> None:
     streamed = tmp_path / "streamed.xlsx"
     with AtomicOutput(streamed, columns) as output:
         for start in range(0, len(rows), 150):  # chunks, numbered as the run numbers them
-            output.write(_xlsx_rows(rows[start:start + 150], start + 2))
+            output.write(xlsx_rows(rows[start:start + 150], start + 2))
         output.commit(summary, labels)
 
     reference = tmp_path / "reference.xlsx"
@@ -60,6 +60,6 @@ def test_the_streamed_workbook_reads_back_as_openpyxls(tmp_path: Path) -> None:
 def test_a_failed_xlsx_run_leaves_no_file(tmp_path: Path) -> None:
     target = tmp_path / "out.xlsx"
     with pytest.raises(RuntimeError), AtomicOutput(target, ["a"]) as output:
-        output.write(_xlsx_rows([["x"]], 2))
+        output.write(xlsx_rows([["x"]], 2))
         raise RuntimeError("stopped")
     assert list(tmp_path.iterdir()) == []

@@ -48,12 +48,10 @@ from ..errors import SkillcertError, UsageError
 from ..library import Library, LibrarySpec
 from ..rows.cells import typed_cell, xlsx_text
 from ..rows.columns import HeaderRows
-from ..rows.evaluation import _error_text as error_text  # a row's error as the batch writes it
-from ..rows.evaluation import evaluate_cells, evaluate_row, failed_text
+from ..rows.evaluation import error_text, evaluate_cells, evaluate_row, failed_text
 from ..runtime.result import DecisionResult
 from ..tabular.reading import CsvBlock, block_rows, csv_rows_from
-from ..tabular.writers import _STYLE_ROW as STYLE_ROW  # the batch's XLSX cells, not a copy of them
-from ..tabular.writers import _xlsx_rows as xlsx_rows
+from ..tabular.writers import STYLE_ROW, xlsx_rows  # the batch's XLSX cells, not a copy of them
 from ..values import format_decimal
 from .changes import item_paths, what_changed
 from .population import (

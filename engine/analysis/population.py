@@ -34,7 +34,7 @@ from ..compiler.model import Decision
 from ..errors import SkillcertError
 from ..library import Library
 from ..rows.columns import header_matches, plan_columns
-from ..rows.evaluation import _error_text  # a row's error as the batch writes it
+from ..rows.evaluation import error_text  # a row's error as the batch writes it
 from ..source.loader import display_path, load_file
 from ..tabular.reading import CsvBlock, read_table
 from ..values import jsonable
@@ -133,7 +133,7 @@ def _facts_file(path: Path, origin: str, label: str) -> FactsRow | Unreadable:
     try:
         doc = load_file(path, display_path(path))
     except SkillcertError as exc:
-        return Unreadable(origin, label, _error_text(exc))
+        return Unreadable(origin, label, error_text(exc))
     if not isinstance(doc.data, dict):
         return Unreadable(origin, label, "facts-invalid: 事实文件应是一个映射(键: 值)")
     try:
@@ -152,7 +152,7 @@ def facts_folder_rows(folder: Path, decision_id: str) -> Iterator[FactsRow | Unr
         try:
             head = load_file(path, display_path(path)).data
         except SkillcertError as exc:
-            yield Unreadable("事实文件", label, _error_text(exc))
+            yield Unreadable("事实文件", label, error_text(exc))
             continue
         if isinstance(head, dict) and "cases" in head and "decision" in head:
             yield from _cases(path, label, decision_id)
@@ -166,7 +166,7 @@ def _cases(path: Path, label: str, decision_id: str) -> Iterator[FactsRow | Unre
     try:
         cases, problems = load_cases(path)
     except SkillcertError as exc:
-        yield Unreadable("用例", label, _error_text(exc))
+        yield Unreadable("用例", label, error_text(exc))
         return
     if problems:
         yield Unreadable("用例", label, f"{problems[0].code}: {problems[0].message}")
@@ -220,7 +220,7 @@ class CaseFile:
 def open_case_file(path: Path, old: Decision, new: Decision) -> CaseFile:
     """``path`` opened as ``skillcert batch`` opens its input: a :class:`~skillcert.errors.UsageError` with the
     batch's code and message for a file that cannot be used (format, encoding, header)."""
-    from ..tabular.batch import _check_header  # the batch's own checks and messages, not a copy of them
+    from ..tabular.batch import check_header  # the batch's own checks and messages, not a copy of them
 
     table = read_table(path, functools.partial(header_matches, new))
     try:
@@ -228,7 +228,7 @@ def open_case_file(path: Path, old: Decision, new: Decision) -> CaseFile:
         reports = [plan_columns(d, table.header, source=str(path), line=line) for d in (new, old)]
         said: list[str] = []  # which column is which input: the batch's to say, not the summary's
         for decision, report in zip((new, old), reports, strict=True):
-            _check_header(decision, path, table, report, said.append)
+            check_header(decision, path, table, report, said.append)
         carried = set(reports[1].carried_names())
         ids = tuple(n for n in reports[0].carried_names() if n in carried)
         kind = "keyed" if table.keyed else "cells"

@@ -25,7 +25,7 @@ from ..runtime.result import DecisionResult
 from .cells import result_row
 from .columns import ERROR_KEY, HeaderRows, RowError, carried_cells, row_facts
 
-__all__ = ["Evaluator", "checked_decision", "evaluate_row", "evaluate_cells", "failed_text", "MAX_ERROR_CHARS"]
+__all__ = ["Evaluator", "checked_decision", "evaluate_row", "evaluate_cells", "failed_text", "error_text", "MAX_ERROR_CHARS"]
 
 MAX_ERROR_CHARS = 2_000  # an unexpected exception's message, as quoted in its row
 
@@ -66,14 +66,14 @@ def _evaluate_row(evaluator: Evaluator, decision: Decision, row: dict[Any, Any],
     try:
         facts, passthrough = row_facts(decision, row)
     except SkillcertError as exc:
-        return result_row(decision, _carried(decision, row), None, _error_text(exc)), {}
+        return result_row(decision, _carried(decision, row), None, error_text(exc)), {}
     except Exception as exc:
         return result_row(decision, _carried(decision, row), None, failed_text(exc)), {}
     try:
         result = evaluator.evaluate(decision.id, facts, as_of=as_of, allow_out_of_period=allow_out_of_period,
                                     detail=False)
     except SkillcertError as exc:
-        return result_row(decision, passthrough, None, _error_text(exc)), facts
+        return result_row(decision, passthrough, None, error_text(exc)), facts
     except Exception as exc:
         return result_row(decision, passthrough, None, failed_text(exc)), facts
     return result_row(decision, passthrough, result, None), facts
@@ -99,7 +99,7 @@ def evaluate_cells(evaluator: Evaluator, rows: HeaderRows, cells: Sequence[Any],
         if facts is None:
             facts = rows.facts(cells)
     except SkillcertError as exc:
-        return None, _error_text(exc), None
+        return None, error_text(exc), None
     except Exception as exc:
         return None, failed_text(exc), None
     group = None
@@ -109,7 +109,7 @@ def evaluate_cells(evaluator: Evaluator, rows: HeaderRows, cells: Sequence[Any],
         result = evaluator.evaluate(decision.id, facts, as_of=as_of, allow_out_of_period=allow_out_of_period,
                                     detail=False, checked=trusted)
     except SkillcertError as exc:
-        return None, _error_text(exc), group
+        return None, error_text(exc), group
     except Exception as exc:
         return None, failed_text(exc), group
     return result, None, group
@@ -126,7 +126,8 @@ def failed_text(exc: BaseException) -> str:
     return f"row-failed: 这一行未能处理({message})"
 
 
-def _error_text(exc: SkillcertError) -> str:
+def error_text(exc: SkillcertError) -> str:
+    """A row's error as the output's ``error`` cell says it: the code, then each problem (or the message)."""
     detail = ";".join(_problem_text(p) for p in exc.problems) if exc.problems else exc.message
     return f"{exc.code}: {detail}"
 

@@ -59,8 +59,8 @@ from .reading import (
 from .summary import BatchSummary, new_summary, summary_input
 from .writers import OUTPUT_FORMATS, RENDERING, AtomicOutput, output_format
 
-__all__ = ["INPUT_FORMATS", "OUTPUT_FORMATS", "BatchSummary", "Terminated", "check_paths", "read_rows",
-           "row_facts", "result_row", "output_columns", "run_batch"]
+__all__ = ["INPUT_FORMATS", "OUTPUT_FORMATS", "BatchSummary", "Terminated", "check_paths", "check_header",
+           "read_rows", "row_facts", "result_row", "output_columns", "run_batch"]
 
 
 class Terminated(SystemExit):
@@ -126,7 +126,7 @@ def run_batch(library: Library, decision_id: str, input_path: str | Path, output
         report = plan_columns(decision, table.header, source=str(src), line=table.header_row)
         for note in table.notes:
             say(note)
-        _check_header(decision, src, table, report, say)
+        check_header(decision, src, table, report, say)
         columns = output_columns(decision, report.carried_names())
         task = RowTask(decision.id, as_of, allow_out_of_period, tuple(columns), RENDERING[out_fmt], group_input,
                        keyed=table.keyed, header=None if table.keyed else tuple(table.header))
@@ -221,7 +221,7 @@ def _close(results: Iterator[Finished]) -> None:
         close()
 
 
-def _check_header(decision: Decision, src: Path, table: Table, report: ColumnReport,
+def check_header(decision: Decision, src: Path, table: Table, report: ColumnReport,
                   say: Callable[[str], None]) -> None:
     """Say which column is which input and warn about the others; refuse a header with problems or no input."""
     if report.problems:

@@ -31,7 +31,7 @@ from ..rows.cells import safe_text, xlsx_text
 from .reading import format_of
 from .summary import BatchSummary
 
-__all__ = ["OUTPUT_FORMATS", "RENDERING", "output_format", "chunk_encoder", "AtomicOutput"]
+__all__ = ["OUTPUT_FORMATS", "RENDERING", "output_format", "chunk_encoder", "xlsx_rows", "STYLE_ROW", "AtomicOutput"]
 
 OUTPUT_FORMATS = (".csv", ".xlsx", ".jsonl")
 RENDERING = {".csv": "csv", ".xlsx": "typed", ".jsonl": "json"}  # how rows reach each writer (see .cells)
@@ -60,7 +60,7 @@ def chunk_encoder(rendering: str) -> Callable[[list[Any], int], Any]:
     for XLSX): the CSV text of their lines (``csv``), their JSON Lines text (``json``), the XML of their sheet rows
     (``typed``, XLSX), the rows themselves (``text``)."""
     encoders: dict[str, Callable[[list[Any], int], Any]] = {"csv": _csv_text, "json": _jsonl_text,
-                                                            "typed": _xlsx_rows}
+                                                            "typed": xlsx_rows}
     return encoders.get(rendering, _as_they_are)
 
 
@@ -71,7 +71,7 @@ def chunk_encoder(rendering: str) -> Callable[[list[Any], int], Any]:
 _LETTERS: list[str] = []  # column letters, A, B … (extended as needed)
 # the date and time styles, set in this order by the first row of the workbook the other parts come from
 _STYLED: dict[type, int] = {dt.date: 1, dt.datetime: 2, dt.time: 3, dt.timedelta: 4}
-_STYLE_ROW = [dt.date(2000, 1, 1), dt.datetime(2000, 1, 1, 1), dt.time(1), dt.timedelta(1)]
+STYLE_ROW = [dt.date(2000, 1, 1), dt.datetime(2000, 1, 1, 1), dt.time(1), dt.timedelta(1)]
 
 
 def _letters(n: int) -> list[str]:
@@ -108,7 +108,7 @@ def _cell_xml(ref: str, value: Any) -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
-def _xlsx_rows(rows: list[list[Any]], start: int = 2) -> str:
+def xlsx_rows(rows: list[list[Any]], start: int = 2) -> str:
     """The XML of sheet rows (cells as :func:`~skillcert.rows.cells.typed_cell` gives them), the first at row
     ``start``; a cell that is None is left out."""
     letters = _letters(max(map(len, rows), default=0))
@@ -161,7 +161,7 @@ class _JsonlWriter(_Writer):
 
 class _XlsxWriter(_Writer):
     """The workbook streamed into its ZIP file: the result sheet's rows as they come (their XML made by the
-    processes that evaluated them, :func:`_xlsx_rows`), every other part — the summary sheet, styles, workbook,
+    processes that evaluated them, :func:`xlsx_rows`), every other part — the summary sheet, styles, workbook,
     properties — made by openpyxl at the end, as it always made the whole workbook."""
 
     _SHEET = "xl/worksheets/sheet1.xml"  # the result sheet, the workbook's first
@@ -172,7 +172,7 @@ class _XlsxWriter(_Writer):
         self.zip = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=_LEVEL)
         try:
             self.sheet: Any = self.zip.open(self._SHEET, "w", force_zip64=True)
-            self.sheet.write((head + _xlsx_rows([[xlsx_text(c) for c in columns]], 1)).encode())
+            self.sheet.write((head + xlsx_rows([[xlsx_text(c) for c in columns]], 1)).encode())
         except BaseException:
             self.zip.close()
             raise
@@ -219,7 +219,7 @@ def _other_parts(summary: BatchSummary, labels: dict[str, str]) -> bytes:
     import openpyxl
 
     wb = openpyxl.Workbook(write_only=True)
-    wb.create_sheet("结果").append(_STYLE_ROW)
+    wb.create_sheet("结果").append(STYLE_ROW)
     sheet = wb.create_sheet("汇总")
 
     def append(cells: list[Any]) -> None:
