@@ -161,6 +161,23 @@ def write_csv(path: Path, header: list[Any], rows: list[list[Any]], encoding: st
     return path
 
 
+def write_xlsx(path: Any, header: list[Any], rows: Iterable[list[Any]], sheet: str | None = None) -> Any:
+    """A one-sheet workbook as a spreadsheet program writes it (for batch tests): ``path`` a file's path or a
+    binary buffer; cells as given (dates stay dates, text stays text); the sheet openpyxl's default unless named."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    if sheet is not None:
+        ws.title = sheet
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+    return path
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     """A batch's CSV output, row by row (its BOM skipped)."""
     with open(path, encoding="utf-8-sig", newline="") as fh:

@@ -13,7 +13,7 @@ import pytest
 import skillcert
 from skillcert.tabular.batch import run_batch
 from skillcert_testutil import AS_OF as MINI_AS_OF
-from skillcert_testutil import MINI_FACTS, PACKS, POLICIES, read_csv, run_cli, write_csv
+from skillcert_testutil import MINI_FACTS, PACKS, POLICIES, read_csv, run_cli, write_csv, write_xlsx
 
 AS_OF = "2023-09-20"
 HEADER = ["机构编号", "institution_kind", "registry_level", "registered_on", "assessment_dates", "evaluation_on",
@@ -68,15 +68,11 @@ def test_dotted_columns_build_nested_facts_and_scores_stay_exact(tmp_path: Path)
     assert "findings.posts_missing(缺少的岗位及人员数) 应是整数" in rows[1]["error"]
 
 
-def write_xlsx(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(header)
-    for r in rows:
-        ws.append([dt.date.fromisoformat(v) if c in ("registered_on", "evaluation_on") and v != "2020-13-01" else v
-                   for c, v in zip(header, r, strict=True)])
-    wb.save(path)
-    return path
+def write_dated_xlsx(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    """The rows as a workbook with the dates as date cells (the one that does not exist stays text)."""
+    return write_xlsx(path, header, [[dt.date.fromisoformat(v) if c in ("registered_on", "evaluation_on")
+                                      and v != "2020-13-01" else v for c, v in zip(header, r, strict=True)]
+                                     for r in rows])
 
 
 def summary_sheet(path: Path) -> list[tuple[Any, ...]]:
@@ -84,7 +80,7 @@ def summary_sheet(path: Path) -> list[tuple[Any, ...]]:
 
 
 def test_xlsx_in_and_out_with_a_summary_sheet(tmp_path: Path) -> None:
-    write_xlsx(tmp_path / "in.xlsx", HEADER, ROWS)
+    write_dated_xlsx(tmp_path / "in.xlsx", HEADER, ROWS)
     code, _, _ = run_cli(["batch", "shanxi/evaluation", str(tmp_path / "in.xlsx"), "-o", str(tmp_path / "out.xlsx"),
                           "--as-of", AS_OF])
     assert code == 1
@@ -101,7 +97,7 @@ def test_xlsx_in_and_out_with_a_summary_sheet(tmp_path: Path) -> None:
 
 
 def test_the_summary_counts_outcomes_by_the_input_the_pack_names(tmp_path: Path) -> None:
-    src = write_xlsx(tmp_path / "in.xlsx", HEADER, ROWS)
+    src = write_dated_xlsx(tmp_path / "in.xlsx", HEADER, ROWS)
     library = skillcert.load(POLICIES)
     summary = run_batch(library, "shanxi/evaluation", src, tmp_path / "out.xlsx", as_of=dt.date(2023, 9, 20),
                         progress=False)

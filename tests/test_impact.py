@@ -23,7 +23,7 @@ from skillcert.analysis.tester import find_test_files, load_cases
 from skillcert.errors import SkillcertError
 from skillcert.tabular.batch import run_batch
 from skillcert.values import to_json
-from skillcert_testutil import POLICIES, pack_copy, write_csv
+from skillcert_testutil import POLICIES, pack_copy, write_csv, write_xlsx
 
 DECISION = "chongqing/renewal"
 AS_OF = dt.date(2025, 5, 25)
@@ -423,12 +423,7 @@ def test_every_case_file_format_batch_reads_gives_the_counts_of_the_library(pack
     header, rows = case_rows(400, seed=9)
     path = tmp_path / f"cases{suffix}"
     if suffix == ".xlsx":
-        wb = openpyxl.Workbook(write_only=True)
-        sheet = wb.create_sheet("机构")
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
-        wb.save(path)
+        write_xlsx(path, header, rows, sheet="机构")
     else:
         records = [{k: json.loads(v) if k == "registered_occupations" else v for k, v in zip(header, row, strict=True)}
                    for row in rows]

@@ -27,7 +27,7 @@ from skillcert.audit.store import LogQuery, LogStore
 from skillcert.server import Settings, create_app
 from skillcert.server.batch_jobs import ERRORS_SHOWN, job_lock, new_job_id, write_state
 from skillcert.server.pages import CSRF_COOKIE, CSRF_FIELD
-from skillcert_testutil import run_cli, write_csv
+from skillcert_testutil import run_cli, write_csv, write_xlsx
 from test_batch import AS_OF, HEADER, ROWS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -92,15 +92,7 @@ def csv_bytes(tmp_path: Path, header: list[Any] = HEADER, rows: list[list[Any]] 
 
 
 def xlsx_bytes(header: list[Any] = HEADER, rows: list[list[Any]] = ROWS) -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return write_xlsx(io.BytesIO(), header, rows).getvalue()  # type: ignore[no-any-return]
 
 
 def sheets(content: bytes) -> dict[str, list[tuple[Any, ...]]]:

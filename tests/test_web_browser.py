@@ -25,7 +25,7 @@ uvicorn = pytest.importorskip("uvicorn")
 
 from skillcert.audit.store import LogStore  # noqa: E402
 from skillcert.server import Settings  # noqa: E402
-from skillcert_testutil import ROOT  # noqa: E402
+from skillcert_testutil import ROOT, write_xlsx  # noqa: E402
 from test_web import LIBRARY, example_form, workspace  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -165,14 +165,9 @@ def test_the_decisions_page_and_a_rule_book(page: Page) -> None:
 def test_a_small_workbook_uploaded_and_its_result_downloaded(page: Page, tmp_path: Path) -> None:
     from test_batch import AS_OF, HEADER, ROWS
 
-    given = openpyxl.Workbook()
-    sheet = given.active
-    assert sheet is not None
-    sheet.append(["机构名称", *HEADER])
-    for name, row in zip(["晋中职业技能评价中心", "太原技工学校", "大同煤业集团", "长治培训学校"], ROWS, strict=True):
-        sheet.append([name, *row])
-    source = tmp_path / "评价机构名单.xlsx"
-    given.save(source)
+    names = ["晋中职业技能评价中心", "太原技工学校", "大同煤业集团", "长治培训学校"]
+    source = write_xlsx(tmp_path / "评价机构名单.xlsx", ["机构名称", *HEADER],
+                        [[name, *row] for name, row in zip(names, ROWS, strict=True)])
 
     page.goto("/")
     page.get_by_role("link", name="批量").click()

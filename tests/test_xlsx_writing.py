@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 from skillcert.tabular.summary import BatchSummary
 from skillcert.tabular.writers import AtomicOutput, _other_parts, xlsx_rows
+from skillcert_testutil import write_xlsx
 
 POOL: list[Any] = [None, "", " ", "text", "文字", "a & b < c > d", "  spaced  ", "x" * 500, "line\nbreak", "tab\tin",
                    "\u00a0nbsp", "'=quoted", 0, 1, -7, 2.5, 64.9 + 0.000000000000001, 1e20, 10**15, True, False,
@@ -44,12 +45,7 @@ def test_the_streamed_workbook_reads_back_as_openpyxls(tmp_path: Path) -> None:
         output.commit(summary, labels)
 
     reference = tmp_path / "reference.xlsx"
-    wb = openpyxl.Workbook(write_only=True)
-    sheet = wb.create_sheet("结果")
-    sheet.append(columns)
-    for row in rows:
-        sheet.append(row)
-    wb.save(reference)
+    write_xlsx(reference, columns, rows, sheet="结果")
     got, expected = _cells(streamed), _cells(reference)
     assert got["结果"] == expected["结果"]
     (tmp_path / "parts.xlsx").write_bytes(_other_parts(summary, labels))
